@@ -1,0 +1,444 @@
+//! Domain events: one envelope over a payload enum, with a stable, versioned
+//! JSON schema (docs/events.md). Every state change produces events that are
+//! stored with it (transactional outbox) and later published to the bus.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{LibraryChange, MovieId, Rating, UserId, WatchStatus};
+
+/// The schema version this build writes and reads.
+pub const EVENT_SCHEMA_VERSION: u16 = 1;
+
+/// W3C trace context carried from the HTTP request to every consumer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceContext {
+    /// `traceparent` header value: `00-<trace id>-<span id>-<flags>`.
+    pub traceparent: String,
+    /// `tracestate` header value, passed through untouched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
+}
+
+impl TraceContext {
+    /// Accepts a well-formed version-00 `traceparent`; anything else is ignored
+    /// (a bad header from a client must not break its request).
+    pub fn parse(traceparent: &str, tracestate: Option<&str>) -> Option<Self> {
+        let parts: Vec<&str> = traceparent.trim().split('-').collect();
+        let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        let ok = parts.len() == 4
+            && parts[0] == "00"
+            && hex(parts[1], 32)
+            && parts[1] != "0".repeat(32)
+            && hex(parts[2], 16)
+            && parts[2] != "0".repeat(16)
+            && hex(parts[3], 2);
+        ok.then(|| Self {
+            traceparent: traceparent.trim().to_owned(),
+            tracestate: tracestate.filter(|s| s.len() <= 512).map(str::to_owned),
+        })
+    }
+
+    /// The 32-hex-digit trace id.
+    pub fn trace_id(&self) -> &str {
+        self.traceparent.split('-').nth(1).unwrap_or_default()
+    }
+}
+
+/// What happened. The variant name is the event's `event_type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event_type", content = "payload", rename_all = "snake_case")]
+pub enum EventPayload {
+    /// An account was created.
+    UserRegistered {
+        /// The new user.
+        user_id: UserId,
+        /// Their display name.
+        display_name: String,
+    },
+    /// A user logged in.
+    UserLoggedIn {
+        /// Who.
+        user_id: UserId,
+    },
+    /// A movie page was opened; `user_id` is absent for anonymous visitors.
+    MovieViewed {
+        /// Which movie.
+        movie_id: MovieId,
+        /// Its title at the time.
+        title: String,
+        /// The viewer, when logged in.
+        user_id: Option<UserId>,
+    },
+    /// A movie became a favorite.
+    FavoriteAdded {
+        /// Whose.
+        user_id: UserId,
+        /// Which movie.
+        movie_id: MovieId,
+        /// Its title at the time.
+        title: String,
+    },
+    /// A movie stopped being a favorite.
+    FavoriteRemoved {
+        /// Whose.
+        user_id: UserId,
+        /// Which movie.
+        movie_id: MovieId,
+    },
+    /// A library entry's status was set or changed.
+    WatchStatusChanged {
+        /// Whose.
+        user_id: UserId,
+        /// Which movie.
+        movie_id: MovieId,
+        /// Its title at the time.
+        title: String,
+        /// Status before, if any.
+        from: Option<WatchStatus>,
+        /// Status now.
+        to: WatchStatus,
+    },
+    /// A movie was rated or re-rated.
+    MovieRated {
+        /// Who rated.
+        user_id: UserId,
+        /// Which movie.
+        movie_id: MovieId,
+        /// Its title at the time.
+        title: String,
+        /// The new rating.
+        rating: Rating,
+        /// The rating it replaces, if any.
+        previous: Option<Rating>,
+    },
+    /// A library entry was deleted, with what it held (so aggregates can undo it).
+    LibraryEntryRemoved {
+        /// Whose.
+        user_id: UserId,
+        /// Which movie.
+        movie_id: MovieId,
+        /// Status it had.
+        status: Option<WatchStatus>,
+        /// Rating it had.
+        rating: Option<Rating>,
+    },
+}
+
+impl EventPayload {
+    /// Every event type name this build knows.
+    pub const TYPES: [&'static str; 8] = [
+        "user_registered",
+        "user_logged_in",
+        "movie_viewed",
+        "favorite_added",
+        "favorite_removed",
+        "watch_status_changed",
+        "movie_rated",
+        "library_entry_removed",
+    ];
+
+    /// The `event_type` name.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::UserRegistered { .. } => "user_registered",
+            Self::UserLoggedIn { .. } => "user_logged_in",
+            Self::MovieViewed { .. } => "movie_viewed",
+            Self::FavoriteAdded { .. } => "favorite_added",
+            Self::FavoriteRemoved { .. } => "favorite_removed",
+            Self::WatchStatusChanged { .. } => "watch_status_changed",
+            Self::MovieRated { .. } => "movie_rated",
+            Self::LibraryEntryRemoved { .. } => "library_entry_removed",
+        }
+    }
+
+    /// The aggregate the event belongs to: the user for user actions (so one
+    /// user's events share a partition key and stay ordered), the movie for
+    /// anonymous views.
+    pub fn aggregate(&self) -> (AggregateType, String) {
+        match self {
+            Self::UserRegistered { user_id, .. }
+            | Self::UserLoggedIn { user_id }
+            | Self::FavoriteAdded { user_id, .. }
+            | Self::FavoriteRemoved { user_id, .. }
+            | Self::WatchStatusChanged { user_id, .. }
+            | Self::MovieRated { user_id, .. }
+            | Self::LibraryEntryRemoved { user_id, .. }
+            | Self::MovieViewed { user_id: Some(user_id), .. } => (AggregateType::User, user_id.to_string()),
+            Self::MovieViewed { movie_id, user_id: None, .. } => (AggregateType::Movie, movie_id.to_string()),
+        }
+    }
+}
+
+/// The kind of aggregate an event's `aggregate_id` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateType {
+    /// A user id.
+    User,
+    /// A movie id.
+    Movie,
+}
+
+/// Who caused an event, when, and under which trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMeta {
+    /// The acting user, if logged in.
+    pub actor: Option<UserId>,
+    /// Trace context of the request.
+    pub trace: Option<TraceContext>,
+    /// When the change happened.
+    pub occurred_at: OffsetDateTime,
+}
+
+/// A domain event with its metadata, as stored in the outbox and published.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventEnvelope {
+    /// Unique id; consumers deduplicate on it.
+    pub event_id: Uuid,
+    /// Always [`EVENT_SCHEMA_VERSION`] for events this build writes.
+    pub schema_version: u16,
+    /// When the change happened.
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    /// Kind of aggregate.
+    pub aggregate_type: AggregateType,
+    /// Aggregate id: the partition key on the bus.
+    pub aggregate_id: String,
+    /// The acting user, absent for anonymous actions.
+    pub actor_user_id: Option<UserId>,
+    /// Trace context of the request that caused it.
+    pub trace_context: Option<TraceContext>,
+    /// What happened (`event_type` + `payload` on the wire).
+    #[serde(flatten)]
+    pub payload: EventPayload,
+}
+
+impl EventEnvelope {
+    /// Wraps a payload with a fresh event id.
+    pub fn new(payload: EventPayload, meta: &EventMeta) -> Self {
+        let (aggregate_type, aggregate_id) = payload.aggregate();
+        Self {
+            event_id: Uuid::new_v4(),
+            schema_version: EVENT_SCHEMA_VERSION,
+            occurred_at: meta.occurred_at,
+            aggregate_type,
+            aggregate_id,
+            actor_user_id: meta.actor,
+            trace_context: meta.trace.clone(),
+            payload,
+        }
+    }
+
+    /// The `event_type` name.
+    pub fn event_type(&self) -> &'static str {
+        self.payload.event_type()
+    }
+
+    /// The JSON form documented in docs/events.md.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Decodes and validates the documented JSON form. Unknown types and
+    /// schema versions are refused with their own variant, so consumers can
+    /// dead-letter them instead of retrying forever.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, EventDecodeError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            event_id: Uuid,
+            schema_version: u16,
+            #[serde(with = "time::serde::rfc3339")]
+            occurred_at: OffsetDateTime,
+            aggregate_type: AggregateType,
+            aggregate_id: String,
+            actor_user_id: Option<UserId>,
+            trace_context: Option<TraceContext>,
+            event_type: String,
+            payload: serde_json::Value,
+        }
+        let raw: Raw = serde_json::from_slice(bytes).map_err(|e| EventDecodeError::Malformed(e.to_string()))?;
+        if raw.schema_version != EVENT_SCHEMA_VERSION {
+            return Err(EventDecodeError::UnsupportedVersion(raw.schema_version));
+        }
+        if !EventPayload::TYPES.contains(&raw.event_type.as_str()) {
+            return Err(EventDecodeError::UnknownType(raw.event_type));
+        }
+        let tagged = serde_json::json!({ "event_type": raw.event_type, "payload": raw.payload });
+        let payload: EventPayload =
+            serde_json::from_value(tagged).map_err(|e| EventDecodeError::BadPayload(e.to_string()))?;
+        Ok(Self {
+            event_id: raw.event_id,
+            schema_version: raw.schema_version,
+            occurred_at: raw.occurred_at,
+            aggregate_type: raw.aggregate_type,
+            aggregate_id: raw.aggregate_id,
+            actor_user_id: raw.actor_user_id,
+            trace_context: raw.trace_context,
+            payload,
+        })
+    }
+}
+
+/// Why bytes are not a valid event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventDecodeError {
+    /// Not JSON, or the envelope lacks a field.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    /// A schema version this build does not read.
+    #[error("unsupported schema version {0}")]
+    UnsupportedVersion(u16),
+    /// An event type this build does not know.
+    #[error("unknown event type {0:?}")]
+    UnknownType(String),
+    /// The payload does not match its type's schema.
+    #[error("invalid payload: {0}")]
+    BadPayload(String),
+}
+
+impl LibraryChange {
+    /// The events that describe this change, in the order they happened.
+    pub fn events(&self, meta: &EventMeta) -> Vec<EventEnvelope> {
+        let mut out = Vec::new();
+        match (&self.before, &self.after) {
+            (before, Some(after)) => {
+                let (old_status, old_rating) = before.as_ref().map_or((None, None), |b| (b.status, b.rating));
+                if let Some(to) = after.status.filter(|s| Some(*s) != old_status) {
+                    out.push(EventPayload::WatchStatusChanged {
+                        user_id: after.user_id,
+                        movie_id: after.movie.id,
+                        title: after.movie.title.clone(),
+                        from: old_status,
+                        to,
+                    });
+                }
+                if let Some(rating) = after.rating.filter(|r| Some(*r) != old_rating) {
+                    out.push(EventPayload::MovieRated {
+                        user_id: after.user_id,
+                        movie_id: after.movie.id,
+                        title: after.movie.title.clone(),
+                        rating,
+                        previous: old_rating,
+                    });
+                }
+            }
+            (Some(before), None) => out.push(EventPayload::LibraryEntryRemoved {
+                user_id: before.user_id,
+                movie_id: before.movie.id,
+                status: before.status,
+                rating: before.rating,
+            }),
+            (None, None) => {}
+        }
+        out.into_iter().map(|p| EventEnvelope::new(p, meta)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{LibraryEntry, MovieRef};
+
+    fn meta() -> EventMeta {
+        EventMeta {
+            actor: None,
+            trace: TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", None),
+            occurred_at: time::macros::datetime!(2026-11-28 09:30 UTC),
+        }
+    }
+
+    #[test]
+    fn envelope_round_trips_through_documented_json() {
+        let user = UserId::new();
+        let ev = EventEnvelope::new(
+            EventPayload::MovieViewed { movie_id: MovieId::new(550).unwrap(), title: "Fight Club".into(), user_id: Some(user) },
+            &meta(),
+        );
+        let json: serde_json::Value = serde_json::from_slice(&ev.to_json()).unwrap();
+        assert_eq!(json["event_type"], "movie_viewed");
+        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["occurred_at"], "2026-11-28T09:30:00Z");
+        assert_eq!(json["aggregate_type"], "user");
+        assert_eq!(json["aggregate_id"], user.to_string());
+        assert_eq!(json["payload"]["movie_id"], 550);
+        assert_eq!(json["trace_context"]["traceparent"], "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        assert_eq!(EventEnvelope::from_json(&ev.to_json()).unwrap(), ev);
+    }
+
+    #[test]
+    fn anonymous_views_are_keyed_by_movie() {
+        let ev = EventEnvelope::new(
+            EventPayload::MovieViewed { movie_id: MovieId::new(13).unwrap(), title: "Forrest Gump".into(), user_id: None },
+            &meta(),
+        );
+        assert_eq!((ev.aggregate_type, ev.aggregate_id.as_str()), (AggregateType::Movie, "13"));
+    }
+
+    #[test]
+    fn bad_events_are_refused_with_their_reason() {
+        let good = EventEnvelope::new(EventPayload::UserLoggedIn { user_id: UserId::new() }, &meta());
+        let mut v: serde_json::Value = serde_json::from_slice(&good.to_json()).unwrap();
+        let with = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut c = v.clone();
+            f(&mut c);
+            serde_json::to_vec(&c).unwrap()
+        };
+        let cases: Vec<(Vec<u8>, fn(&EventDecodeError) -> bool, &str)> = vec![
+            (b"not json".to_vec(), |e| matches!(e, EventDecodeError::Malformed(_)), "not json"),
+            (with(&|c| c["schema_version"] = 2.into()), |e| matches!(e, EventDecodeError::UnsupportedVersion(2)), "version 2"),
+            (with(&|c| c["event_type"] = "movie_deleted".into()), |e| matches!(e, EventDecodeError::UnknownType(_)), "unknown type"),
+            (with(&|c| c["payload"] = serde_json::json!({"user_id": 5})), |e| matches!(e, EventDecodeError::BadPayload(_)), "bad payload"),
+            (with(&|c| c.as_object_mut().unwrap().remove("event_id").map(drop).unwrap_or(())), |e| matches!(e, EventDecodeError::Malformed(_)), "no id"),
+        ];
+        for (bytes, check, case) in cases {
+            let err = EventEnvelope::from_json(&bytes).expect_err(case);
+            assert!(check(&err), "case: {case}: got {err:?}");
+        }
+        v["payload"]["user_id"] = serde_json::json!(good.aggregate_id);
+        assert!(EventEnvelope::from_json(&serde_json::to_vec(&v).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn traceparent_must_be_well_formed() {
+        assert!(TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", None).is_some());
+        for bad in [
+            "",
+            "garbage",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        ] {
+            assert!(TraceContext::parse(bad, None).is_none(), "case: {bad:?}");
+        }
+    }
+
+    #[test]
+    fn library_changes_describe_what_changed() {
+        let user = UserId::new();
+        let movie = MovieRef { id: MovieId::new(603).unwrap(), title: "The Matrix".into() };
+        let t = OffsetDateTime::UNIX_EPOCH;
+        let entry = |status, rating: Option<i64>| LibraryEntry {
+            user_id: user,
+            movie: movie.clone(),
+            status,
+            rating: rating.map(|r| Rating::new(r).unwrap()),
+            added_at: t,
+            updated_at: t,
+        };
+        let types = |c: LibraryChange| c.events(&meta()).iter().map(|e| e.event_type()).collect::<Vec<_>>();
+        let cases = [
+            (None, Some(entry(Some(WatchStatus::WantToWatch), None)), vec!["watch_status_changed"], "new status"),
+            (None, Some(entry(Some(WatchStatus::Watched), Some(8))), vec!["watch_status_changed", "movie_rated"], "new both"),
+            (Some(entry(Some(WatchStatus::Watched), Some(8))), Some(entry(Some(WatchStatus::Watched), Some(8))), vec![], "no-op"),
+            (Some(entry(Some(WatchStatus::Watched), Some(8))), Some(entry(Some(WatchStatus::Watched), Some(9))), vec!["movie_rated"], "re-rate"),
+            (Some(entry(None, Some(8))), None, vec!["library_entry_removed"], "removed"),
+        ];
+        for (before, after, expected, case) in cases {
+            assert_eq!(types(LibraryChange { before, after }), expected, "case: {case}");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Value types that validate themselves, and the domain events.
+//!
+//! Rule: a value of one of these types is valid by construction. Services
+//! accept only these types, so invalid input is refused at the edge and can
+//! never reach a repository.
+
+mod analytics;
+mod context;
+mod event;
+mod library;
+mod movie;
+mod page;
+mod user;
+
+pub use analytics::*;
+pub use context::*;
+pub use event::*;
+pub use library::*;
+pub use movie::*;
+pub use page::*;
+pub use user::*;

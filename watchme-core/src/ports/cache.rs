@@ -1,0 +1,52 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::{cause, CacheError};
+
+/// A byte cache with per-entry time to live (in-process, Redis, two-tier).
+///
+/// A cache is an optimisation: callers treat every error as a miss, so an
+/// adapter must never block long; it should fail fast when its backend is down.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Cache: Send + Sync + 'static {
+    /// The value stored under `key`, or `None` when absent or expired.
+    ///
+    /// # Errors
+    /// [`CacheError::Unavailable`] when the backend cannot be reached.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
+
+    /// Stores `value` under `key` for `ttl`, replacing any previous value.
+    ///
+    /// # Errors
+    /// [`CacheError::Unavailable`] when the backend cannot be reached.
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError>;
+
+    /// Removes `key`; removing an absent key is not an error.
+    ///
+    /// # Errors
+    /// [`CacheError::Unavailable`] when the backend cannot be reached.
+    async fn delete(&self, key: &str) -> Result<(), CacheError>;
+
+    /// Removes every key starting with `prefix`; returns how many were removed.
+    ///
+    /// # Errors
+    /// [`CacheError::Unavailable`] when the backend cannot be reached.
+    async fn delete_prefix(&self, prefix: &str) -> Result<u64, CacheError>;
+}
+
+/// Reads and decodes a JSON value; an undecodable value is [`CacheError::Corrupt`].
+pub async fn get_json<T: DeserializeOwned>(cache: &dyn Cache, key: &str) -> Result<Option<T>, CacheError> {
+    match cache.get(key).await? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| CacheError::Corrupt(cause(e))),
+    }
+}
+
+/// Encodes a value as JSON and stores it.
+pub async fn set_json<T: Serialize + Sync>(cache: &dyn Cache, key: &str, value: &T, ttl: Duration) -> Result<(), CacheError> {
+    let bytes = serde_json::to_vec(value).map_err(|e| CacheError::Corrupt(cause(e)))?;
+    cache.set(key, bytes, ttl).await
+}

@@ -1,0 +1,30 @@
+//! The ports: what the services need from the outside world, as
+//! `Send + Sync` async traits used as `Arc<dyn Port>`.
+//!
+//! Dispatch is dynamic because adapters are chosen at run time from config
+//! (SQLite or PostgreSQL, in-process or Redis cache ...); the cost of a
+//! virtual call is nothing next to the I/O behind it. Each method's rustdoc
+//! is a contract that every adapter is tested against (see the contract
+//! suites in `watchme-adapters`): what it guarantees, and under `# Errors`
+//! which variant it must return when.
+//!
+//! With the `mock` feature every port also has a mockall mock (`MockUserRepo`
+//! ...), for code that embeds the core and wants to count calls.
+
+mod analytics;
+mod cache;
+mod clock;
+mod events;
+mod library;
+mod movies;
+mod security;
+mod users;
+
+pub use analytics::*;
+pub use cache::*;
+pub use clock::*;
+pub use events::*;
+pub use library::*;
+pub use movies::*;
+pub use security::*;
+pub use users::*;

@@ -1,0 +1,19 @@
+//! The use cases, written only against ports.
+//!
+//! Each service is cheap to clone behind an `Arc` and holds its ports as
+//! `Arc<dyn Port>`; the composition root (the server's wiring, or your own
+//! service when you embed the core) builds them once.
+
+mod analytics;
+mod auth;
+mod library;
+mod movies;
+mod relay;
+mod single_flight;
+
+pub use analytics::*;
+pub use auth::*;
+pub use library::*;
+pub use movies::*;
+pub use relay::*;
+pub use single_flight::SingleFlight;

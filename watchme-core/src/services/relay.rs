@@ -1,0 +1,149 @@
+//! The outbox relay: moves stored events to the bus, at least once, in order.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{EventBusError, StorageError};
+use crate::ports::{Clock, EventBus, Outbox};
+
+/// How the relay paces itself.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Events claimed and published per batch.
+    pub batch_size: u32,
+    /// How long a claim keeps other relays away from a batch.
+    pub lease: Duration,
+    /// Pause when the outbox is empty.
+    pub idle_interval: Duration,
+    /// First retry delay after a failure; doubles per failure.
+    pub backoff_base: Duration,
+    /// Longest retry delay.
+    pub backoff_max: Duration,
+    /// Published events older than this are deleted.
+    pub retention: Duration,
+    /// How often pruning runs.
+    pub prune_interval: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 200,
+            lease: Duration::from_secs(30),
+            idle_interval: Duration::from_millis(200),
+            backoff_base: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(30),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            prune_interval: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Why a relay pass failed; the events stay in the outbox either way.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RelayError {
+    /// The outbox could not be read or updated.
+    #[error("outbox failed")]
+    Outbox(#[from] StorageError),
+    /// The bus refused the batch.
+    #[error("event bus failed")]
+    Bus(#[from] EventBusError),
+}
+
+/// Publishes outbox events to the bus and marks them published only after
+/// the bus accepted them.
+pub struct OutboxRelay {
+    outbox: Arc<dyn Outbox>,
+    bus: Arc<dyn EventBus>,
+    clock: Arc<dyn Clock>,
+    config: RelayConfig,
+}
+
+impl OutboxRelay {
+    /// Builds a relay.
+    pub fn new(outbox: Arc<dyn Outbox>, bus: Arc<dyn EventBus>, clock: Arc<dyn Clock>, config: RelayConfig) -> Self {
+        Self { outbox, bus, clock, config }
+    }
+
+    /// Claims one batch, publishes it and marks it published; returns how
+    /// many events were published (0 when the outbox is empty).
+    ///
+    /// # Errors
+    /// [`RelayError`] when the outbox or the bus fails; a batch the bus
+    /// refused is released so the next pass retries it.
+    pub async fn run_once(&self) -> Result<usize, RelayError> {
+        let batch = self.outbox.claim(self.config.batch_size, self.config.lease).await?;
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
+        let events: Vec<_> = batch.into_iter().map(|r| r.event).collect();
+        if let Err(e) = self.bus.publish(&events).await {
+            if let Err(release) = self.outbox.release(&ids).await {
+                tracing::warn!(error = %release, "could not release claim; it will expire");
+            }
+            return Err(e.into());
+        }
+        self.outbox.mark_published(&ids).await?;
+        tracing::debug!(count = ids.len(), "outbox batch published");
+        Ok(ids.len())
+    }
+
+    /// Deletes published events older than the retention.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the outbox fails.
+    pub async fn prune(&self) -> Result<u64, StorageError> {
+        let before = self.clock.now() - self.config.retention;
+        self.outbox.prune_published(before).await
+    }
+
+    /// The delay before retry number `failures` (1-based): exponential with
+    /// full jitter, so many relays recovering at once do not retry in step.
+    pub fn backoff(&self, failures: u32) -> Duration {
+        let exp = self.config.backoff_base.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+        let cap = exp.min(self.config.backoff_max);
+        let jittered = cap.as_millis() as u64 / 2 + fastrand::u64(0..=cap.as_millis() as u64 / 2);
+        Duration::from_millis(jittered)
+    }
+
+    /// Runs until `shutdown` completes: publishes batches back to back while
+    /// there are events, idles when there are none, backs off on failures.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut failures = 0u32;
+        let mut last_prune = tokio::time::Instant::now();
+        loop {
+            let delay = match self.run_once().await {
+                Ok(n) => {
+                    failures = 0;
+                    if n as u32 >= self.config.batch_size {
+                        Duration::ZERO
+                    } else {
+                        self.config.idle_interval
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    let d = self.backoff(failures);
+                    tracing::warn!(error = %e, source = ?std::error::Error::source(&e), failures, retry_in_ms = d.as_millis() as u64, "outbox relay failed; events kept");
+                    d
+                }
+            };
+            if last_prune.elapsed() >= self.config.prune_interval {
+                last_prune = tokio::time::Instant::now();
+                match self.prune().await {
+                    Ok(n) if n > 0 => tracing::info!(pruned = n, "published outbox events pruned"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "outbox pruning failed"),
+                }
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+        tracing::info!("outbox relay stopped");
+    }
+}
