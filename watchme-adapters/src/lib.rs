@@ -1,1 +1,19 @@
-//! x
+//! Adapters for the ports of `watchme-core`, one module per technology,
+//! each behind a cargo feature so an embedding service compiles only what
+//! it uses.
+//!
+//! | feature | module | ports |
+//! |---|---|---|
+//! | `memory` (default) | [`memory`] | every storage port, cache, event bus |
+//! | `crypto` | [`crypto`] | `PasswordHasher` (argon2id), `TokenIssuer` (JWT) |
+//! | `catalog` | [`catalog`] | `MovieSource` over a bundled offline catalog |
+//! | `contract` | [`contract`] | reusable contract suites every adapter must pass |
+
+#[cfg(feature = "catalog")]
+pub mod catalog;
+#[cfg(feature = "contract")]
+pub mod contract;
+#[cfg(feature = "crypto")]
+pub mod crypto;
+#[cfg(feature = "memory")]
+pub mod memory;

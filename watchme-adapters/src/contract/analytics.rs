@@ -1,0 +1,67 @@
+use uuid::Uuid;
+use watchme_core::domain::{AggregateUpdate, AnalyticsChange, MovieId, UserId, WatchStatus};
+use watchme_core::ports::AnalyticsStore;
+
+use super::at;
+
+fn change(updates: Vec<AggregateUpdate>) -> AnalyticsChange {
+    AnalyticsChange { event_id: Uuid::new_v4(), updates }
+}
+
+fn view(movie: u64, viewer: Option<UserId>, secs: i64) -> AnalyticsChange {
+    change(vec![AggregateUpdate::MovieViewed { movie_id: MovieId::new(movie as i64).unwrap(), title: format!("Movie {movie}"), viewer, at: at(secs) }])
+}
+
+/// The [`AnalyticsStore`] contract: idempotence, counts, trending windows.
+pub async fn analytics_store(store: &dyn AnalyticsStore) {
+    let (ada, bob) = (UserId::new(), UserId::new());
+    let m1 = MovieId::new(1).unwrap();
+    let hour = 3600;
+    let batch = vec![
+        view(1, Some(ada), 0),
+        view(1, Some(ada), 10),
+        view(1, Some(bob), 20),
+        view(1, None, 30),
+        view(2, None, 48 * hour),
+        view(2, None, 48 * hour + 1),
+        view(3, Some(ada), 48 * hour),
+        change(vec![AggregateUpdate::Favorites { movie_id: m1, delta: 1 }]),
+        change(vec![AggregateUpdate::Status { movie_id: m1, status: WatchStatus::Watched, delta: 1 }]),
+        change(vec![AggregateUpdate::Rating { movie_id: m1, count_delta: 1, sum_delta: 8 }]),
+        change(vec![AggregateUpdate::Rating { movie_id: m1, count_delta: 1, sum_delta: 5 }]),
+        change(vec![AggregateUpdate::UserRegistered { user_id: ada, at: at(0) }, AggregateUpdate::UserActive { user_id: ada, at: at(0) }]),
+        change(vec![AggregateUpdate::UserRegistered { user_id: bob, at: at(48 * hour) }, AggregateUpdate::UserActive { user_id: bob, at: at(48 * hour) }]),
+    ];
+    let out = store.apply(&batch).await.expect("apply");
+    assert_eq!((out.applied, out.duplicates), (batch.len() as u64, 0), "fresh changes are applied");
+    let again = store.apply(&batch[..3]).await.expect("apply again");
+    assert_eq!((again.applied, again.duplicates), (0, 3), "re-delivered changes are skipped");
+    let dup_in_batch = view(9, None, 0);
+    let out = store.apply(&[dup_in_batch.clone(), dup_in_batch]).await.expect("apply");
+    assert_eq!((out.applied, out.duplicates), (1, 1), "a duplicate inside one batch is skipped");
+
+    let s = store.movie_stats(m1).await.expect("stats");
+    assert_eq!((s.views, s.unique_viewers, s.favorites, s.watched), (4, 2, 1, 1), "views, unique viewers, favorites, status");
+    assert_eq!((s.ratings_count, s.ratings_sum, s.rating_average()), (2, 13, Some(6.5)), "ratings");
+    assert_eq!(store.movie_stats(MovieId::new(404).unwrap()).await.expect("stats").views, 0, "unknown movie is zeros");
+
+    let undo = vec![
+        change(vec![AggregateUpdate::Favorites { movie_id: m1, delta: -1 }]),
+        change(vec![AggregateUpdate::Favorites { movie_id: m1, delta: -1 }]),
+        change(vec![AggregateUpdate::Status { movie_id: m1, status: WatchStatus::Watched, delta: -1 }]),
+        change(vec![AggregateUpdate::Rating { movie_id: m1, count_delta: -1, sum_delta: -8 }]),
+    ];
+    store.apply(&undo).await.expect("apply undo");
+    let s = store.movie_stats(m1).await.expect("stats");
+    assert_eq!((s.favorites, s.watched, s.ratings_count, s.ratings_sum), (0, 0, 1, 5), "decrements, never below zero");
+
+    let recent = store.trending(at(47 * hour), 10).await.expect("trending");
+    let ids: Vec<(u64, u64)> = recent.iter().map(|t| (t.movie_id.get(), t.views)).collect();
+    assert_eq!(ids, vec![(2, 2), (3, 1)], "trending counts only buckets inside the window, most viewed first");
+    assert_eq!(recent[0].title, "Movie 2", "trending carries the title");
+    let all = store.trending(at(0), 2).await.expect("trending");
+    assert_eq!(all.iter().map(|t| t.movie_id.get()).collect::<Vec<_>>(), vec![1, 2], "limit applies after ordering");
+
+    let users = store.user_stats(at(47 * hour)).await.expect("user stats");
+    assert_eq!((users.registered_total, users.registered_in_window, users.active_in_window), (2, 1, 1), "user stats over a window");
+}

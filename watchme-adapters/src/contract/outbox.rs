@@ -1,0 +1,90 @@
+use std::time::Duration;
+
+use watchme_core::domain::{EventEnvelope, EventPayload, Favorite, LibraryUpdate, MovieId, UserId, View, WatchStatus};
+use watchme_core::ports::{LibraryRepo, Outbox, UserRepo};
+
+use super::{at, login_event, meta, movie, sample_user};
+
+const LEASE: Duration = Duration::from_secs(30);
+
+/// The [`Outbox`] contract on its own: order, leases, publishing, pruning.
+pub async fn outbox(outbox: &dyn Outbox) {
+    let user = UserId::new();
+    let events: Vec<EventEnvelope> = (0..5).map(|i| login_event(user, i)).collect();
+    outbox.append(&events).await.expect("append");
+    let stats = outbox.stats().await.expect("stats");
+    assert_eq!((stats.unpublished, stats.oldest_unpublished_at), (5, Some(at(0))), "stats count the backlog");
+
+    let first = outbox.claim(3, LEASE).await.expect("claim");
+    assert_eq!(first.iter().map(|r| r.event.event_id).collect::<Vec<_>>(), events[..3].iter().map(|e| e.event_id).collect::<Vec<_>>(), "claims oldest first");
+    assert!(first.windows(2).all(|w| w[0].id < w[1].id), "ids increase with insertion order");
+    assert_eq!(first[0].event, events[0], "event round-trips through the outbox");
+    let second = outbox.claim(10, LEASE).await.expect("claim");
+    assert_eq!(second.len(), 2, "leased events are not claimed twice");
+    assert!(outbox.claim(10, LEASE).await.expect("claim").is_empty(), "everything is leased");
+
+    let first_ids: Vec<i64> = first.iter().map(|r| r.id).collect();
+    outbox.mark_published(&first_ids).await.expect("mark");
+    outbox.mark_published(&first_ids).await.expect("mark twice is idempotent");
+    outbox.release(&second.iter().map(|r| r.id).collect::<Vec<_>>()).await.expect("release");
+    let again = outbox.claim(10, LEASE).await.expect("claim");
+    assert_eq!(again.iter().map(|r| r.id).collect::<Vec<_>>(), second.iter().map(|r| r.id).collect::<Vec<_>>(), "released events come back, published ones never");
+    assert!(again.iter().all(|r| r.attempts >= 1), "attempts count earlier claims");
+    assert_eq!(outbox.stats().await.expect("stats").unpublished, 2, "published events leave the backlog");
+
+    let short = outbox.claim(10, Duration::from_millis(1)).await.expect("claim");
+    assert!(short.is_empty(), "still leased by the previous claim");
+    outbox.release(&again.iter().map(|r| r.id).collect::<Vec<_>>()).await.expect("release");
+    let expiring = outbox.claim(10, Duration::from_millis(50)).await.expect("claim");
+    assert_eq!(expiring.len(), 2, "claim after release");
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(outbox.claim(10, LEASE).await.expect("claim").len(), 2, "an expired lease frees its events");
+
+    let far_future = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    assert_eq!(outbox.prune_published(far_future).await.expect("prune"), 3, "prune removes published events only");
+    assert_eq!(outbox.stats().await.expect("stats").unpublished, 2, "unpublished events survive pruning");
+}
+
+/// Every repository write appends exactly its events to `outbox`, in the
+/// same atomic step; rejected writes append nothing. `users`, `library` and
+/// `outbox` must share one store.
+pub async fn outbox_atomic_with_writes(users: &dyn UserRepo, library: &dyn LibraryRepo, outbox: &dyn Outbox) {
+    let count = || async { outbox.stats().await.expect("stats").unpublished };
+    let ada = sample_user("atomic@example.com");
+    users.create(&ada, &[login_event(ada.id, 0)]).await.expect("create");
+    assert_eq!(count().await, 1, "create appends its event");
+    let _ = users.create(&sample_user("atomic@example.com"), &[login_event(ada.id, 1)]).await;
+    assert_eq!(count().await, 1, "a refused create appends nothing");
+    users.record_login(ada.id, at(2), &[login_event(ada.id, 2)]).await.expect("login");
+    assert_eq!(count().await, 2, "record_login appends");
+
+    let view = View { user_id: ada.id, movie: movie(1), viewed_at: at(3) };
+    library.record_view(&view, &[login_event(ada.id, 3)]).await.expect("view");
+    assert_eq!(count().await, 3, "record_view appends");
+
+    let fav = Favorite { user_id: ada.id, movie: movie(1), added_at: at(4) };
+    let ev = EventEnvelope::new(EventPayload::FavoriteAdded { user_id: ada.id, movie_id: fav.movie.id, title: fav.movie.title.clone() }, &meta(Some(ada.id), 4));
+    library.add_favorite(&fav, &ev).await.expect("add");
+    library.add_favorite(&fav, &ev).await.expect("add again");
+    assert_eq!(count().await, 4, "only a real add appends");
+    let rm = EventEnvelope::new(EventPayload::FavoriteRemoved { user_id: ada.id, movie_id: fav.movie.id }, &meta(Some(ada.id), 5));
+    library.remove_favorite(ada.id, fav.movie.id, &rm).await.expect("remove");
+    library.remove_favorite(ada.id, fav.movie.id, &rm).await.expect("remove again");
+    assert_eq!(count().await, 5, "only a real removal appends");
+
+    let upd = LibraryUpdate::new(Some(WatchStatus::Watched), Some(watchme_core::domain::Rating::new(9).unwrap())).unwrap();
+    library.upsert_entry(ada.id, &movie(7), upd, &meta(Some(ada.id), 6)).await.expect("upsert");
+    assert_eq!(count().await, 7, "upsert appends status and rating events");
+    library.upsert_entry(ada.id, &movie(7), upd, &meta(Some(ada.id), 7)).await.expect("same upsert");
+    assert_eq!(count().await, 7, "an upsert that changes nothing appends nothing");
+    library.remove_entry(ada.id, MovieId::new(7).unwrap(), &meta(Some(ada.id), 8)).await.expect("remove");
+    library.remove_entry(ada.id, MovieId::new(7).unwrap(), &meta(Some(ada.id), 9)).await.expect("remove again");
+    assert_eq!(count().await, 8, "only a real removal appends");
+
+    let types: Vec<&str> = outbox.claim(100, LEASE).await.expect("claim").iter().map(|r| r.event.event_type()).collect();
+    assert_eq!(
+        types,
+        vec!["user_logged_in", "user_logged_in", "user_logged_in", "favorite_added", "favorite_removed", "watch_status_changed", "movie_rated", "library_entry_removed"],
+        "events in commit order"
+    );
+}

@@ -1,0 +1,143 @@
+//! Analytics aggregates in memory.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use watchme_core::domain::{
+    hour_bucket, AggregateUpdate, AnalyticsChange, ApplyOutcome, MovieId, MovieStats, TrendingEntry, UserId, UserStats,
+    WatchStatus,
+};
+use watchme_core::error::StorageError;
+use watchme_core::ports::AnalyticsStore;
+
+#[derive(Default)]
+struct MovieAgg {
+    title: String,
+    stats: MovieStats,
+    viewers: HashSet<UserId>,
+}
+
+#[derive(Default)]
+struct State {
+    applied: HashSet<Uuid>,
+    movies: HashMap<MovieId, MovieAgg>,
+    views_by_hour: HashMap<(i64, MovieId), u64>,
+    registered: HashMap<UserId, OffsetDateTime>,
+    active_by_hour: HashMap<i64, HashSet<UserId>>,
+}
+
+fn add(counter: &mut u64, delta: i64) {
+    *counter = counter.saturating_add_signed(delta);
+}
+
+impl State {
+    fn apply(&mut self, update: &AggregateUpdate) {
+        match update {
+            AggregateUpdate::MovieViewed { movie_id, title, viewer, at } => {
+                let m = self.movies.entry(*movie_id).or_default();
+                m.title.clone_from(title);
+                m.stats.views += 1;
+                if let Some(v) = viewer {
+                    m.viewers.insert(*v);
+                    m.stats.unique_viewers = m.viewers.len() as u64;
+                }
+                *self.views_by_hour.entry((hour_bucket(*at), *movie_id)).or_default() += 1;
+            }
+            AggregateUpdate::Favorites { movie_id, delta } => add(&mut self.movies.entry(*movie_id).or_default().stats.favorites, *delta),
+            AggregateUpdate::Status { movie_id, status, delta } => {
+                let s = &mut self.movies.entry(*movie_id).or_default().stats;
+                let counter = match status {
+                    WatchStatus::WantToWatch => &mut s.want_to_watch,
+                    WatchStatus::Watching => &mut s.watching,
+                    WatchStatus::Watched => &mut s.watched,
+                };
+                add(counter, *delta);
+            }
+            AggregateUpdate::Rating { movie_id, count_delta, sum_delta } => {
+                let s = &mut self.movies.entry(*movie_id).or_default().stats;
+                add(&mut s.ratings_count, *count_delta);
+                add(&mut s.ratings_sum, *sum_delta);
+            }
+            AggregateUpdate::UserRegistered { user_id, at } => {
+                self.registered.entry(*user_id).or_insert(*at);
+            }
+            AggregateUpdate::UserActive { user_id, at } => {
+                self.active_by_hour.entry(hour_bucket(*at)).or_default().insert(*user_id);
+            }
+        }
+    }
+}
+
+/// Analytics aggregates in memory. Clones share the same data.
+#[derive(Clone, Default)]
+pub struct MemoryAnalyticsStore {
+    state: Arc<Mutex<State>>,
+}
+
+impl MemoryAnalyticsStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for MemoryAnalyticsStore {
+    async fn apply(&self, changes: &[AnalyticsChange]) -> Result<ApplyOutcome, StorageError> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = ApplyOutcome::default();
+        for change in changes {
+            if !s.applied.insert(change.event_id) {
+                out.duplicates += 1;
+                continue;
+            }
+            for u in &change.updates {
+                s.apply(u);
+            }
+            out.applied += 1;
+        }
+        Ok(out)
+    }
+
+    async fn movie_stats(&self, movie: MovieId) -> Result<MovieStats, StorageError> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(s.movies.get(&movie).map(|m| m.stats.clone()).unwrap_or_default())
+    }
+
+    async fn trending(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<TrendingEntry>, StorageError> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let from = hour_bucket(since);
+        let mut totals: HashMap<MovieId, u64> = HashMap::new();
+        for ((hour, movie), n) in &s.views_by_hour {
+            if *hour >= from {
+                *totals.entry(*movie).or_default() += n;
+            }
+        }
+        let mut list: Vec<TrendingEntry> = totals
+            .into_iter()
+            .map(|(movie_id, views)| TrendingEntry {
+                movie_id,
+                title: s.movies.get(&movie_id).map(|m| m.title.clone()).unwrap_or_default(),
+                views,
+            })
+            .collect();
+        list.sort_by(|a, b| b.views.cmp(&a.views).then(a.movie_id.cmp(&b.movie_id)));
+        list.truncate(limit as usize);
+        Ok(list)
+    }
+
+    async fn user_stats(&self, since: OffsetDateTime) -> Result<UserStats, StorageError> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let from = hour_bucket(since);
+        let active: HashSet<&UserId> =
+            s.active_by_hour.iter().filter(|(h, _)| **h >= from).flat_map(|(_, users)| users.iter()).collect();
+        Ok(UserStats {
+            registered_total: s.registered.len() as u64,
+            registered_in_window: s.registered.values().filter(|t| **t >= since).count() as u64,
+            active_in_window: active.len() as u64,
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! Users, library and outbox in one in-memory store, so a state change and
+//! its events are written under one lock: the in-memory transactional outbox.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use watchme_core::domain::{
+    Email, EventEnvelope, EventMeta, Favorite, LibraryChange, LibraryEntry, LibraryUpdate, MovieId, MovieRef, Page,
+    PageRequest, PasswordHash, User, UserId, View, WatchStatus,
+};
+use watchme_core::error::{cause_msg, StorageError, UserRepoError};
+use watchme_core::ports::{LibraryRepo, Outbox, OutboxRecord, OutboxStats, UserRepo};
+
+struct OutboxRow {
+    event: EventEnvelope,
+    attempts: u32,
+    leased_until: Option<Instant>,
+    published_at: Option<OffsetDateTime>,
+}
+
+#[derive(Default)]
+struct State {
+    users: HashMap<UserId, User>,
+    by_email: HashMap<Email, UserId>,
+    // Per user, in insertion order; listed newest first.
+    views: HashMap<UserId, Vec<View>>,
+    favorites: HashMap<UserId, Vec<Favorite>>,
+    entries: HashMap<(UserId, MovieId), LibraryEntry>,
+    outbox: BTreeMap<i64, OutboxRow>,
+    next_outbox_id: i64,
+}
+
+impl State {
+    fn push_events(&mut self, events: &[EventEnvelope]) {
+        for event in events {
+            self.next_outbox_id += 1;
+            self.outbox.insert(
+                self.next_outbox_id,
+                OutboxRow { event: event.clone(), attempts: 0, leased_until: None, published_at: None },
+            );
+        }
+    }
+}
+
+/// Users, view history, favorites, library entries and the outbox, in memory.
+/// Clones share the same data.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+    // Lets tests simulate a database outage: every call fails with
+    // `StorageError::Unavailable` while it is set.
+    down: Arc<AtomicBool>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Simulates an outage (`false`) or a recovery (`true`), for tests of
+    /// how callers behave when storage is down.
+    pub fn set_available(&self, available: bool) {
+        self.down.store(!available, Ordering::SeqCst);
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, StorageError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StorageError::Unavailable(cause_msg("memory store marked unavailable")));
+        }
+        // A panic while holding the lock cannot leave half a write: every
+        // write below finishes its edits before anything can panic.
+        Ok(self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+fn newest_first<T: Clone>(items: &[T], page: PageRequest) -> Page<T> {
+    let rev: Vec<T> = items.iter().rev().cloned().collect();
+    page.slice(&rev)
+}
+
+#[async_trait]
+impl UserRepo for MemoryStore {
+    async fn create(&self, user: &User, events: &[EventEnvelope]) -> Result<(), UserRepoError> {
+        let mut s = self.lock()?;
+        if s.by_email.contains_key(&user.email) {
+            return Err(UserRepoError::EmailTaken);
+        }
+        s.by_email.insert(user.email.clone(), user.id);
+        s.users.insert(user.id, user.clone());
+        s.push_events(events);
+        Ok(())
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StorageError> {
+        let s = self.lock()?;
+        Ok(s.by_email.get(email).and_then(|id| s.users.get(id)).cloned())
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {
+        Ok(self.lock()?.users.get(&id).cloned())
+    }
+
+    async fn record_login(&self, id: UserId, at: OffsetDateTime, events: &[EventEnvelope]) -> Result<(), UserRepoError> {
+        let mut s = self.lock()?;
+        let user = s.users.get_mut(&id).ok_or(UserRepoError::NotFound)?;
+        user.last_login_at = Some(at);
+        s.push_events(events);
+        Ok(())
+    }
+
+    async fn update_password_hash(&self, id: UserId, hash: &PasswordHash) -> Result<(), UserRepoError> {
+        let mut s = self.lock()?;
+        let user = s.users.get_mut(&id).ok_or(UserRepoError::NotFound)?;
+        user.password_hash = hash.clone();
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LibraryRepo for MemoryStore {
+    async fn record_view(&self, view: &View, events: &[EventEnvelope]) -> Result<(), StorageError> {
+        let mut s = self.lock()?;
+        s.views.entry(view.user_id).or_default().push(view.clone());
+        s.push_events(events);
+        Ok(())
+    }
+
+    async fn views(&self, user: UserId, page: PageRequest) -> Result<Page<View>, StorageError> {
+        let s = self.lock()?;
+        Ok(newest_first(s.views.get(&user).map_or(&[][..], Vec::as_slice), page))
+    }
+
+    async fn add_favorite(&self, favorite: &Favorite, event: &EventEnvelope) -> Result<bool, StorageError> {
+        let mut s = self.lock()?;
+        let list = s.favorites.entry(favorite.user_id).or_default();
+        if list.iter().any(|f| f.movie.id == favorite.movie.id) {
+            return Ok(false);
+        }
+        list.push(favorite.clone());
+        s.push_events(std::slice::from_ref(event));
+        Ok(true)
+    }
+
+    async fn remove_favorite(&self, user: UserId, movie: MovieId, event: &EventEnvelope) -> Result<bool, StorageError> {
+        let mut s = self.lock()?;
+        let list = s.favorites.entry(user).or_default();
+        let before = list.len();
+        list.retain(|f| f.movie.id != movie);
+        let removed = list.len() < before;
+        if removed {
+            s.push_events(std::slice::from_ref(event));
+        }
+        Ok(removed)
+    }
+
+    async fn favorites(&self, user: UserId, page: PageRequest) -> Result<Page<Favorite>, StorageError> {
+        let s = self.lock()?;
+        Ok(newest_first(s.favorites.get(&user).map_or(&[][..], Vec::as_slice), page))
+    }
+
+    async fn upsert_entry(
+        &self,
+        user: UserId,
+        movie: &MovieRef,
+        update: LibraryUpdate,
+        meta: &EventMeta,
+    ) -> Result<LibraryChange, StorageError> {
+        let mut s = self.lock()?;
+        let before = s.entries.get(&(user, movie.id)).cloned();
+        let after = update.apply(before.as_ref(), user, movie, meta.occurred_at);
+        s.entries.insert((user, movie.id), after.clone());
+        let change = LibraryChange { before, after: Some(after) };
+        s.push_events(&change.events(meta));
+        Ok(change)
+    }
+
+    async fn remove_entry(&self, user: UserId, movie: MovieId, meta: &EventMeta) -> Result<LibraryChange, StorageError> {
+        let mut s = self.lock()?;
+        let change = LibraryChange { before: s.entries.remove(&(user, movie)), after: None };
+        s.push_events(&change.events(meta));
+        Ok(change)
+    }
+
+    async fn entry(&self, user: UserId, movie: MovieId) -> Result<Option<LibraryEntry>, StorageError> {
+        Ok(self.lock()?.entries.get(&(user, movie)).cloned())
+    }
+
+    async fn entries(
+        &self,
+        user: UserId,
+        status: Option<WatchStatus>,
+        page: PageRequest,
+    ) -> Result<Page<LibraryEntry>, StorageError> {
+        let s = self.lock()?;
+        let mut list: Vec<LibraryEntry> = s
+            .entries
+            .values()
+            .filter(|e| e.user_id == user && (status.is_none() || e.status == status))
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.movie.id.cmp(&b.movie.id)));
+        Ok(page.slice(&list))
+    }
+}
+
+#[async_trait]
+impl Outbox for MemoryStore {
+    async fn append(&self, events: &[EventEnvelope]) -> Result<(), StorageError> {
+        self.lock()?.push_events(events);
+        Ok(())
+    }
+
+    async fn claim(&self, limit: u32, lease: Duration) -> Result<Vec<OutboxRecord>, StorageError> {
+        let mut s = self.lock()?;
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for (id, row) in s.outbox.iter_mut() {
+            if out.len() >= limit as usize {
+                break;
+            }
+            if row.published_at.is_some() || row.leased_until.is_some_and(|t| t > now) {
+                continue;
+            }
+            out.push(OutboxRecord { id: *id, event: row.event.clone(), attempts: row.attempts });
+            row.attempts += 1;
+            row.leased_until = Some(now + lease);
+        }
+        Ok(out)
+    }
+
+    async fn mark_published(&self, ids: &[i64]) -> Result<(), StorageError> {
+        let mut s = self.lock()?;
+        let now = OffsetDateTime::now_utc();
+        for id in ids {
+            if let Some(row) = s.outbox.get_mut(id) {
+                row.published_at.get_or_insert(now);
+                row.leased_until = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn release(&self, ids: &[i64]) -> Result<(), StorageError> {
+        let mut s = self.lock()?;
+        for id in ids {
+            if let Some(row) = s.outbox.get_mut(id) {
+                row.leased_until = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn prune_published(&self, before: OffsetDateTime) -> Result<u64, StorageError> {
+        let mut s = self.lock()?;
+        let n = s.outbox.len();
+        s.outbox.retain(|_, row| row.published_at.is_none_or(|t| t >= before));
+        Ok((n - s.outbox.len()) as u64)
+    }
+
+    async fn stats(&self) -> Result<OutboxStats, StorageError> {
+        let s = self.lock()?;
+        let pending: Vec<_> = s.outbox.values().filter(|r| r.published_at.is_none()).collect();
+        Ok(OutboxStats {
+            unpublished: pending.len() as u64,
+            oldest_unpublished_at: pending.iter().map(|r| r.event.occurred_at).min(),
+        })
+    }
+}

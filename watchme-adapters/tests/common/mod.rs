@@ -1,0 +1,53 @@
+//! Wiring shared by the service tests: the core over memory adapters.
+
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use watchme_adapters::catalog::CatalogSource;
+use watchme_adapters::crypto::{Argon2Hasher, Argon2Params, JwtConfig, JwtIssuer};
+use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryStore};
+use watchme_core::domain::Email;
+use watchme_core::ports::{MovieSource, SystemClock};
+use watchme_core::services::{AnalyticsService, AuthService, LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig};
+
+pub struct Kit {
+    pub store: MemoryStore,
+    pub cache: MemoryCache,
+    pub bus: InProcessBus,
+    pub auth: AuthService,
+    pub movies: Arc<MovieService>,
+    pub library: LibraryService,
+    pub analytics: Arc<AnalyticsService>,
+    pub relay: OutboxRelay,
+}
+
+pub fn cheap_hasher() -> Argon2Hasher {
+    Argon2Hasher::new(Argon2Params { memory_kib: 256, iterations: 1, parallelism: 1 }).unwrap()
+}
+
+pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
+    let store = MemoryStore::new();
+    let cache = MemoryCache::default();
+    let clock = Arc::new(SystemClock);
+    let analytics = Arc::new(AnalyticsService::new(Arc::new(MemoryAnalyticsStore::new()), clock.clone()));
+    let bus = InProcessBus::new(vec![analytics.clone()]);
+    let tokens = JwtIssuer::new(JwtConfig {
+        secret: b"test-secret-test-secret-test-secret".to_vec(),
+        issuer: "watchme".into(),
+        audience: "watchme-api".into(),
+        ttl: std::time::Duration::from_secs(900),
+        leeway: std::time::Duration::from_secs(0),
+    });
+    let admins: HashSet<Email> = [Email::parse("root@example.com").unwrap()].into();
+    let auth = AuthService::new(Arc::new(store.clone()), Arc::new(cheap_hasher()), Arc::new(tokens), clock.clone(), admins);
+    let movies = Arc::new(MovieService::new(source, Arc::new(cache.clone()), clock.clone(), MoviePolicy::default()));
+    let library = LibraryService::new(Arc::new(store.clone()), Arc::new(store.clone()), movies.clone(), clock.clone());
+    let relay = OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, RelayConfig::default());
+    Kit { store, cache, bus, auth, movies, library, analytics, relay }
+}
+
+pub fn kit() -> Kit {
+    kit_with_source(Arc::new(CatalogSource::bundled().unwrap()))
+}

@@ -1,0 +1,132 @@
+//! MovieService: cache-aside, single flight, stale-if-error, cache outages.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use watchme_adapters::catalog::CatalogSource;
+use watchme_adapters::memory::MemoryCache;
+use watchme_core::domain::{MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
+use watchme_core::error::{cause_msg, CacheError, MovieSourceError};
+use watchme_core::ports::{MockCache, MockMovieSource, MovieSource, SystemClock};
+use watchme_core::services::{CacheStatus, MovieError, MoviePolicy, MovieService};
+
+fn id(n: i64) -> MovieId {
+    MovieId::new(n).unwrap()
+}
+
+async fn fight_club() -> MovieDetails {
+    CatalogSource::bundled().unwrap().details(id(550)).await.unwrap()
+}
+
+/// A catalog that counts calls, waits before answering and can be made to fail.
+struct SlowCountingSource {
+    inner: CatalogSource,
+    calls: AtomicUsize,
+    delay: Duration,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl MovieSource for SlowCountingSource {
+    async fn popular(&self, page: PageRequest) -> Result<Page<MovieSummary>, MovieSourceError> {
+        self.inner.popular(page).await
+    }
+    async fn search(&self, q: &SearchQuery, page: PageRequest) -> Result<Page<MovieSummary>, MovieSourceError> {
+        self.inner.search(q, page).await
+    }
+    async fn details(&self, id: MovieId) -> Result<MovieDetails, MovieSourceError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(MovieSourceError::Unavailable(cause_msg("TMDb is down")));
+        }
+        self.inner.details(id).await
+    }
+}
+
+fn slow_source() -> Arc<SlowCountingSource> {
+    Arc::new(SlowCountingSource { inner: CatalogSource::bundled().unwrap(), calls: AtomicUsize::new(0), delay: Duration::from_millis(50), failing: false.into() })
+}
+
+#[tokio::test]
+async fn a_cache_hit_never_calls_the_movie_source() {
+    let details = fight_club().await;
+    let mut source = MockMovieSource::new();
+    source.expect_details().times(1).returning(move |_| Ok(details.clone()));
+    let svc = MovieService::new(Arc::new(source), Arc::new(MemoryCache::default()), Arc::new(SystemClock), MoviePolicy::default());
+    assert_eq!(svc.details(id(550)).await.unwrap().cache, CacheStatus::Miss);
+    for _ in 0..1000 {
+        assert_eq!(svc.details(id(550)).await.unwrap().cache, CacheStatus::Hit);
+    }
+    // The mock panics on drop if details was called more than once.
+}
+
+#[tokio::test]
+async fn ten_concurrent_misses_call_the_source_once() {
+    let source = slow_source();
+    let svc = Arc::new(MovieService::new(source.clone(), Arc::new(MemoryCache::default()), Arc::new(SystemClock), MoviePolicy::default()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let svc = svc.clone();
+        tasks.spawn(async move { svc.details(id(603)).await.map(|f| f.value.title) });
+    }
+    while let Some(r) = tasks.join_next().await {
+        assert_eq!(r.unwrap().unwrap(), "The Matrix");
+    }
+    assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_expired_entry_is_served_stale_when_the_source_fails() {
+    let source = slow_source();
+    let policy = MoviePolicy { details_ttl: Duration::from_millis(1), stale_grace: Duration::from_secs(60), ..MoviePolicy::default() };
+    let svc = MovieService::new(source.clone(), Arc::new(MemoryCache::default()), Arc::new(SystemClock), policy);
+    assert_eq!(svc.details(id(13)).await.unwrap().cache, CacheStatus::Miss);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    source.failing.store(true, Ordering::SeqCst);
+    let stale = svc.details(id(13)).await.unwrap();
+    assert_eq!((stale.cache, stale.value.title.as_str()), (CacheStatus::Stale, "Forrest Gump"));
+    // Without a stale copy the failure shows.
+    assert!(matches!(svc.details(id(550)).await, Err(MovieError::UpstreamUnavailable(_))));
+    source.failing.store(false, Ordering::SeqCst);
+    assert_eq!(svc.details(id(13)).await.unwrap().cache, CacheStatus::Miss);
+}
+
+#[tokio::test]
+async fn unknown_movies_are_not_found() {
+    let k = common::kit();
+    assert!(matches!(k.movies.details(id(999_999_999)).await, Err(MovieError::NotFound)));
+}
+
+#[tokio::test]
+async fn a_cache_that_is_down_is_bypassed() {
+    let mut cache = MockCache::new();
+    cache.expect_get().returning(|_| Err(CacheError::Unavailable(cause_msg("connection refused"))));
+    cache.expect_set().returning(|_, _, _| Err(CacheError::Unavailable(cause_msg("connection refused"))));
+    let source = slow_source();
+    let svc = MovieService::new(source.clone(), Arc::new(cache), Arc::new(SystemClock), MoviePolicy::default());
+    for _ in 0..3 {
+        assert_eq!(svc.details(id(550)).await.unwrap().cache, CacheStatus::Miss);
+    }
+    assert_eq!(source.calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn lists_are_cached_per_page_and_query() {
+    let k = common::kit();
+    let p = PageRequest::new(Some(1), Some(5)).unwrap();
+    assert_eq!(k.movies.popular(p).await.unwrap().cache, CacheStatus::Miss);
+    assert_eq!(k.movies.popular(p).await.unwrap().cache, CacheStatus::Hit);
+    assert_eq!(k.movies.popular(PageRequest::new(Some(2), Some(5)).unwrap()).await.unwrap().cache, CacheStatus::Miss);
+    let q = SearchQuery::new("Star Wars", None).unwrap();
+    let first = k.movies.search(&q, p).await.unwrap();
+    assert_eq!((first.cache, first.value.items[0].id.get()), (CacheStatus::Miss, 11));
+    let same = SearchQuery::new("  star   wars ", None).unwrap();
+    assert_eq!(k.movies.search(&same, p).await.unwrap().cache, CacheStatus::Hit, "equivalent searches share a key");
+    assert!(k.movies.invalidate_all().await.unwrap() >= 3);
+    assert_eq!(k.movies.popular(p).await.unwrap().cache, CacheStatus::Miss);
+}
