@@ -1,2 +1,16 @@
-//! x
-pub mod cli { pub async fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS } }
+//! WatchMe's HTTP server: the poem-openapi API, its middleware, the typed
+//! configuration, the composition root and the `watchme` command line.
+//!
+//! Embed it to serve WatchMe from your own binary:
+//! `App::build(config).await?.run_until(shutdown).await`.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod health;
+pub mod telemetry;
+
+pub use app::{App, AppState, StartError};
+pub use config::{Config, RawConfig};

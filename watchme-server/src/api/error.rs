@@ -1,0 +1,266 @@
+//! The one error shape, `{code, message, request_id, details?}`, and the
+//! translation of every service error and framework error into it.
+//!
+//! Internal causes are logged with their whole chain; a client gets the
+//! opaque message and the request id to quote when it reports a problem.
+
+use poem::error::ParsePathError;
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+use watchme_core::error::{Cause, StorageError};
+use watchme_core::services::{AuthError, LibraryError, MovieError};
+
+use crate::context::request_id;
+
+/// One problem with one input field.
+#[derive(Debug, Clone, Object)]
+pub struct FieldIssue {
+    /// The field, parameter or JSON path at fault.
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, Object)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `invalid_field`, `email_taken`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The request id, also in the `X-Request-Id` header.
+    pub request_id: String,
+    /// Which inputs were wrong, for 400s.
+    #[oai(skip_serializing_if_is_none)]
+    pub details: Option<Vec<FieldIssue>>,
+}
+
+/// Every error an operation may answer; all share [`ErrorBody`].
+#[derive(Debug, Clone, ApiResponse)]
+pub enum ApiError {
+    /// Malformed input; `details` names the failing field.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// Missing, invalid or expired credentials.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    /// Authenticated but not allowed.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// No such resource.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// Conflicts with existing state (e.g. email taken).
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// Request body too large.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// Wrong content type.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
+    /// Too many requests; retry after the given seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
+    /// Our fault; the cause is logged under the request id.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// The movie source answered badly.
+    #[oai(status = 502)]
+    BadGateway(Json<ErrorBody>),
+    /// A dependency is down; retry later.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+/// An error body for the current request.
+pub fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
+    Json(ErrorBody { code: code.into(), message: message.into(), request_id: request_id(), details: None })
+}
+
+impl ApiError {
+    /// A 400 naming the field at fault.
+    pub fn invalid_field(field: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        let (field, reason) = (field.into(), reason.to_string());
+        let mut b = body("invalid_field", format!("invalid value for `{field}`: {reason}"));
+        b.0.details = Some(vec![FieldIssue { field, reason }]);
+        Self::BadRequest(b)
+    }
+
+    /// A 400 about the request as a whole.
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::BadRequest(body(code, message))
+    }
+
+    /// A 401 asking for a bearer token.
+    pub fn unauthorized(code: &str, message: impl Into<String>) -> Self {
+        Self::Unauthorized(body(code, message), "Bearer realm=\"watchme\"".into())
+    }
+
+    /// A 403.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(body("forbidden", message))
+    }
+
+    /// A 404.
+    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+        Self::NotFound(body(code, message))
+    }
+
+    /// The opaque 500.
+    pub fn internal_opaque() -> Self {
+        Self::Internal(body("internal", "internal error; quote the request id when reporting it"))
+    }
+
+    /// A 500, logging its cause chain.
+    pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %chain(cause), "internal error");
+        Self::internal_opaque()
+    }
+
+    /// A 503, logging its cause chain.
+    pub fn unavailable(what: &str, cause: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::warn!(error = %chain(cause), dependency = what, "dependency unavailable");
+        Self::Unavailable(body("unavailable", format!("{what} is temporarily unavailable; retry later")))
+    }
+
+    fn parts(&self) -> (StatusCode, &ErrorBody) {
+        match self {
+            Self::BadRequest(b) => (StatusCode::BAD_REQUEST, &b.0),
+            Self::Unauthorized(b, _) => (StatusCode::UNAUTHORIZED, &b.0),
+            Self::Forbidden(b) => (StatusCode::FORBIDDEN, &b.0),
+            Self::NotFound(b) => (StatusCode::NOT_FOUND, &b.0),
+            Self::Conflict(b) => (StatusCode::CONFLICT, &b.0),
+            Self::PayloadTooLarge(b) => (StatusCode::PAYLOAD_TOO_LARGE, &b.0),
+            Self::UnsupportedMediaType(b) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, &b.0),
+            Self::TooManyRequests(b, _) => (StatusCode::TOO_MANY_REQUESTS, &b.0),
+            Self::Internal(b) => (StatusCode::INTERNAL_SERVER_ERROR, &b.0),
+            Self::BadGateway(b) => (StatusCode::BAD_GATEWAY, &b.0),
+            Self::Unavailable(b) => (StatusCode::SERVICE_UNAVAILABLE, &b.0),
+        }
+    }
+
+    /// The error code.
+    pub fn code(&self) -> &str {
+        &self.parts().1.code
+    }
+}
+
+/// `a: b: c` for an error and its sources.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        next = e.source();
+    }
+    out
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (status, b) = self.parts();
+        write!(f, "{status}: {}", b.message)
+    }
+}
+
+/// Translates a framework error (bad parameter, bad body, unknown route)
+/// into the error shape. Errors made from one of our responses (an
+/// [`ApiError`] returned through a `poem::Error`) keep that response.
+pub fn error_response(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    from_poem_error(err).into_response()
+}
+
+fn from_poem_error(err: poem::Error) -> ApiError {
+    if let Some(p) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        let reason = if p.reason.contains("expects an input value") { "is required".to_owned() } else { p.reason.clone() };
+        return ApiError::invalid_field(p.name, reason);
+    }
+    if let Some(p) = err.downcast_ref::<poem_openapi::error::ParsePathError>() {
+        return ApiError::invalid_field("path", &p.reason);
+    }
+    if let Some(p) = err.downcast_ref::<poem_openapi::error::ParseRequestPayloadError>() {
+        return ApiError::bad_request("invalid_body", format!("request body is not valid: {}", p.reason));
+    }
+    if err.is::<ParsePathError>() {
+        return ApiError::bad_request("invalid_path", "invalid path");
+    }
+    let status = err.status();
+    match status {
+        StatusCode::NOT_FOUND => ApiError::not_found("route_not_found", "no such route"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::bad_request("method_not_allowed", "this method is not allowed on this route")
+        }
+        StatusCode::UNAUTHORIZED => ApiError::unauthorized("unauthorized", "a valid bearer token is required"),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge(body("payload_too_large", "request body is too large"))
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::UnsupportedMediaType(body("unsupported_media_type", "send JSON with Content-Type: application/json"))
+        }
+        s if s.is_client_error() => ApiError::bad_request("bad_request", err.to_string()),
+        _ => ApiError::internal(&err),
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match &e {
+            StorageError::Unavailable(_) => Self::unavailable("storage", &e),
+            StorageError::Internal(_) => Self::internal(&e),
+        }
+    }
+}
+
+fn cause_ref(c: &Cause) -> &(dyn std::error::Error + 'static) {
+    c.as_ref()
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::EmailTaken => Self::Conflict(body("email_taken", "this email is already registered")),
+            AuthError::WeakPassword => Self::invalid_field("password", "too easy to guess: it must differ from the email"),
+            AuthError::InvalidCredentials => Self::unauthorized("invalid_credentials", "invalid email or password"),
+            AuthError::InvalidToken => Self::unauthorized("invalid_token", "the access token is invalid or expired"),
+            AuthError::Unavailable(c) => Self::unavailable("storage", cause_ref(&c)),
+            AuthError::Internal(c) => Self::internal(cause_ref(&c)),
+        }
+    }
+}
+
+impl From<MovieError> for ApiError {
+    fn from(e: MovieError) -> Self {
+        match e {
+            MovieError::NotFound => Self::not_found("movie_not_found", "no movie with this id"),
+            MovieError::UpstreamUnavailable(c) => {
+                tracing::warn!(error = %chain(cause_ref(&c)), "movie source unavailable");
+                Self::BadGateway(body("upstream_unavailable", "the movie source is unavailable; retry later"))
+            }
+            MovieError::UpstreamMisconfigured(c) => {
+                tracing::error!(error = %chain(cause_ref(&c)), "movie source refused our configuration; check the TMDb credentials");
+                Self::Unavailable(body("upstream_misconfigured", "the movie source is unavailable"))
+            }
+        }
+    }
+}
+
+impl From<LibraryError> for ApiError {
+    fn from(e: LibraryError) -> Self {
+        match e {
+            LibraryError::Unauthenticated => Self::unauthorized("unauthorized", "a valid bearer token is required"),
+            LibraryError::MovieNotFound => Self::not_found("movie_not_found", "no movie with this id"),
+            LibraryError::MovieSourceUnavailable(c) => {
+                tracing::warn!(error = %chain(cause_ref(&c)), "movie source unavailable");
+                Self::Unavailable(body("upstream_unavailable", "the movie could not be looked up; retry later"))
+            }
+            LibraryError::Storage(s) => s.into(),
+        }
+    }
+}

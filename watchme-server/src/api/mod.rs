@@ -1,0 +1,76 @@
+//! The HTTP API: poem-openapi handlers, one group per file, with their
+//! DTOs; the spec at `/openapi.json` and Swagger UI at `/docs`.
+
+pub mod analytics;
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod library;
+pub mod movies;
+pub mod paging;
+
+use std::sync::Arc;
+
+use poem::middleware::CatchPanic;
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::app::AppState;
+use crate::context::{panic_response, RequestContext};
+
+/// Groups of operations in the spec.
+#[derive(Tags)]
+pub enum Tag {
+    /// Accounts and tokens.
+    Auth,
+    /// Browsing and searching movies.
+    Movies,
+    /// The caller's favorites and library.
+    Library,
+    /// Statistics computed from the event stream.
+    Analytics,
+    /// Liveness and readiness probes.
+    Health,
+}
+
+/// Every handler group.
+pub type Apis = (auth::AuthApi, movies::MoviesApi, library::LibraryApi, analytics::AnalyticsApi, health::HealthApi);
+
+/// The OpenAPI service over `state`.
+pub fn openapi(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            auth::AuthApi::new(state.clone()),
+            movies::MoviesApi::new(state.clone()),
+            library::LibraryApi::new(state.clone()),
+            analytics::AnalyticsApi::new(state.clone()),
+            health::HealthApi::new(state),
+        ),
+        "WatchMe",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Movie tracking: accounts, popular movies, search and details, a personal library \
+         (views, favorites, watch status, ratings) and analytics. Every error answers \
+         `{code, message, request_id, details?}`; every list answers a page body and \
+         `X-Pagination-*` headers.",
+    )
+}
+
+/// The whole HTTP application: API, spec, docs, and the middleware that
+/// gives every response a request id and every failure the error shape.
+pub fn app(state: Arc<AppState>, max_body_bytes: usize) -> impl Endpoint {
+    let api = openapi(state.clone());
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", api)
+        .data(state)
+        .data(extract::BodyLimit(max_body_bytes))
+        .with(CatchPanic::new().with_handler(panic_response))
+        .with(RequestContext)
+}

@@ -1,0 +1,232 @@
+//! The composition root: builds adapters and services from the config,
+//! binds the listener, runs the server and the background tasks. Nothing
+//! else in the workspace constructs adapters.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::{EndpointExt, Server};
+use watchme_adapters::catalog::CatalogSource;
+use watchme_adapters::crypto::{generate_secret, Argon2Hasher, JwtConfig, JwtIssuer};
+use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryStore};
+use watchme_core::ports::{Cache, MovieSource, Outbox, SystemClock};
+use watchme_core::services::{AnalyticsService, AuthService, LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig};
+
+use crate::config::Config;
+use crate::health::{HealthChecks, Probe};
+
+/// The services the handlers call, built once.
+pub struct AppState {
+    /// Accounts and tokens.
+    pub auth: Arc<AuthService>,
+    /// Movies through the cache.
+    pub movies: Arc<MovieService>,
+    /// Views, favorites, library.
+    pub library: Arc<LibraryService>,
+    /// Statistics.
+    pub analytics: Arc<AnalyticsService>,
+    /// Dependency probes.
+    pub health: HealthChecks,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Listening or file access failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A component refused its configuration.
+    #[error("{0}")]
+    Config(String),
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
+    let context = context.into();
+    move |source| StartError::Io { context, source }
+}
+
+/// What [`build_state`] returns besides the state: the parts background tasks need.
+pub struct Wiring {
+    /// The handlers' services.
+    pub state: Arc<AppState>,
+    /// The outbox relay feeding the event bus.
+    pub relay: Arc<OutboxRelay>,
+    /// The store, for tests that simulate outages.
+    pub store: MemoryStore,
+    /// The bus, for tests that stop it.
+    pub bus: InProcessBus,
+}
+
+/// Builds adapters and services for `config` with the given JWT secret.
+///
+/// # Errors
+/// [`StartError::Config`] when an adapter refuses its configuration.
+pub fn build_state(config: &Config, jwt_secret: Vec<u8>) -> Result<Wiring, StartError> {
+    let clock = Arc::new(SystemClock);
+    // Embedded default: in-memory storage, in-process cache and bus, bundled catalog.
+    let store = MemoryStore::new();
+    let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(config.cache_max_bytes));
+    let catalog = CatalogSource::bundled().map_err(|e| StartError::Config(e.to_string()))?;
+    let source: Arc<dyn MovieSource> = Arc::new(catalog);
+    let analytics = Arc::new(AnalyticsService::new(Arc::new(MemoryAnalyticsStore::new()), clock.clone()));
+    let bus = InProcessBus::new(vec![analytics.clone()]);
+
+    let hasher = Argon2Hasher::new(config.argon2).map_err(|e| StartError::Config(format!("argon2 parameters: {e}")))?;
+    let tokens = JwtIssuer::new(JwtConfig {
+        secret: jwt_secret,
+        issuer: "watchme".into(),
+        audience: "watchme-api".into(),
+        ttl: config.jwt_ttl,
+        leeway: Duration::from_secs(5),
+    });
+    let auth = Arc::new(AuthService::new(
+        Arc::new(store.clone()),
+        Arc::new(hasher),
+        Arc::new(tokens),
+        clock.clone(),
+        config.admin_emails.clone(),
+    ));
+    let movies = Arc::new(MovieService::new(source.clone(), cache.clone(), clock.clone(), MoviePolicy::default()));
+    let library = Arc::new(LibraryService::new(Arc::new(store.clone()), Arc::new(store.clone()), movies.clone(), clock.clone()));
+    let relay_config = RelayConfig { idle_interval: config.outbox_poll, ..RelayConfig::default() };
+    let relay = Arc::new(OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, relay_config));
+
+    let probe_store = store.clone();
+    let probe_cache = cache.clone();
+    let probes = vec![
+        Probe::new("storage", true, move || {
+            let s = probe_store.clone();
+            async move { s.stats().await.map(|_| ()).map_err(|e| e.to_string()) }
+        }),
+        Probe::new("cache", false, move || {
+            let c = probe_cache.clone();
+            async move { c.get("watchme:health").await.map(|_| ()).map_err(|e| e.to_string()) }
+        }),
+        Probe::new("movie_source", false, || async { Ok(()) }),
+    ];
+    let health = HealthChecks::new(probes, Duration::from_secs(2));
+    let state = Arc::new(AppState { auth, movies, library, analytics, health });
+    Ok(Wiring { state, relay, store, bus })
+}
+
+/// The JWT secret: from config, else from `<data dir>/jwt_secret`, else
+/// generated there on first start so tokens survive a restart.
+///
+/// # Errors
+/// [`StartError`] when the file cannot be read or written, or is too short.
+pub fn resolve_jwt_secret(config: &Config) -> Result<Vec<u8>, StartError> {
+    if let Some(s) = &config.jwt_secret {
+        return Ok(s.expose().as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("jwt_secret");
+    if path.exists() {
+        let s = std::fs::read_to_string(&path).map_err(io(format!("reading {}", path.display())))?;
+        let s = s.trim();
+        if s.len() < 32 {
+            return Err(StartError::Config(format!("{} holds fewer than 32 bytes; delete it to generate a new one", path.display())));
+        }
+        return Ok(s.as_bytes().to_vec());
+    }
+    std::fs::create_dir_all(&config.data_dir).map_err(io(format!("creating data directory {}", config.data_dir.display())))?;
+    let secret = generate_secret().map_err(|e| StartError::Config(format!("no randomness for a JWT secret: {e}")))?;
+    write_private(&path, &secret).map_err(io(format!("writing {}", path.display())))?;
+    tracing::info!(path = %path.display(), "generated a JWT signing secret and kept it in the data directory; set WATCHME_JWT_SECRET to manage it yourself");
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.write_all(b"\n")
+}
+
+/// A built server, bound and ready to run.
+pub struct App {
+    acceptor: TcpAcceptor,
+    addr: SocketAddr,
+    wiring: Wiring,
+    config: Config,
+}
+
+impl App {
+    /// Builds everything and binds the listener (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// [`StartError`] when a component cannot be built or the address cannot be bound.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let secret = resolve_jwt_secret(&config)?;
+        let wiring = build_state(&config, secret)?;
+        let acceptor = TcpListener::bind(config.bind)
+            .into_acceptor()
+            .await
+            .map_err(io(format!("binding {}", config.bind)))?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .ok_or_else(|| StartError::Config("listener has no socket address".into()))?;
+        Ok(Self { acceptor, addr, wiring, config })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests
+    /// finish (up to the configured grace) and flushes the outbox.
+    ///
+    /// # Errors
+    /// The server's I/O error.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let relay = self.wiring.relay.clone();
+        let mut relay_stop = stop_rx.clone();
+        let relay_task = tokio::spawn(async move {
+            relay.run(async move {
+                let _ = relay_stop.wait_for(|s| *s).await;
+            })
+            .await;
+        });
+        tracing::info!(
+            addr = %self.addr,
+            storage = "memory (data is lost on restart)",
+            cache = "in-process",
+            events = "in-process bus",
+            movies = "bundled catalog",
+            "listening"
+        );
+        if self.config.tmdb_configured {
+            tracing::warn!("a TMDb credential is set, but this build has no TMDb adapter yet; serving the bundled catalog");
+        }
+        let endpoint = crate::api::app(self.wiring.state.clone(), self.config.max_body_bytes).boxed();
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(endpoint, shutdown, Some(self.config.shutdown_grace))
+            .await;
+        let _ = stop_tx.send(true);
+        let _ = relay_task.await;
+        // Publish what the last requests produced before the process ends.
+        for _ in 0..100 {
+            match self.wiring.relay.run_once().await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        tracing::info!("stopped");
+        result
+    }
+}

@@ -1,0 +1,353 @@
+//! The one typed configuration, from `WATCHME_*` environment variables and
+//! matching command-line flags, validated at start-up.
+//!
+//! Raw values are read as strings by clap and validated here, all at once,
+//! so an operator sees every bad value in one run, each with a clear message.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use watchme_core::domain::Email;
+
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+const DEFAULT_DATA_DIR: &str = "data";
+const DEFAULT_TMDB_BASE_URL: &str = "https://api.themoviedb.org/3";
+const DEFAULT_JWT_TTL_SECS: &str = "900";
+const DEFAULT_LOG: &str = "info";
+const DEFAULT_LOG_FORMAT: &str = "json";
+const DEFAULT_ARGON2_MEMORY_KIB: &str = "19456";
+const DEFAULT_ARGON2_ITERATIONS: &str = "2";
+const DEFAULT_ARGON2_PARALLELISM: &str = "1";
+const DEFAULT_CACHE_MAX_MB: &str = "64";
+const DEFAULT_MAX_BODY_KIB: &str = "64";
+const DEFAULT_OUTBOX_POLL_MS: &str = "200";
+const DEFAULT_SHUTDOWN_GRACE_SECS: &str = "10";
+
+/// Raw settings as given; see `.env.example` for every key.
+#[derive(Debug, Clone, Args)]
+pub struct RawConfig {
+    /// Address to listen on (host:port; port 0 picks a free one).
+    #[arg(long, env = "WATCHME_BIND", default_value = DEFAULT_BIND)]
+    pub bind: String,
+    /// Directory for the embedded default's files (generated JWT secret ...).
+    #[arg(long, env = "WATCHME_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// Database URL (postgres://... or sqlite://...); unset = embedded default.
+    #[arg(long, env = "WATCHME_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Redis URL for the shared cache; unset = in-process cache.
+    #[arg(long, env = "WATCHME_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Kafka bootstrap brokers (host:port,...); unset = in-process event bus.
+    #[arg(long, env = "WATCHME_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+    /// TMDb v3 API key.
+    #[arg(long, env = "WATCHME_TMDB_API_KEY", hide_env_values = true)]
+    pub tmdb_api_key: Option<String>,
+    /// TMDb v4 read access token.
+    #[arg(long, env = "WATCHME_TMDB_TOKEN", hide_env_values = true)]
+    pub tmdb_token: Option<String>,
+    /// TMDb API base URL.
+    #[arg(long, env = "WATCHME_TMDB_BASE_URL", default_value = DEFAULT_TMDB_BASE_URL)]
+    pub tmdb_base_url: String,
+    /// HMAC secret for access tokens (32+ bytes); unset = generated and kept in the data directory.
+    #[arg(long, env = "WATCHME_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "WATCHME_JWT_TTL_SECS", default_value = DEFAULT_JWT_TTL_SECS)]
+    pub jwt_ttl_secs: String,
+    /// Comma-separated emails that get the admin role.
+    #[arg(long, env = "WATCHME_ADMIN_EMAILS", default_value = "")]
+    pub admin_emails: String,
+    /// Log filter in RUST_LOG syntax (e.g. `info,watchme_server=debug`).
+    #[arg(long, env = "WATCHME_LOG", default_value = DEFAULT_LOG)]
+    pub log: String,
+    /// Log format: `json` or `pretty`.
+    #[arg(long, env = "WATCHME_LOG_FORMAT", default_value = DEFAULT_LOG_FORMAT)]
+    pub log_format: String,
+    /// argon2id memory cost in KiB.
+    #[arg(long, env = "WATCHME_ARGON2_MEMORY_KIB", default_value = DEFAULT_ARGON2_MEMORY_KIB)]
+    pub argon2_memory_kib: String,
+    /// argon2id passes.
+    #[arg(long, env = "WATCHME_ARGON2_ITERATIONS", default_value = DEFAULT_ARGON2_ITERATIONS)]
+    pub argon2_iterations: String,
+    /// argon2id lanes.
+    #[arg(long, env = "WATCHME_ARGON2_PARALLELISM", default_value = DEFAULT_ARGON2_PARALLELISM)]
+    pub argon2_parallelism: String,
+    /// In-process cache size bound in MiB.
+    #[arg(long, env = "WATCHME_CACHE_MAX_MB", default_value = DEFAULT_CACHE_MAX_MB)]
+    pub cache_max_mb: String,
+    /// Largest accepted request body in KiB.
+    #[arg(long, env = "WATCHME_MAX_BODY_KIB", default_value = DEFAULT_MAX_BODY_KIB)]
+    pub max_body_kib: String,
+    /// How often the outbox relay looks for new events when idle, in ms.
+    #[arg(long, env = "WATCHME_OUTBOX_POLL_MS", default_value = DEFAULT_OUTBOX_POLL_MS)]
+    pub outbox_poll_ms: String,
+    /// Seconds in-flight requests get to finish on shutdown.
+    #[arg(long, env = "WATCHME_SHUTDOWN_GRACE_SECS", default_value = DEFAULT_SHUTDOWN_GRACE_SECS)]
+    pub shutdown_grace_secs: String,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (default; for log shippers).
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// HMAC secret for access tokens, when configured.
+    pub jwt_secret: Option<Secret>,
+    /// Access token lifetime.
+    pub jwt_ttl: Duration,
+    /// Emails granted the admin role.
+    pub admin_emails: HashSet<Email>,
+    /// Log filter.
+    pub log: String,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// argon2id cost.
+    pub argon2: watchme_adapters::crypto::Argon2Params,
+    /// In-process cache bound in bytes.
+    pub cache_max_bytes: u64,
+    /// Request body limit in bytes.
+    pub max_body_bytes: usize,
+    /// Outbox relay idle poll interval.
+    pub outbox_poll: Duration,
+    /// Shutdown grace period.
+    pub shutdown_grace: Duration,
+    /// Whether a TMDb credential was given (the TMDb adapter is not built yet).
+    pub tmdb_configured: bool,
+}
+
+/// A secret string whose `Debug` never prints it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// One bad setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The environment variable (and so the flag) at fault.
+    pub key: &'static str,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+struct Check(Vec<ConfigError>);
+
+impl Check {
+    fn fail(&mut self, key: &'static str, message: impl Into<String>) {
+        self.0.push(ConfigError { key, message: message.into() });
+    }
+
+    fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(&mut self, key: &'static str, raw: &str, min: T, max: T) -> T {
+        match raw.trim().parse::<T>() {
+            Ok(v) if v >= min && v <= max => v,
+            _ => {
+                self.fail(key, format!("expected a whole number from {min} to {max}, got {raw:?}"));
+                min
+            }
+        }
+    }
+}
+
+impl RawConfig {
+    /// Validates every value; returns all problems at once.
+    ///
+    /// # Errors
+    /// One [`ConfigError`] per bad value.
+    pub fn validate(&self) -> Result<Config, Vec<ConfigError>> {
+        let mut c = Check(Vec::new());
+        let bind = self.bind.trim().parse::<SocketAddr>().unwrap_or_else(|_| {
+            c.fail("WATCHME_BIND", format!("expected host:port with an IP host, e.g. 127.0.0.1:8080 or 0.0.0.0:8080, got {:?}", self.bind));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+        if self.data_dir.as_os_str().is_empty() {
+            c.fail("WATCHME_DATA_DIR", "must not be empty");
+        }
+        for (key, set, issue) in [
+            ("WATCHME_DATABASE_URL", self.database_url.is_some(), "PostgreSQL and SQLite adapters"),
+            ("WATCHME_REDIS_URL", self.redis_url.is_some(), "the Redis cache adapter"),
+            ("WATCHME_KAFKA_BROKERS", self.kafka_brokers.is_some(), "the Kafka event bus"),
+        ] {
+            if set {
+                c.fail(key, format!("{issue} are not available in this build yet; unset it to run on the embedded default (in-memory), which keeps no data across restarts"));
+            }
+        }
+        if !(self.tmdb_base_url.starts_with("http://") || self.tmdb_base_url.starts_with("https://")) {
+            c.fail("WATCHME_TMDB_BASE_URL", format!("expected an http:// or https:// URL, got {:?}", self.tmdb_base_url));
+        }
+        let jwt_secret = match self.jwt_secret.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) if s.len() < 32 => {
+                c.fail("WATCHME_JWT_SECRET", "must be at least 32 bytes long (e.g. 64 hex characters)");
+                None
+            }
+            Some(s) => Some(Secret::new(s)),
+        };
+        let jwt_ttl = Duration::from_secs(c.number("WATCHME_JWT_TTL_SECS", &self.jwt_ttl_secs, 30u64, 86_400));
+        let mut admin_emails = HashSet::new();
+        for raw in self.admin_emails.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match Email::parse(raw) {
+                Ok(e) => {
+                    admin_emails.insert(e);
+                }
+                Err(e) => c.fail("WATCHME_ADMIN_EMAILS", format!("{raw:?} is not a valid email: {e}")),
+            }
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
+            c.fail("WATCHME_LOG", format!("not a valid filter ({e}); use RUST_LOG syntax such as `info` or `info,watchme_server=debug`"));
+        }
+        let log_format = match self.log_format.trim() {
+            "json" => LogFormat::Json,
+            "pretty" => LogFormat::Pretty,
+            other => {
+                c.fail("WATCHME_LOG_FORMAT", format!("expected `json` or `pretty`, got {other:?}"));
+                LogFormat::Json
+            }
+        };
+        let argon2 = watchme_adapters::crypto::Argon2Params {
+            memory_kib: c.number("WATCHME_ARGON2_MEMORY_KIB", &self.argon2_memory_kib, 8u32, 4 * 1024 * 1024),
+            iterations: c.number("WATCHME_ARGON2_ITERATIONS", &self.argon2_iterations, 1u32, 100),
+            parallelism: c.number("WATCHME_ARGON2_PARALLELISM", &self.argon2_parallelism, 1u32, 64),
+        };
+        let cache_max_bytes = c.number("WATCHME_CACHE_MAX_MB", &self.cache_max_mb, 1u64, 65_536) * 1024 * 1024;
+        let max_body_bytes = c.number("WATCHME_MAX_BODY_KIB", &self.max_body_kib, 1usize, 10 * 1024) * 1024;
+        let outbox_poll = Duration::from_millis(c.number("WATCHME_OUTBOX_POLL_MS", &self.outbox_poll_ms, 10u64, 60_000));
+        let shutdown_grace = Duration::from_secs(c.number("WATCHME_SHUTDOWN_GRACE_SECS", &self.shutdown_grace_secs, 0u64, 600));
+        let tmdb_configured = self.tmdb_api_key.as_deref().is_some_and(|s| !s.trim().is_empty())
+            || self.tmdb_token.as_deref().is_some_and(|s| !s.trim().is_empty());
+        if !c.0.is_empty() {
+            return Err(c.0);
+        }
+        Ok(Config {
+            bind,
+            data_dir: self.data_dir.clone(),
+            jwt_secret,
+            jwt_ttl,
+            admin_emails,
+            log: self.log.clone(),
+            log_format,
+            argon2,
+            cache_max_bytes,
+            max_body_bytes,
+            outbox_poll,
+            shutdown_grace,
+            tmdb_configured,
+        })
+    }
+}
+
+impl RawConfig {
+    /// The documented defaults, with nothing from the environment.
+    pub fn defaults() -> Self {
+        Self {
+            bind: DEFAULT_BIND.into(),
+            data_dir: DEFAULT_DATA_DIR.into(),
+            database_url: None,
+            redis_url: None,
+            kafka_brokers: None,
+            tmdb_api_key: None,
+            tmdb_token: None,
+            tmdb_base_url: DEFAULT_TMDB_BASE_URL.into(),
+            jwt_secret: None,
+            jwt_ttl_secs: DEFAULT_JWT_TTL_SECS.into(),
+            admin_emails: String::new(),
+            log: DEFAULT_LOG.into(),
+            log_format: DEFAULT_LOG_FORMAT.into(),
+            argon2_memory_kib: DEFAULT_ARGON2_MEMORY_KIB.into(),
+            argon2_iterations: DEFAULT_ARGON2_ITERATIONS.into(),
+            argon2_parallelism: DEFAULT_ARGON2_PARALLELISM.into(),
+            cache_max_mb: DEFAULT_CACHE_MAX_MB.into(),
+            max_body_kib: DEFAULT_MAX_BODY_KIB.into(),
+            outbox_poll_ms: DEFAULT_OUTBOX_POLL_MS.into(),
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_docs() {
+        let c = RawConfig::defaults().validate().unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!((c.jwt_ttl.as_secs(), c.log_format), (900, LogFormat::Json));
+        assert_eq!(c.argon2, watchme_adapters::crypto::Argon2Params::OWASP);
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_with_its_key() {
+        let mut raw = RawConfig::defaults();
+        raw.bind = "localhost".into();
+        raw.jwt_secret = Some("short".into());
+        raw.jwt_ttl_secs = "-5".into();
+        raw.admin_emails = "root@example.com, not-an-email".into();
+        raw.log = "info,[".into();
+        raw.log_format = "xml".into();
+        raw.argon2_memory_kib = "lots".into();
+        raw.tmdb_base_url = "ftp://x".into();
+        raw.database_url = Some("postgres://localhost/watchme".into());
+        let errors = raw.validate().unwrap_err();
+        let keys: Vec<&str> = errors.iter().map(|e| e.key).collect();
+        for key in [
+            "WATCHME_BIND",
+            "WATCHME_JWT_SECRET",
+            "WATCHME_JWT_TTL_SECS",
+            "WATCHME_ADMIN_EMAILS",
+            "WATCHME_LOG",
+            "WATCHME_LOG_FORMAT",
+            "WATCHME_ARGON2_MEMORY_KIB",
+            "WATCHME_TMDB_BASE_URL",
+            "WATCHME_DATABASE_URL",
+        ] {
+            assert!(keys.contains(&key), "{key} not reported in {errors:?}");
+        }
+        assert!(errors.iter().all(|e| !e.message.contains("short")), "secrets are not echoed");
+    }
+
+    #[test]
+    fn admin_emails_are_normalised() {
+        let mut raw = RawConfig::defaults();
+        raw.admin_emails = " Root@Example.com ,ops@example.com".into();
+        let c = raw.validate().unwrap();
+        assert!(c.admin_emails.contains(&Email::parse("root@example.com").unwrap()));
+        assert_eq!(c.admin_emails.len(), 2);
+    }
+}

@@ -1,0 +1,131 @@
+//! Per-request context (request id, trace, log span) and the middleware
+//! that establishes it, logs the request and turns every error into the
+//! one JSON error shape.
+
+use std::time::Instant;
+
+use poem::http::HeaderValue;
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use tracing::Instrument;
+use uuid::Uuid;
+use watchme_core::domain::TraceContext;
+
+use crate::api::error::{error_response, ApiError};
+
+/// What every part of a request may need to know about it.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// The request id, echoed in `X-Request-Id` and every error body.
+    pub request_id: String,
+    /// Incoming W3C trace context, if the caller sent a valid one.
+    pub trace: Option<TraceContext>,
+    /// The request's log span; `user_id` is recorded on it once known.
+    pub span: tracing::Span,
+}
+
+tokio::task_local! {
+    static REQUEST: RequestInfo;
+}
+
+/// The current request's id, or `-` outside a request.
+pub fn request_id() -> String {
+    REQUEST.try_with(|r| r.request_id.clone()).unwrap_or_else(|_| "-".into())
+}
+
+/// The current request's trace context.
+pub fn trace() -> Option<TraceContext> {
+    REQUEST.try_with(|r| r.trace.clone()).ok().flatten()
+}
+
+/// Records the authenticated user on the request's log span.
+pub fn record_user(user_id: &str) {
+    let _ = REQUEST.try_with(|r| {
+        r.span.record("user_id", user_id);
+    });
+}
+
+/// A client-supplied id is reused only if it is short and plain, so it
+/// cannot inject anything into logs or headers.
+fn sane_request_id(raw: &str) -> bool {
+    (1..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+/// Middleware: request id, trace context, request span and access log, and
+/// the one error shape for every failure below it.
+pub struct RequestContext;
+
+impl<E: Endpoint> Middleware<E> for RequestContext {
+    type Output = RequestContextEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        RequestContextEndpoint(ep)
+    }
+}
+
+/// The endpoint [`RequestContext`] wraps.
+pub struct RequestContextEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let request_id = req
+            .header("x-request-id")
+            .filter(|v| sane_request_id(v))
+            .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
+        let trace = req.header("traceparent").and_then(|tp| TraceContext::parse(tp, req.header("tracestate")));
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request_id,
+            trace_id = trace.as_ref().map(|t| t.trace_id().to_owned()),
+            method = %req.method(),
+            path = %req.uri().path(),
+            user_id = tracing::field::Empty,
+        );
+        let info = RequestInfo { request_id: request_id.clone(), trace, span: span.clone() };
+        let started = Instant::now();
+        let mut resp = REQUEST
+            .scope(info, async {
+                match self.0.call(req).await {
+                    Ok(r) => r.into_response(),
+                    Err(e) => error_response(e),
+                }
+            })
+            .instrument(span.clone())
+            .await;
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert("x-request-id", v);
+        }
+        let status = resp.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        span.in_scope(|| {
+            if status >= 500 {
+                tracing::warn!(status, latency_ms, "request failed");
+            } else {
+                tracing::info!(status, latency_ms, "request served");
+            }
+        });
+        Ok(resp)
+    }
+}
+
+/// Turns a panic into the opaque 500 of the error shape (the panic itself
+/// is logged by the panic hook).
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal_opaque().into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sane_request_id;
+
+    #[test]
+    fn only_plain_request_ids_are_reused() {
+        for ok in ["abc", "3f2a-11.x:y_z", &"a".repeat(128)] {
+            assert!(sane_request_id(ok), "{ok}");
+        }
+        for bad in ["", "a b", "x\r\ny", "<script>", &"a".repeat(129)] {
+            assert!(!sane_request_id(bad), "{bad:?}");
+        }
+    }
+}

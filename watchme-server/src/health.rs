@@ -1,0 +1,125 @@
+//! Dependency probes behind `/health/ready`.
+//!
+//! Each configured dependency contributes one probe. Probes run
+//! concurrently, each under a short timeout; a critical dependency that is
+//! down makes the instance not ready (503), an optional one (cache, movie
+//! source with stale copies) only degrades it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+type ProbeFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// One dependency check.
+pub struct Probe {
+    name: &'static str,
+    critical: bool,
+    check: Box<dyn Fn() -> ProbeFuture + Send + Sync>,
+}
+
+impl Probe {
+    /// A probe named `name`; `critical` dependencies being down make the instance unready.
+    pub fn new<F, Fut>(name: &'static str, critical: bool, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        Self { name, critical, check: Box::new(move || Box::pin(check())) }
+    }
+}
+
+/// Result of one probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeResult {
+    /// Dependency name.
+    pub name: &'static str,
+    /// `up`, `degraded` (optional dependency failing) or `down`.
+    pub status: &'static str,
+    /// How long the check took.
+    pub latency: Duration,
+    /// The failure, when not up.
+    pub error: Option<String>,
+}
+
+/// All probes of this instance.
+#[derive(Clone, Default)]
+pub struct HealthChecks {
+    probes: Arc<Vec<Probe>>,
+    timeout: Duration,
+}
+
+impl HealthChecks {
+    /// Probes run with `timeout` each.
+    pub fn new(probes: Vec<Probe>, timeout: Duration) -> Self {
+        Self { probes: Arc::new(probes), timeout }
+    }
+
+    /// Runs every probe concurrently; returns whether the instance is ready and each result.
+    pub async fn check(&self) -> (bool, Vec<ProbeResult>) {
+        let runs = self.probes.iter().map(|p| {
+            let fut = (p.check)();
+            let (timeout, name, critical) = (self.timeout, p.name, p.critical);
+            async move {
+                let started = Instant::now();
+                let outcome = match tokio::time::timeout(timeout, fut).await {
+                    Ok(r) => r,
+                    Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+                };
+                let status = match (&outcome, critical) {
+                    (Ok(()), _) => "up",
+                    (Err(_), false) => "degraded",
+                    (Err(_), true) => "down",
+                };
+                ProbeResult { name, status, latency: started.elapsed(), error: outcome.err() }
+            }
+        });
+        let mut results = Vec::with_capacity(self.probes.len());
+        let mut set = tokio::task::JoinSet::new();
+        for (i, fut) in runs.enumerate() {
+            let fut: Pin<Box<dyn Future<Output = ProbeResult> + Send>> = Box::pin(fut);
+            set.spawn(async move { (i, fut.await) });
+        }
+        while let Some(joined) = set.join_next().await {
+            if let Ok(r) = joined {
+                results.push(r);
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        let results: Vec<ProbeResult> = results.into_iter().map(|(_, r)| r).collect();
+        let ready = results.len() == self.probes.len() && results.iter().all(|r| r.status != "down");
+        (ready, results)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn critical_failures_make_the_instance_unready_optional_ones_degrade_it() {
+        let checks = HealthChecks::new(
+            vec![
+                Probe::new("db", true, || async { Ok(()) }),
+                Probe::new("cache", false, || async { Err("refused".into()) }),
+            ],
+            Duration::from_millis(200),
+        );
+        let (ready, r) = checks.check().await;
+        assert!(ready);
+        assert_eq!(r.iter().map(|p| (p.name, p.status)).collect::<Vec<_>>(), vec![("db", "up"), ("cache", "degraded")]);
+
+        let slow = HealthChecks::new(
+            vec![Probe::new("db", true, || async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Ok(())
+            })],
+            Duration::from_millis(50),
+        );
+        let (ready, r) = slow.check().await;
+        assert!(!ready);
+        assert_eq!(r[0].status, "down");
+        assert!(r[0].error.as_deref().unwrap_or_default().contains("no answer"));
+    }
+}
