@@ -61,7 +61,7 @@ pub fn openapi(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
 
 /// The whole HTTP application: API, spec, docs, and the middleware that
 /// gives every response a request id and every failure the error shape.
-pub fn app(state: Arc<AppState>, max_body_bytes: usize) -> impl Endpoint {
+pub fn app(state: Arc<AppState>, max_body_bytes: usize) -> impl Endpoint<Output = poem::Response> {
     let api = openapi(state.clone());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();

@@ -1,0 +1,69 @@
+//! An in-process WatchMe over memory adapters, driven by poem's TestClient.
+
+#![allow(dead_code)]
+
+use poem::endpoint::BoxEndpoint;
+use poem::test::{TestClient, TestResponse};
+use poem::EndpointExt;
+use serde_json::{json, Value};
+use watchme_server::app::{build_state, Wiring};
+use watchme_server::RawConfig;
+
+pub struct TestApp {
+    pub client: TestClient<BoxEndpoint<'static>>,
+    pub wiring: Wiring,
+}
+
+pub fn app() -> TestApp {
+    let mut raw = RawConfig::defaults();
+    // Cheap argon2 keeps tests fast; the OWASP default is tested in the adapter.
+    raw.argon2_memory_kib = "256".into();
+    raw.argon2_iterations = "1".into();
+    raw.admin_emails = "root@example.com".into();
+    raw.max_body_kib = "4".into();
+    let config = raw.validate().expect("test config is valid");
+    let wiring = build_state(&config, b"test-secret-test-secret-test-secret!".to_vec()).expect("state");
+    let ep = watchme_server::api::app(wiring.state.clone(), config.max_body_bytes).boxed();
+    TestApp { client: TestClient::new(ep), wiring }
+}
+
+impl TestApp {
+    /// Publishes every pending event to analytics.
+    pub async fn drain(&self) {
+        while self.wiring.relay.run_once().await.expect("relay") > 0 {}
+    }
+
+    pub async fn register(&self, email: &str) -> TestResponse {
+        self.client.post("/auth/register").body_json(&json!({"email": email, "password": "correct horse"})).send().await
+    }
+
+    pub async fn token(&self, email: &str) -> String {
+        self.register(email).await;
+        let resp = self.client.post("/auth/login").body_json(&json!({"email": email, "password": "correct horse"})).send().await;
+        resp.assert_status_is_ok();
+        let v = body(resp).await;
+        v["access_token"].as_str().expect("token").to_owned()
+    }
+}
+
+pub async fn body(resp: TestResponse) -> Value {
+    let bytes = resp.0.into_body().into_bytes().await.expect("body");
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_slice(&bytes).expect("JSON body")
+}
+
+pub fn header(resp: &TestResponse, name: &str) -> Option<String> {
+    resp.0.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Asserts the one error shape and returns the body.
+pub async fn assert_error(resp: TestResponse, status: u16, case: &str) -> Value {
+    assert_eq!(resp.0.status().as_u16(), status, "case: {case}");
+    let rid = header(&resp, "x-request-id").expect("x-request-id");
+    let v = body(resp).await;
+    assert!(v["code"].is_string() && v["message"].is_string(), "case: {case}: {v}");
+    assert_eq!(v["request_id"].as_str(), Some(rid.as_str()), "case: {case}: request id in body and header");
+    v
+}
