@@ -6,7 +6,11 @@ use watchme_core::domain::{DisplayName, Email, Password, RequestContext, Role};
 use watchme_core::services::{AuthError, Registration};
 
 fn reg(email: &str, password: &str) -> Registration {
-    Registration { email: Email::parse(email).unwrap(), password: Password::parse(password).unwrap(), display_name: None }
+    Registration {
+        email: Email::parse(email).unwrap(),
+        password: Password::parse(password).unwrap(),
+        display_name: None,
+    }
 }
 
 #[tokio::test]
@@ -16,7 +20,11 @@ async fn register_then_login_issues_a_token_for_that_user() {
     let user = k.auth.register(&ctx, reg("Ada@Example.com", "correct horse")).await.unwrap();
     assert_eq!((user.email.as_str(), user.display_name.as_str(), user.role), ("ada@example.com", "ada", Role::User));
 
-    let ok = k.auth.login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap()).await.unwrap();
+    let ok = k
+        .auth
+        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap())
+        .await
+        .unwrap();
     let claims = k.auth.authenticate(&ok.access.token).unwrap();
     assert_eq!(claims.user_id, user.id);
     assert!(ok.user.last_login_at.is_some());
@@ -28,7 +36,10 @@ async fn login_failures_do_not_say_whether_the_email_exists() {
     let k = common::kit();
     let ctx = RequestContext::anonymous();
     k.auth.register(&ctx, reg("ada@example.com", "correct horse")).await.unwrap();
-    let cases = [("ada@example.com", "wrong horse!", "wrong password"), ("nobody@example.com", "correct horse", "unknown email")];
+    let cases = [
+        ("ada@example.com", "wrong horse!", "wrong password"),
+        ("nobody@example.com", "correct horse", "unknown email"),
+    ];
     for (email, pw, case) in cases {
         let err = k.auth.login(&ctx, &Email::parse(email).unwrap(), &Password::parse(pw).unwrap()).await.unwrap_err();
         assert!(matches!(err, AuthError::InvalidCredentials), "case: {case}: {err:?}");
@@ -64,10 +75,18 @@ async fn storage_outage_is_unavailable_not_a_wrong_password() {
     let ctx = RequestContext::anonymous();
     k.auth.register(&ctx, reg("ada@example.com", "correct horse")).await.unwrap();
     k.store.set_available(false);
-    let err = k.auth.login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap()).await.unwrap_err();
+    let err = k
+        .auth
+        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap())
+        .await
+        .unwrap_err();
     assert!(matches!(err, AuthError::Unavailable(_)), "{err:?}");
     k.store.set_available(true);
-    assert!(k.auth.login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap()).await.is_ok());
+    assert!(k
+        .auth
+        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap())
+        .await
+        .is_ok());
 }
 
 #[tokio::test]

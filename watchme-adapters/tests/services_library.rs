@@ -2,7 +2,9 @@
 
 mod common;
 
-use watchme_core::domain::{LibraryUpdate, MovieId, PageRequest, Rating, RequestContext, TrendingWindow, UserId, WatchStatus};
+use watchme_core::domain::{
+    LibraryUpdate, MovieId, PageRequest, Rating, RequestContext, TrendingWindow, UserId, WatchStatus,
+};
 use watchme_core::services::LibraryError;
 
 fn id(n: i64) -> MovieId {
@@ -111,7 +113,10 @@ async fn a_stopped_bus_loses_nothing_and_the_relay_delivers_everything_once_it_i
 async fn the_relay_backs_off_exponentially_with_jitter_and_a_cap() {
     let k = common::kit();
     let first = k.relay.backoff(1);
-    assert!(first >= std::time::Duration::from_millis(100) && first <= std::time::Duration::from_millis(200), "{first:?}");
+    assert!(
+        first >= std::time::Duration::from_millis(100) && first <= std::time::Duration::from_millis(200),
+        "{first:?}"
+    );
     let late = k.relay.backoff(30);
     assert!(late >= std::time::Duration::from_secs(15) && late <= std::time::Duration::from_secs(30), "{late:?}");
 }

@@ -49,7 +49,12 @@ impl MovieSource for SlowCountingSource {
 }
 
 fn slow_source() -> Arc<SlowCountingSource> {
-    Arc::new(SlowCountingSource { inner: CatalogSource::bundled().unwrap(), calls: AtomicUsize::new(0), delay: Duration::from_millis(50), failing: false.into() })
+    Arc::new(SlowCountingSource {
+        inner: CatalogSource::bundled().unwrap(),
+        calls: AtomicUsize::new(0),
+        delay: Duration::from_millis(50),
+        failing: false.into(),
+    })
 }
 
 #[tokio::test]
@@ -57,7 +62,12 @@ async fn a_cache_hit_never_calls_the_movie_source() {
     let details = fight_club().await;
     let mut source = MockMovieSource::new();
     source.expect_details().times(1).returning(move |_| Ok(details.clone()));
-    let svc = MovieService::new(Arc::new(source), Arc::new(MemoryCache::default()), Arc::new(SystemClock), MoviePolicy::default());
+    let svc = MovieService::new(
+        Arc::new(source),
+        Arc::new(MemoryCache::default()),
+        Arc::new(SystemClock),
+        MoviePolicy::default(),
+    );
     assert_eq!(svc.details(id(550)).await.unwrap().cache, CacheStatus::Miss);
     for _ in 0..1000 {
         assert_eq!(svc.details(id(550)).await.unwrap().cache, CacheStatus::Hit);
@@ -68,7 +78,12 @@ async fn a_cache_hit_never_calls_the_movie_source() {
 #[tokio::test]
 async fn ten_concurrent_misses_call_the_source_once() {
     let source = slow_source();
-    let svc = Arc::new(MovieService::new(source.clone(), Arc::new(MemoryCache::default()), Arc::new(SystemClock), MoviePolicy::default()));
+    let svc = Arc::new(MovieService::new(
+        source.clone(),
+        Arc::new(MemoryCache::default()),
+        Arc::new(SystemClock),
+        MoviePolicy::default(),
+    ));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..10 {
         let svc = svc.clone();
@@ -83,7 +98,11 @@ async fn ten_concurrent_misses_call_the_source_once() {
 #[tokio::test]
 async fn an_expired_entry_is_served_stale_when_the_source_fails() {
     let source = slow_source();
-    let policy = MoviePolicy { details_ttl: Duration::from_millis(1), stale_grace: Duration::from_secs(60), ..MoviePolicy::default() };
+    let policy = MoviePolicy {
+        details_ttl: Duration::from_millis(1),
+        stale_grace: Duration::from_secs(60),
+        ..MoviePolicy::default()
+    };
     let svc = MovieService::new(source.clone(), Arc::new(MemoryCache::default()), Arc::new(SystemClock), policy);
     assert_eq!(svc.details(id(13)).await.unwrap().cache, CacheStatus::Miss);
     tokio::time::sleep(Duration::from_millis(20)).await;

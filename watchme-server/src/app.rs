@@ -14,7 +14,9 @@ use watchme_adapters::catalog::CatalogSource;
 use watchme_adapters::crypto::{generate_secret, Argon2Hasher, JwtConfig, JwtIssuer};
 use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryStore};
 use watchme_core::ports::{Cache, MovieSource, Outbox, SystemClock};
-use watchme_core::services::{AnalyticsService, AuthService, LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig};
+use watchme_core::services::{
+    AnalyticsService, AuthService, LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig,
+};
 
 use crate::config::Config;
 use crate::health::{HealthChecks, Probe};
@@ -96,7 +98,8 @@ pub fn build_state(config: &Config, jwt_secret: Vec<u8>) -> Result<Wiring, Start
         config.admin_emails.clone(),
     ));
     let movies = Arc::new(MovieService::new(source.clone(), cache.clone(), clock.clone(), MoviePolicy::default()));
-    let library = Arc::new(LibraryService::new(Arc::new(store.clone()), Arc::new(store.clone()), movies.clone(), clock.clone()));
+    let library =
+        Arc::new(LibraryService::new(Arc::new(store.clone()), Arc::new(store.clone()), movies.clone(), clock.clone()));
     let relay_config = RelayConfig { idle_interval: config.outbox_poll, ..RelayConfig::default() };
     let relay = Arc::new(OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, relay_config));
 
@@ -132,11 +135,15 @@ pub fn resolve_jwt_secret(config: &Config) -> Result<Vec<u8>, StartError> {
         let s = std::fs::read_to_string(&path).map_err(io(format!("reading {}", path.display())))?;
         let s = s.trim();
         if s.len() < 32 {
-            return Err(StartError::Config(format!("{} holds fewer than 32 bytes; delete it to generate a new one", path.display())));
+            return Err(StartError::Config(format!(
+                "{} holds fewer than 32 bytes; delete it to generate a new one",
+                path.display()
+            )));
         }
         return Ok(s.as_bytes().to_vec());
     }
-    std::fs::create_dir_all(&config.data_dir).map_err(io(format!("creating data directory {}", config.data_dir.display())))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(io(format!("creating data directory {}", config.data_dir.display())))?;
     let secret = generate_secret().map_err(|e| StartError::Config(format!("no randomness for a JWT secret: {e}")))?;
     write_private(&path, &secret).map_err(io(format!("writing {}", path.display())))?;
     tracing::info!(path = %path.display(), "generated a JWT signing secret and kept it in the data directory; set WATCHME_JWT_SECRET to manage it yourself");
@@ -170,10 +177,8 @@ impl App {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let secret = resolve_jwt_secret(&config)?;
         let wiring = build_state(&config, secret)?;
-        let acceptor = TcpListener::bind(config.bind)
-            .into_acceptor()
-            .await
-            .map_err(io(format!("binding {}", config.bind)))?;
+        let acceptor =
+            TcpListener::bind(config.bind).into_acceptor().await.map_err(io(format!("binding {}", config.bind)))?;
         let addr = acceptor
             .local_addr()
             .first()
@@ -197,10 +202,11 @@ impl App {
         let relay = self.wiring.relay.clone();
         let mut relay_stop = stop_rx.clone();
         let relay_task = tokio::spawn(async move {
-            relay.run(async move {
-                let _ = relay_stop.wait_for(|s| *s).await;
-            })
-            .await;
+            relay
+                .run(async move {
+                    let _ = relay_stop.wait_for(|s| *s).await;
+                })
+                .await;
         });
         tracing::info!(
             addr = %self.addr,
@@ -211,7 +217,9 @@ impl App {
             "listening"
         );
         if self.config.tmdb_configured {
-            tracing::warn!("a TMDb credential is set, but this build has no TMDb adapter yet; serving the bundled catalog");
+            tracing::warn!(
+                "a TMDb credential is set, but this build has no TMDb adapter yet; serving the bundled catalog"
+            );
         }
         let endpoint = crate::api::app(self.wiring.state.clone(), self.config.max_body_bytes).boxed();
         let result = Server::new_with_acceptor(self.acceptor)

@@ -174,7 +174,13 @@ impl Check {
         self.0.push(ConfigError { key, message: message.into() });
     }
 
-    fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(&mut self, key: &'static str, raw: &str, min: T, max: T) -> T {
+    fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+        &mut self,
+        key: &'static str,
+        raw: &str,
+        min: T,
+        max: T,
+    ) -> T {
         match raw.trim().parse::<T>() {
             Ok(v) if v >= min && v <= max => v,
             _ => {
@@ -193,7 +199,10 @@ impl RawConfig {
     pub fn validate(&self) -> Result<Config, Vec<ConfigError>> {
         let mut c = Check(Vec::new());
         let bind = self.bind.trim().parse::<SocketAddr>().unwrap_or_else(|_| {
-            c.fail("WATCHME_BIND", format!("expected host:port with an IP host, e.g. 127.0.0.1:8080 or 0.0.0.0:8080, got {:?}", self.bind));
+            c.fail(
+                "WATCHME_BIND",
+                format!("expected host:port with an IP host, e.g. 127.0.0.1:8080 or 0.0.0.0:8080, got {:?}", self.bind),
+            );
             SocketAddr::from(([127, 0, 0, 1], 8080))
         });
         if self.data_dir.as_os_str().is_empty() {
@@ -209,7 +218,10 @@ impl RawConfig {
             }
         }
         if !(self.tmdb_base_url.starts_with("http://") || self.tmdb_base_url.starts_with("https://")) {
-            c.fail("WATCHME_TMDB_BASE_URL", format!("expected an http:// or https:// URL, got {:?}", self.tmdb_base_url));
+            c.fail(
+                "WATCHME_TMDB_BASE_URL",
+                format!("expected an http:// or https:// URL, got {:?}", self.tmdb_base_url),
+            );
         }
         let jwt_secret = match self.jwt_secret.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -230,7 +242,10 @@ impl RawConfig {
             }
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
-            c.fail("WATCHME_LOG", format!("not a valid filter ({e}); use RUST_LOG syntax such as `info` or `info,watchme_server=debug`"));
+            c.fail(
+                "WATCHME_LOG",
+                format!("not a valid filter ({e}); use RUST_LOG syntax such as `info` or `info,watchme_server=debug`"),
+            );
         }
         let log_format = match self.log_format.trim() {
             "json" => LogFormat::Json,
@@ -247,8 +262,10 @@ impl RawConfig {
         };
         let cache_max_bytes = c.number("WATCHME_CACHE_MAX_MB", &self.cache_max_mb, 1u64, 65_536) * 1024 * 1024;
         let max_body_bytes = c.number("WATCHME_MAX_BODY_KIB", &self.max_body_kib, 1usize, 10 * 1024) * 1024;
-        let outbox_poll = Duration::from_millis(c.number("WATCHME_OUTBOX_POLL_MS", &self.outbox_poll_ms, 10u64, 60_000));
-        let shutdown_grace = Duration::from_secs(c.number("WATCHME_SHUTDOWN_GRACE_SECS", &self.shutdown_grace_secs, 0u64, 600));
+        let outbox_poll =
+            Duration::from_millis(c.number("WATCHME_OUTBOX_POLL_MS", &self.outbox_poll_ms, 10u64, 60_000));
+        let shutdown_grace =
+            Duration::from_secs(c.number("WATCHME_SHUTDOWN_GRACE_SECS", &self.shutdown_grace_secs, 0u64, 600));
         let tmdb_configured = self.tmdb_api_key.as_deref().is_some_and(|s| !s.trim().is_empty())
             || self.tmdb_token.as_deref().is_some_and(|s| !s.trim().is_empty());
         if !c.0.is_empty() {

@@ -13,7 +13,12 @@ async fn register_login_and_me() {
     let user = body(resp).await;
     assert_eq!((user["email"].as_str(), user["role"].as_str()), (Some("ada@example.com"), Some("user")));
 
-    let resp = app.client.post("/auth/login").body_json(&json!({"email": "ada@example.com", "password": "correct horse"})).send().await;
+    let resp = app
+        .client
+        .post("/auth/login")
+        .body_json(&json!({"email": "ada@example.com", "password": "correct horse"}))
+        .send()
+        .await;
     resp.assert_status_is_ok();
     let tok = body(resp).await;
     assert_eq!((tok["token_type"].as_str(), tok["expires_in"].as_u64()), (Some("Bearer"), Some(900)));
@@ -39,9 +44,24 @@ async fn a_taken_email_is_409_and_login_failures_are_indistinguishable() {
     let v = assert_error(app.register("ADA@example.com").await, 409, "taken").await;
     assert_eq!(v["code"], "email_taken");
 
-    let wrong_pw = app.client.post("/auth/login").body_json(&json!({"email": "ada@example.com", "password": "wrong horse"})).send().await;
-    let unknown = app.client.post("/auth/login").body_json(&json!({"email": "bob@example.com", "password": "correct horse"})).send().await;
-    let malformed = app.client.post("/auth/login").body_json(&json!({"email": "not-an-email", "password": "correct horse"})).send().await;
+    let wrong_pw = app
+        .client
+        .post("/auth/login")
+        .body_json(&json!({"email": "ada@example.com", "password": "wrong horse"}))
+        .send()
+        .await;
+    let unknown = app
+        .client
+        .post("/auth/login")
+        .body_json(&json!({"email": "bob@example.com", "password": "correct horse"}))
+        .send()
+        .await;
+    let malformed = app
+        .client
+        .post("/auth/login")
+        .body_json(&json!({"email": "not-an-email", "password": "correct horse"}))
+        .send()
+        .await;
     let mut bodies = Vec::new();
     for (resp, case) in [(wrong_pw, "wrong password"), (unknown, "unknown email"), (malformed, "malformed email")] {
         assert_eq!(header(&resp, "www-authenticate").as_deref(), Some("Bearer realm=\"watchme\""), "case: {case}");
@@ -58,14 +78,56 @@ async fn bad_input_gets_400_naming_the_field() {
     let auth = format!("Bearer {token}");
     let long = "x".repeat(201);
     let cases: Vec<(&str, String, Option<serde_json::Value>, &str, &str)> = vec![
-        ("POST", "/auth/register".into(), Some(json!({"email": "nope", "password": "correct horse"})), "email", "bad email"),
-        ("POST", "/auth/register".into(), Some(json!({"email": "a@b.co", "password": "short"})), "password", "short password"),
-        ("POST", "/auth/register".into(), Some(json!({"email": "a@b.co", "password": "x".repeat(129)})), "password", "long password"),
-        ("POST", "/auth/register".into(), Some(json!({"email": "a@b.co", "password": "A@B.co"})), "password", "password equal to email"),
-        ("POST", "/auth/register".into(), Some(json!({"email": "a@b.co", "password": "correct horse", "display_name": ""})), "display_name", "empty name"),
-        ("POST", "/auth/register".into(), Some(json!({"email": 5, "password": "correct horse"})), "email", "email not a string"),
+        (
+            "POST",
+            "/auth/register".into(),
+            Some(json!({"email": "nope", "password": "correct horse"})),
+            "email",
+            "bad email",
+        ),
+        (
+            "POST",
+            "/auth/register".into(),
+            Some(json!({"email": "a@b.co", "password": "short"})),
+            "password",
+            "short password",
+        ),
+        (
+            "POST",
+            "/auth/register".into(),
+            Some(json!({"email": "a@b.co", "password": "x".repeat(129)})),
+            "password",
+            "long password",
+        ),
+        (
+            "POST",
+            "/auth/register".into(),
+            Some(json!({"email": "a@b.co", "password": "A@B.co"})),
+            "password",
+            "password equal to email",
+        ),
+        (
+            "POST",
+            "/auth/register".into(),
+            Some(json!({"email": "a@b.co", "password": "correct horse", "display_name": ""})),
+            "display_name",
+            "empty name",
+        ),
+        (
+            "POST",
+            "/auth/register".into(),
+            Some(json!({"email": 5, "password": "correct horse"})),
+            "email",
+            "email not a string",
+        ),
         ("POST", "/auth/register".into(), Some(json!({"password": "correct horse"})), "email", "email missing"),
-        ("POST", "/auth/register".into(), Some(json!({"email": "a@b.co", "password": "correct horse", "admin": true})), "admin", "unknown field"),
+        (
+            "POST",
+            "/auth/register".into(),
+            Some(json!({"email": "a@b.co", "password": "correct horse", "admin": true})),
+            "admin",
+            "unknown field",
+        ),
         ("POST", "/auth/login".into(), Some(json!({"email": "", "password": "x"})), "email", "empty login email"),
         ("GET", "/movies/popular?page=0".into(), None, "page", "page 0"),
         ("GET", "/movies/popular?page=abc".into(), None, "page", "page not a number"),
@@ -102,7 +164,8 @@ async fn bad_input_gets_400_naming_the_field() {
             None => req,
         };
         let v = assert_error(req.send().await, 400, case).await;
-        let fields: Vec<&str> = v["details"].as_array().map(|a| a.iter().filter_map(|d| d["field"].as_str()).collect()).unwrap_or_default();
+        let fields: Vec<&str> =
+            v["details"].as_array().map(|a| a.iter().filter_map(|d| d["field"].as_str()).collect()).unwrap_or_default();
         assert_eq!(fields, vec![field], "case: {case}: {v}");
     }
 }
@@ -172,7 +235,10 @@ async fn lists_are_paged_with_trakt_headers_and_per_page_is_clamped() {
     assert_eq!(header(&resp, "x-pagination-page-count").as_deref(), Some("2"));
     assert_eq!(header(&resp, "x-pagination-item-count").as_deref(), Some("121"));
     let v = body(resp).await;
-    assert_eq!((v["page"].as_u64(), v["per_page"].as_u64(), v["items"].as_array().map(Vec::len)), (Some(2), Some(100), Some(21)));
+    assert_eq!(
+        (v["page"].as_u64(), v["per_page"].as_u64(), v["items"].as_array().map(Vec::len)),
+        (Some(2), Some(100), Some(21))
+    );
 
     let s = app.client.get("/movies/search?query=star%20wars&per_page=1").send().await;
     assert_eq!(header(&s, "x-pagination-item-count").as_deref(), Some("1"));
@@ -189,7 +255,10 @@ async fn movie_details_are_cached_and_unknown_movies_are_404() {
     let second = app.client.get("/movies/603").send().await;
     assert_eq!(header(&second, "x-cache").as_deref(), Some("HIT"));
     let v = body(second).await;
-    assert_eq!((v["title"].as_str(), v["runtime"].as_u64(), v["genres"][0]["name"].as_str()), (Some("The Matrix"), Some(136), Some("Action")));
+    assert_eq!(
+        (v["title"].as_str(), v["runtime"].as_u64(), v["genres"][0]["name"].as_str()),
+        (Some("The Matrix"), Some(136), Some("Action"))
+    );
     let nf = assert_error(app.client.get("/movies/424242424").send().await, 404, "unknown movie").await;
     assert_eq!(nf["code"], "movie_not_found");
     assert_error(app.client.get("/analytics/movies/424242424").send().await, 404, "stats of unknown movie").await;
@@ -213,31 +282,72 @@ async fn views_favorites_library_and_analytics() {
     put.assert_status(poem::http::StatusCode::CREATED);
     assert_eq!(body(put).await["title"], "Forrest Gump");
     app.client.put("/me/favorites/13").header("authorization", &auth).send().await.assert_status_is_ok();
-    assert_error(app.client.put("/me/favorites/424242424").header("authorization", &auth).send().await, 404, "favorite unknown").await;
+    assert_error(
+        app.client.put("/me/favorites/424242424").header("authorization", &auth).send().await,
+        404,
+        "favorite unknown",
+    )
+    .await;
     let favs = body(app.client.get("/me/favorites").header("authorization", &auth).send().await).await;
     assert_eq!(favs["total_items"], 1);
 
-    let e = app.client.put("/me/library/603").header("authorization", &auth).body_json(&json!({"status": "watched", "rating": 9})).send().await;
+    let e = app
+        .client
+        .put("/me/library/603")
+        .header("authorization", &auth)
+        .body_json(&json!({"status": "watched", "rating": 9}))
+        .send()
+        .await;
     e.assert_status_is_ok();
     let e = body(e).await;
     assert_eq!((e["status"].as_str(), e["rating"].as_u64()), (Some("watched"), Some(9)));
-    app.client.put("/me/library/13").header("authorization", &auth).body_json(&json!({"status": "want_to_watch"})).send().await.assert_status_is_ok();
+    app.client
+        .put("/me/library/13")
+        .header("authorization", &auth)
+        .body_json(&json!({"status": "want_to_watch"}))
+        .send()
+        .await
+        .assert_status_is_ok();
     let watched = body(app.client.get("/me/library?status=watched").header("authorization", &auth).send().await).await;
-    assert_eq!(watched["items"].as_array().unwrap().iter().map(|e| e["movie_id"].as_u64().unwrap()).collect::<Vec<_>>(), vec![603]);
+    assert_eq!(
+        watched["items"].as_array().unwrap().iter().map(|e| e["movie_id"].as_u64().unwrap()).collect::<Vec<_>>(),
+        vec![603]
+    );
 
     app.drain().await;
     let t = body(app.client.get("/analytics/trending?window=week&limit=5").send().await).await;
-    assert_eq!((t["items"][0]["movie_id"].as_u64(), t["items"][0]["views"].as_u64(), t["items"][0]["rank"].as_u64()), (Some(550), Some(3), Some(1)));
+    assert_eq!(
+        (t["items"][0]["movie_id"].as_u64(), t["items"][0]["views"].as_u64(), t["items"][0]["rank"].as_u64()),
+        (Some(550), Some(3), Some(1))
+    );
     let s = body(app.client.get("/analytics/movies/603").send().await).await;
-    assert_eq!((s["views"].as_u64(), s["watched"].as_u64(), s["rating_average"].as_f64()), (Some(1), Some(1), Some(9.0)));
+    assert_eq!(
+        (s["views"].as_u64(), s["watched"].as_u64(), s["rating_average"].as_f64()),
+        (Some(1), Some(1), Some(9.0))
+    );
     let f = body(app.client.get("/analytics/movies/13").send().await).await;
     assert_eq!((f["favorites"].as_u64(), f["want_to_watch"].as_u64()), (Some(1), Some(1)));
     let u = body(app.client.get("/analytics/users").send().await).await;
     assert_eq!((u["registered_total"].as_u64(), u["active_in_window"].as_u64()), (Some(1), Some(1)));
 
-    app.client.delete("/me/favorites/13").header("authorization", &auth).send().await.assert_status(poem::http::StatusCode::NO_CONTENT);
-    app.client.delete("/me/favorites/13").header("authorization", &auth).send().await.assert_status(poem::http::StatusCode::NO_CONTENT);
-    app.client.delete("/me/library/603").header("authorization", &auth).send().await.assert_status(poem::http::StatusCode::NO_CONTENT);
+    app.client
+        .delete("/me/favorites/13")
+        .header("authorization", &auth)
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::NO_CONTENT);
+    app.client
+        .delete("/me/favorites/13")
+        .header("authorization", &auth)
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::NO_CONTENT);
+    app.client
+        .delete("/me/library/603")
+        .header("authorization", &auth)
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::NO_CONTENT);
     app.drain().await;
     let s = body(app.client.get("/analytics/movies/603").send().await).await;
     assert_eq!((s["watched"].as_u64(), s["ratings_count"].as_u64()), (Some(0), Some(0)));
@@ -276,7 +386,8 @@ async fn health_reports_storage_outages_and_requests_get_503() {
     app.client.get("/health/live").send().await.assert_status_is_ok();
     let ready = body(app.client.get("/health/ready").send().await).await;
     assert_eq!(ready["status"], "up");
-    let names: Vec<&str> = ready["dependencies"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        ready["dependencies"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["storage", "cache", "movie_source"]);
 
     let token = app.token("ada@example.com").await;
@@ -285,13 +396,23 @@ async fn health_reports_storage_outages_and_requests_get_503() {
     assert_eq!(h.0.status().as_u16(), 503);
     assert_eq!(body(h).await["dependencies"][0]["status"], "down");
     app.client.get("/health/live").send().await.assert_status_is_ok();
-    let v = assert_error(app.client.get("/me/favorites").header("authorization", format!("Bearer {token}")).send().await, 503, "store down").await;
+    let v = assert_error(
+        app.client.get("/me/favorites").header("authorization", format!("Bearer {token}")).send().await,
+        503,
+        "store down",
+    )
+    .await;
     assert_eq!(v["code"], "unavailable");
     assert_error(app.register("new@example.com").await, 503, "register while down").await;
 
     app.wiring.store.set_available(true);
     app.client.get("/health/ready").send().await.assert_status_is_ok();
-    app.client.get("/me/favorites").header("authorization", format!("Bearer {token}")).send().await.assert_status_is_ok();
+    app.client
+        .get("/me/favorites")
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .assert_status_is_ok();
 }
 
 #[tokio::test]
@@ -300,9 +421,23 @@ async fn the_spec_and_docs_list_every_endpoint() {
     let spec = body(app.client.get("/openapi.json").send().await).await;
     let paths = spec["paths"].as_object().unwrap();
     for p in [
-        "/auth/register", "/auth/login", "/me", "/movies/popular", "/movies/search", "/movies/{id}", "/movies/views",
-        "/me/favorites", "/me/favorites/{movie_id}", "/me/library", "/me/library/{movie_id}",
-        "/analytics/trending", "/analytics/movies/{id}", "/analytics/users", "/health", "/health/live", "/health/ready",
+        "/auth/register",
+        "/auth/login",
+        "/me",
+        "/movies/popular",
+        "/movies/search",
+        "/movies/{id}",
+        "/movies/views",
+        "/me/favorites",
+        "/me/favorites/{movie_id}",
+        "/me/library",
+        "/me/library/{movie_id}",
+        "/analytics/trending",
+        "/analytics/movies/{id}",
+        "/analytics/users",
+        "/health",
+        "/health/live",
+        "/health/ready",
     ] {
         assert!(paths.contains_key(p), "{p} missing from the spec");
     }

@@ -166,7 +166,8 @@ impl MovieSource for CatalogSource {
             .movies
             .iter()
             .filter(|m| {
-                fold(&m.title).contains(&needle) || m.original_title.as_deref().is_some_and(|t| fold(t).contains(&needle))
+                fold(&m.title).contains(&needle)
+                    || m.original_title.as_deref().is_some_and(|t| fold(t).contains(&needle))
             })
             .filter(|m| query.year().is_none_or(|y| m.release_date.is_some_and(|d| d.year() == y as i32)))
             .map(summary)

@@ -9,7 +9,12 @@ fn change(updates: Vec<AggregateUpdate>) -> AnalyticsChange {
 }
 
 fn view(movie: u64, viewer: Option<UserId>, secs: i64) -> AnalyticsChange {
-    change(vec![AggregateUpdate::MovieViewed { movie_id: MovieId::new(movie as i64).unwrap(), title: format!("Movie {movie}"), viewer, at: at(secs) }])
+    change(vec![AggregateUpdate::MovieViewed {
+        movie_id: MovieId::new(movie as i64).unwrap(),
+        title: format!("Movie {movie}"),
+        viewer,
+        at: at(secs),
+    }])
 }
 
 /// The [`AnalyticsStore`] contract: idempotence, counts, trending windows.
@@ -29,8 +34,14 @@ pub async fn analytics_store(store: &dyn AnalyticsStore) {
         change(vec![AggregateUpdate::Status { movie_id: m1, status: WatchStatus::Watched, delta: 1 }]),
         change(vec![AggregateUpdate::Rating { movie_id: m1, count_delta: 1, sum_delta: 8 }]),
         change(vec![AggregateUpdate::Rating { movie_id: m1, count_delta: 1, sum_delta: 5 }]),
-        change(vec![AggregateUpdate::UserRegistered { user_id: ada, at: at(0) }, AggregateUpdate::UserActive { user_id: ada, at: at(0) }]),
-        change(vec![AggregateUpdate::UserRegistered { user_id: bob, at: at(48 * hour) }, AggregateUpdate::UserActive { user_id: bob, at: at(48 * hour) }]),
+        change(vec![
+            AggregateUpdate::UserRegistered { user_id: ada, at: at(0) },
+            AggregateUpdate::UserActive { user_id: ada, at: at(0) },
+        ]),
+        change(vec![
+            AggregateUpdate::UserRegistered { user_id: bob, at: at(48 * hour) },
+            AggregateUpdate::UserActive { user_id: bob, at: at(48 * hour) },
+        ]),
     ];
     let out = store.apply(&batch).await.expect("apply");
     assert_eq!((out.applied, out.duplicates), (batch.len() as u64, 0), "fresh changes are applied");
@@ -41,7 +52,11 @@ pub async fn analytics_store(store: &dyn AnalyticsStore) {
     assert_eq!((out.applied, out.duplicates), (1, 1), "a duplicate inside one batch is skipped");
 
     let s = store.movie_stats(m1).await.expect("stats");
-    assert_eq!((s.views, s.unique_viewers, s.favorites, s.watched), (4, 2, 1, 1), "views, unique viewers, favorites, status");
+    assert_eq!(
+        (s.views, s.unique_viewers, s.favorites, s.watched),
+        (4, 2, 1, 1),
+        "views, unique viewers, favorites, status"
+    );
     assert_eq!((s.ratings_count, s.ratings_sum, s.rating_average()), (2, 13, Some(6.5)), "ratings");
     assert_eq!(store.movie_stats(MovieId::new(404).unwrap()).await.expect("stats").views, 0, "unknown movie is zeros");
 
@@ -63,5 +78,9 @@ pub async fn analytics_store(store: &dyn AnalyticsStore) {
     assert_eq!(all.iter().map(|t| t.movie_id.get()).collect::<Vec<_>>(), vec![1, 2], "limit applies after ordering");
 
     let users = store.user_stats(at(47 * hour)).await.expect("user stats");
-    assert_eq!((users.registered_total, users.registered_in_window, users.active_in_window), (2, 1, 1), "user stats over a window");
+    assert_eq!(
+        (users.registered_total, users.registered_in_window, users.active_in_window),
+        (2, 1, 1),
+        "user stats over a window"
+    );
 }

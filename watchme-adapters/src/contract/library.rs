@@ -26,16 +26,35 @@ pub async fn library_repo(repo: &dyn LibraryRepo) {
 
     // Favorites: idempotent add and remove, newest first.
     let fav = |id, secs| Favorite { user_id: ada, movie: movie(id), added_at: at(secs) };
-    let added = |id| EventEnvelope::new(EventPayload::FavoriteAdded { user_id: ada, movie_id: MovieId::new(id).unwrap(), title: String::new() }, &meta(Some(ada), 0));
+    let added = |id| {
+        EventEnvelope::new(
+            EventPayload::FavoriteAdded { user_id: ada, movie_id: MovieId::new(id).unwrap(), title: String::new() },
+            &meta(Some(ada), 0),
+        )
+    };
     assert!(repo.add_favorite(&fav(1, 1), &added(1)).await.expect("add"), "first add adds");
     assert!(!repo.add_favorite(&fav(1, 2), &added(1)).await.expect("add again"), "second add is a no-op");
     assert!(repo.add_favorite(&fav(2, 3), &added(2)).await.expect("add"), "another movie");
     let favs = repo.favorites(ada, PageRequest::first()).await.expect("favorites");
-    assert_eq!(favs.items.iter().map(|f| f.movie.id.get()).collect::<Vec<_>>(), vec![2, 1], "favorites newest first, no duplicate");
-    let removed = EventEnvelope::new(EventPayload::FavoriteRemoved { user_id: ada, movie_id: MovieId::new(1).unwrap() }, &meta(Some(ada), 4));
+    assert_eq!(
+        favs.items.iter().map(|f| f.movie.id.get()).collect::<Vec<_>>(),
+        vec![2, 1],
+        "favorites newest first, no duplicate"
+    );
+    let removed = EventEnvelope::new(
+        EventPayload::FavoriteRemoved { user_id: ada, movie_id: MovieId::new(1).unwrap() },
+        &meta(Some(ada), 4),
+    );
     assert!(repo.remove_favorite(ada, MovieId::new(1).unwrap(), &removed).await.expect("remove"), "remove present");
-    assert!(!repo.remove_favorite(ada, MovieId::new(1).unwrap(), &removed).await.expect("remove again"), "remove absent is false");
-    assert_eq!(repo.favorites(bob, PageRequest::first()).await.expect("favorites").total_items, 0, "favorites are per user");
+    assert!(
+        !repo.remove_favorite(ada, MovieId::new(1).unwrap(), &removed).await.expect("remove again"),
+        "remove absent is false"
+    );
+    assert_eq!(
+        repo.favorites(bob, PageRequest::first()).await.expect("favorites").total_items,
+        0,
+        "favorites are per user"
+    );
 
     // Entries: upsert keeps unset fields, reports before/after, filters by status.
     let watching = LibraryUpdate::new(Some(WatchStatus::Watching), None).expect("update");
@@ -45,7 +64,11 @@ pub async fn library_repo(repo: &dyn LibraryRepo) {
     let c2 = repo.upsert_entry(ada, &movie(100), rate, &meta(Some(ada), 20)).await.expect("upsert");
     assert_eq!(c2.before.as_ref().and_then(|b| b.status), Some(WatchStatus::Watching), "before is the stored entry");
     let after = c2.after.expect("after");
-    assert_eq!((after.status, after.rating.map(|r| r.get())), (Some(WatchStatus::Watching), Some(7)), "status kept, rating set");
+    assert_eq!(
+        (after.status, after.rating.map(|r| r.get())),
+        (Some(WatchStatus::Watching), Some(7)),
+        "status kept, rating set"
+    );
     assert_eq!((after.added_at, after.updated_at), (at(10), at(20)), "added_at kept, updated_at moved");
     let stored = repo.entry(ada, MovieId::new(100).unwrap()).await.expect("entry").expect("exists");
     assert_eq!(stored, after, "entry returns what upsert stored");
@@ -53,7 +76,11 @@ pub async fn library_repo(repo: &dyn LibraryRepo) {
     let want = LibraryUpdate::new(Some(WatchStatus::WantToWatch), None).expect("update");
     repo.upsert_entry(ada, &movie(200), want, &meta(Some(ada), 30)).await.expect("upsert");
     let all = repo.entries(ada, None, PageRequest::first()).await.expect("entries");
-    assert_eq!(all.items.iter().map(|e| e.movie.id.get()).collect::<Vec<_>>(), vec![200, 100], "entries by last update");
+    assert_eq!(
+        all.items.iter().map(|e| e.movie.id.get()).collect::<Vec<_>>(),
+        vec![200, 100],
+        "entries by last update"
+    );
     let only = repo.entries(ada, Some(WatchStatus::Watching), PageRequest::first()).await.expect("entries");
     assert_eq!(only.items.iter().map(|e| e.movie.id.get()).collect::<Vec<_>>(), vec![100], "status filter");
     assert_eq!(only.total_items, 1, "filtered total");
@@ -63,5 +90,9 @@ pub async fn library_repo(repo: &dyn LibraryRepo) {
     let again = repo.remove_entry(ada, MovieId::new(100).unwrap(), &meta(Some(ada), 41)).await.expect("remove again");
     assert!(again.before.is_none() && again.after.is_none(), "removing an absent entry changes nothing");
     assert!(repo.entry(ada, MovieId::new(100).unwrap()).await.expect("entry").is_none(), "entry gone");
-    assert_eq!(repo.entries(bob, None, PageRequest::first()).await.expect("entries").total_items, 0, "entries are per user");
+    assert_eq!(
+        repo.entries(bob, None, PageRequest::first()).await.expect("entries").total_items,
+        0,
+        "entries are per user"
+    );
 }

@@ -21,7 +21,7 @@ pub use users::user_repo;
 
 use time::OffsetDateTime;
 use watchme_core::domain::{
-    Email, EventEnvelope, EventMeta, EventPayload, MovieId, MovieRef, PasswordHash, Role, User, UserId, DisplayName,
+    DisplayName, Email, EventEnvelope, EventMeta, EventPayload, MovieId, MovieRef, PasswordHash, Role, User, UserId,
 };
 
 /// A user with a unique email, for suites.

@@ -16,7 +16,11 @@ pub async fn outbox(outbox: &dyn Outbox) {
     assert_eq!((stats.unpublished, stats.oldest_unpublished_at), (5, Some(at(0))), "stats count the backlog");
 
     let first = outbox.claim(3, LEASE).await.expect("claim");
-    assert_eq!(first.iter().map(|r| r.event.event_id).collect::<Vec<_>>(), events[..3].iter().map(|e| e.event_id).collect::<Vec<_>>(), "claims oldest first");
+    assert_eq!(
+        first.iter().map(|r| r.event.event_id).collect::<Vec<_>>(),
+        events[..3].iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        "claims oldest first"
+    );
     assert!(first.windows(2).all(|w| w[0].id < w[1].id), "ids increase with insertion order");
     assert_eq!(first[0].event, events[0], "event round-trips through the outbox");
     let second = outbox.claim(10, LEASE).await.expect("claim");
@@ -28,7 +32,11 @@ pub async fn outbox(outbox: &dyn Outbox) {
     outbox.mark_published(&first_ids).await.expect("mark twice is idempotent");
     outbox.release(&second.iter().map(|r| r.id).collect::<Vec<_>>()).await.expect("release");
     let again = outbox.claim(10, LEASE).await.expect("claim");
-    assert_eq!(again.iter().map(|r| r.id).collect::<Vec<_>>(), second.iter().map(|r| r.id).collect::<Vec<_>>(), "released events come back, published ones never");
+    assert_eq!(
+        again.iter().map(|r| r.id).collect::<Vec<_>>(),
+        second.iter().map(|r| r.id).collect::<Vec<_>>(),
+        "released events come back, published ones never"
+    );
     assert!(again.iter().all(|r| r.attempts >= 1), "attempts count earlier claims");
     assert_eq!(outbox.stats().await.expect("stats").unpublished, 2, "published events leave the backlog");
 
@@ -63,16 +71,23 @@ pub async fn outbox_atomic_with_writes(users: &dyn UserRepo, library: &dyn Libra
     assert_eq!(count().await, 3, "record_view appends");
 
     let fav = Favorite { user_id: ada.id, movie: movie(1), added_at: at(4) };
-    let ev = EventEnvelope::new(EventPayload::FavoriteAdded { user_id: ada.id, movie_id: fav.movie.id, title: fav.movie.title.clone() }, &meta(Some(ada.id), 4));
+    let ev = EventEnvelope::new(
+        EventPayload::FavoriteAdded { user_id: ada.id, movie_id: fav.movie.id, title: fav.movie.title.clone() },
+        &meta(Some(ada.id), 4),
+    );
     library.add_favorite(&fav, &ev).await.expect("add");
     library.add_favorite(&fav, &ev).await.expect("add again");
     assert_eq!(count().await, 4, "only a real add appends");
-    let rm = EventEnvelope::new(EventPayload::FavoriteRemoved { user_id: ada.id, movie_id: fav.movie.id }, &meta(Some(ada.id), 5));
+    let rm = EventEnvelope::new(
+        EventPayload::FavoriteRemoved { user_id: ada.id, movie_id: fav.movie.id },
+        &meta(Some(ada.id), 5),
+    );
     library.remove_favorite(ada.id, fav.movie.id, &rm).await.expect("remove");
     library.remove_favorite(ada.id, fav.movie.id, &rm).await.expect("remove again");
     assert_eq!(count().await, 5, "only a real removal appends");
 
-    let upd = LibraryUpdate::new(Some(WatchStatus::Watched), Some(watchme_core::domain::Rating::new(9).unwrap())).unwrap();
+    let upd =
+        LibraryUpdate::new(Some(WatchStatus::Watched), Some(watchme_core::domain::Rating::new(9).unwrap())).unwrap();
     library.upsert_entry(ada.id, &movie(7), upd, &meta(Some(ada.id), 6)).await.expect("upsert");
     assert_eq!(count().await, 7, "upsert appends status and rating events");
     library.upsert_entry(ada.id, &movie(7), upd, &meta(Some(ada.id), 7)).await.expect("same upsert");
@@ -81,10 +96,20 @@ pub async fn outbox_atomic_with_writes(users: &dyn UserRepo, library: &dyn Libra
     library.remove_entry(ada.id, MovieId::new(7).unwrap(), &meta(Some(ada.id), 9)).await.expect("remove again");
     assert_eq!(count().await, 8, "only a real removal appends");
 
-    let types: Vec<&str> = outbox.claim(100, LEASE).await.expect("claim").iter().map(|r| r.event.event_type()).collect();
+    let types: Vec<&str> =
+        outbox.claim(100, LEASE).await.expect("claim").iter().map(|r| r.event.event_type()).collect();
     assert_eq!(
         types,
-        vec!["user_logged_in", "user_logged_in", "user_logged_in", "favorite_added", "favorite_removed", "watch_status_changed", "movie_rated", "library_entry_removed"],
+        vec![
+            "user_logged_in",
+            "user_logged_in",
+            "user_logged_in",
+            "favorite_added",
+            "favorite_removed",
+            "watch_status_changed",
+            "movie_rated",
+            "library_entry_removed"
+        ],
         "events in commit order"
     );
 }

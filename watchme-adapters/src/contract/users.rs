@@ -10,7 +10,11 @@ pub async fn user_repo(repo: &dyn UserRepo) {
     repo.create(&ada, &[]).await.expect("create a new user");
 
     let found = repo.find_by_email(&ada.email).await.expect("find by email").expect("user exists");
-    assert_eq!((found.id, found.email.as_str(), found.role), (ada.id, "ada@example.com", ada.role), "find_by_email returns the stored user");
+    assert_eq!(
+        (found.id, found.email.as_str(), found.role),
+        (ada.id, "ada@example.com", ada.role),
+        "find_by_email returns the stored user"
+    );
     assert_eq!(found.created_at, ada.created_at, "created_at round-trips");
     assert_eq!(found.password_hash, ada.password_hash, "hash round-trips");
     assert_eq!(repo.find_by_id(ada.id).await.expect("find by id").map(|u| u.id), Some(ada.id), "find_by_id");

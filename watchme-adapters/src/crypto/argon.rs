@@ -1,9 +1,9 @@
 //! argon2id password hashing on tokio's blocking pool.
 
-use async_trait::async_trait;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash as Phc, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use async_trait::async_trait;
 use watchme_core::domain::{Password, PasswordHash};
 use watchme_core::error::{cause, HashError};
 use watchme_core::ports::PasswordHasher;
@@ -43,7 +43,8 @@ impl Argon2Hasher {
     /// # Errors
     /// [`HashError::Internal`] when argon2 refuses the parameters.
     pub fn new(p: Argon2Params) -> Result<Self, HashError> {
-        let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None).map_err(|e| HashError::Internal(cause(e)))?;
+        let params =
+            Params::new(p.memory_kib, p.iterations, p.parallelism, None).map_err(|e| HashError::Internal(cause(e)))?;
         Ok(Self { params })
     }
 
@@ -52,7 +53,9 @@ impl Argon2Hasher {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, HashError> + Send + 'static) -> Result<T, HashError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+) -> Result<T, HashError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| HashError::Internal(cause(e)))?
 }
 
@@ -88,7 +91,9 @@ impl PasswordHasher for Argon2Hasher {
     fn needs_rehash(&self, hash: &PasswordHash) -> bool {
         let Ok(parsed) = Phc::new(hash.as_str()) else { return true };
         let same_params = Params::try_from(&parsed).is_ok_and(|p| {
-            p.m_cost() == self.params.m_cost() && p.t_cost() == self.params.t_cost() && p.p_cost() == self.params.p_cost()
+            p.m_cost() == self.params.m_cost()
+                && p.t_cost() == self.params.t_cost()
+                && p.p_cost() == self.params.p_cost()
         });
         parsed.algorithm.as_str() != "argon2id" || parsed.version != Some(Version::V0x13 as u32) || !same_params
     }

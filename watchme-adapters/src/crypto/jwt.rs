@@ -94,7 +94,8 @@ impl TokenIssuer for JwtIssuer {
             nbf: now,
             jti: Uuid::new_v4().to_string(),
         };
-        let token = encode(&Header::new(Algorithm::HS256), &body, &self.encoding).map_err(|e| TokenError::Internal(cause(e)))?;
+        let token = encode(&Header::new(Algorithm::HS256), &body, &self.encoding)
+            .map_err(|e| TokenError::Internal(cause(e)))?;
         Ok(IssuedToken { token, expires_in: self.config.ttl })
     }
 

@@ -46,7 +46,9 @@ impl State {
                 }
                 *self.views_by_hour.entry((hour_bucket(*at), *movie_id)).or_default() += 1;
             }
-            AggregateUpdate::Favorites { movie_id, delta } => add(&mut self.movies.entry(*movie_id).or_default().stats.favorites, *delta),
+            AggregateUpdate::Favorites { movie_id, delta } => {
+                add(&mut self.movies.entry(*movie_id).or_default().stats.favorites, *delta)
+            }
             AggregateUpdate::Status { movie_id, status, delta } => {
                 let s = &mut self.movies.entry(*movie_id).or_default().stats;
                 let counter = match status {

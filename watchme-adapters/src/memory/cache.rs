@@ -22,7 +22,13 @@ impl Expiry<String, Entry> for PerEntryTtl {
         Some(value.ttl)
     }
 
-    fn expire_after_update(&self, _key: &String, value: &Entry, _now: Instant, _current: Option<Duration>) -> Option<Duration> {
+    fn expire_after_update(
+        &self,
+        _key: &String,
+        value: &Entry,
+        _now: Instant,
+        _current: Option<Duration>,
+    ) -> Option<Duration> {
         Some(value.ttl)
     }
 }

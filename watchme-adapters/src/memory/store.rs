@@ -105,7 +105,12 @@ impl UserRepo for MemoryStore {
         Ok(self.lock()?.users.get(&id).cloned())
     }
 
-    async fn record_login(&self, id: UserId, at: OffsetDateTime, events: &[EventEnvelope]) -> Result<(), UserRepoError> {
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+        events: &[EventEnvelope],
+    ) -> Result<(), UserRepoError> {
         let mut s = self.lock()?;
         let user = s.users.get_mut(&id).ok_or(UserRepoError::NotFound)?;
         user.last_login_at = Some(at);
@@ -179,7 +184,12 @@ impl LibraryRepo for MemoryStore {
         Ok(change)
     }
 
-    async fn remove_entry(&self, user: UserId, movie: MovieId, meta: &EventMeta) -> Result<LibraryChange, StorageError> {
+    async fn remove_entry(
+        &self,
+        user: UserId,
+        movie: MovieId,
+        meta: &EventMeta,
+    ) -> Result<LibraryChange, StorageError> {
         let mut s = self.lock()?;
         let change = LibraryChange { before: s.entries.remove(&(user, movie)), after: None };
         s.push_events(&change.events(meta));

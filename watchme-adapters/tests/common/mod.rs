@@ -10,7 +10,9 @@ use watchme_adapters::crypto::{Argon2Hasher, Argon2Params, JwtConfig, JwtIssuer}
 use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryStore};
 use watchme_core::domain::Email;
 use watchme_core::ports::{MovieSource, SystemClock};
-use watchme_core::services::{AnalyticsService, AuthService, LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig};
+use watchme_core::services::{
+    AnalyticsService, AuthService, LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig,
+};
 
 pub struct Kit {
     pub store: MemoryStore,
@@ -41,7 +43,8 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
         leeway: std::time::Duration::from_secs(0),
     });
     let admins: HashSet<Email> = [Email::parse("root@example.com").unwrap()].into();
-    let auth = AuthService::new(Arc::new(store.clone()), Arc::new(cheap_hasher()), Arc::new(tokens), clock.clone(), admins);
+    let auth =
+        AuthService::new(Arc::new(store.clone()), Arc::new(cheap_hasher()), Arc::new(tokens), clock.clone(), admins);
     let movies = Arc::new(MovieService::new(source, Arc::new(cache.clone()), clock.clone(), MoviePolicy::default()));
     let library = LibraryService::new(Arc::new(store.clone()), Arc::new(store.clone()), movies.clone(), clock.clone());
     let relay = OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, RelayConfig::default());

@@ -26,7 +26,8 @@ impl TraceContext {
     /// (a bad header from a client must not break its request).
     pub fn parse(traceparent: &str, tracestate: Option<&str>) -> Option<Self> {
         let parts: Vec<&str> = traceparent.trim().split('-').collect();
-        let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        let hex =
+            |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
         let ok = parts.len() == 4
             && parts[0] == "00"
             && hex(parts[1], 32)
@@ -354,7 +355,11 @@ mod tests {
     fn envelope_round_trips_through_documented_json() {
         let user = UserId::new();
         let ev = EventEnvelope::new(
-            EventPayload::MovieViewed { movie_id: MovieId::new(550).unwrap(), title: "Fight Club".into(), user_id: Some(user) },
+            EventPayload::MovieViewed {
+                movie_id: MovieId::new(550).unwrap(),
+                title: "Fight Club".into(),
+                user_id: Some(user),
+            },
             &meta(),
         );
         let json: serde_json::Value = serde_json::from_slice(&ev.to_json()).unwrap();
@@ -371,7 +376,11 @@ mod tests {
     #[test]
     fn anonymous_views_are_keyed_by_movie() {
         let ev = EventEnvelope::new(
-            EventPayload::MovieViewed { movie_id: MovieId::new(13).unwrap(), title: "Forrest Gump".into(), user_id: None },
+            EventPayload::MovieViewed {
+                movie_id: MovieId::new(13).unwrap(),
+                title: "Forrest Gump".into(),
+                user_id: None,
+            },
             &meta(),
         );
         assert_eq!((ev.aggregate_type, ev.aggregate_id.as_str()), (AggregateType::Movie, "13"));
@@ -386,12 +395,29 @@ mod tests {
             f(&mut c);
             serde_json::to_vec(&c).unwrap()
         };
-        let cases: Vec<(Vec<u8>, fn(&EventDecodeError) -> bool, &str)> = vec![
+        type Check = fn(&EventDecodeError) -> bool;
+        let cases: Vec<(Vec<u8>, Check, &str)> = vec![
             (b"not json".to_vec(), |e| matches!(e, EventDecodeError::Malformed(_)), "not json"),
-            (with(&|c| c["schema_version"] = 2.into()), |e| matches!(e, EventDecodeError::UnsupportedVersion(2)), "version 2"),
-            (with(&|c| c["event_type"] = "movie_deleted".into()), |e| matches!(e, EventDecodeError::UnknownType(_)), "unknown type"),
-            (with(&|c| c["payload"] = serde_json::json!({"user_id": 5})), |e| matches!(e, EventDecodeError::BadPayload(_)), "bad payload"),
-            (with(&|c| c.as_object_mut().unwrap().remove("event_id").map(drop).unwrap_or(())), |e| matches!(e, EventDecodeError::Malformed(_)), "no id"),
+            (
+                with(&|c| c["schema_version"] = 2.into()),
+                |e| matches!(e, EventDecodeError::UnsupportedVersion(2)),
+                "version 2",
+            ),
+            (
+                with(&|c| c["event_type"] = "movie_deleted".into()),
+                |e| matches!(e, EventDecodeError::UnknownType(_)),
+                "unknown type",
+            ),
+            (
+                with(&|c| c["payload"] = serde_json::json!({"user_id": 5})),
+                |e| matches!(e, EventDecodeError::BadPayload(_)),
+                "bad payload",
+            ),
+            (
+                with(&|c| c.as_object_mut().unwrap().remove("event_id").map(drop).unwrap_or(())),
+                |e| matches!(e, EventDecodeError::Malformed(_)),
+                "no id",
+            ),
         ];
         for (bytes, check, case) in cases {
             let err = EventEnvelope::from_json(&bytes).expect_err(case);
@@ -432,9 +458,24 @@ mod tests {
         let types = |c: LibraryChange| c.events(&meta()).iter().map(|e| e.event_type()).collect::<Vec<_>>();
         let cases = [
             (None, Some(entry(Some(WatchStatus::WantToWatch), None)), vec!["watch_status_changed"], "new status"),
-            (None, Some(entry(Some(WatchStatus::Watched), Some(8))), vec!["watch_status_changed", "movie_rated"], "new both"),
-            (Some(entry(Some(WatchStatus::Watched), Some(8))), Some(entry(Some(WatchStatus::Watched), Some(8))), vec![], "no-op"),
-            (Some(entry(Some(WatchStatus::Watched), Some(8))), Some(entry(Some(WatchStatus::Watched), Some(9))), vec!["movie_rated"], "re-rate"),
+            (
+                None,
+                Some(entry(Some(WatchStatus::Watched), Some(8))),
+                vec!["watch_status_changed", "movie_rated"],
+                "new both",
+            ),
+            (
+                Some(entry(Some(WatchStatus::Watched), Some(8))),
+                Some(entry(Some(WatchStatus::Watched), Some(8))),
+                vec![],
+                "no-op",
+            ),
+            (
+                Some(entry(Some(WatchStatus::Watched), Some(8))),
+                Some(entry(Some(WatchStatus::Watched), Some(9))),
+                vec!["movie_rated"],
+                "re-rate",
+            ),
             (Some(entry(None, Some(8))), None, vec!["library_entry_removed"], "removed"),
         ];
         for (before, after, expected, case) in cases {

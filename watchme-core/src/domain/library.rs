@@ -166,7 +166,13 @@ impl LibraryUpdate {
     }
 
     /// The entry after applying this update to `before` (or to nothing).
-    pub fn apply(&self, before: Option<&LibraryEntry>, user_id: UserId, movie: &MovieRef, now: OffsetDateTime) -> LibraryEntry {
+    pub fn apply(
+        &self,
+        before: Option<&LibraryEntry>,
+        user_id: UserId,
+        movie: &MovieRef,
+        now: OffsetDateTime,
+    ) -> LibraryEntry {
         LibraryEntry {
             user_id,
             movie: movie.clone(),
@@ -220,7 +226,8 @@ mod tests {
         let t0 = OffsetDateTime::UNIX_EPOCH;
         let t1 = t0 + time::Duration::hours(1);
         let first = LibraryUpdate::new(Some(WatchStatus::Watching), None).unwrap().apply(None, user, &movie, t0);
-        let second = LibraryUpdate::new(None, Some(Rating::new(9).unwrap())).unwrap().apply(Some(&first), user, &movie, t1);
+        let second =
+            LibraryUpdate::new(None, Some(Rating::new(9).unwrap())).unwrap().apply(Some(&first), user, &movie, t1);
         assert_eq!(second.status, Some(WatchStatus::Watching));
         assert_eq!(second.rating.map(|r| r.get()), Some(9));
         assert_eq!((second.added_at, second.updated_at), (t0, t1));

@@ -108,13 +108,7 @@ impl<T> Page<T> {
     /// Assembles a page and computes `total_pages`.
     pub fn new(items: Vec<T>, req: PageRequest, total_items: u64) -> Self {
         let per = req.per_page.max(1) as u64;
-        Self {
-            items,
-            page: req.page,
-            per_page: req.per_page,
-            total_items,
-            total_pages: total_items.div_ceil(per),
-        }
+        Self { items, page: req.page, per_page: req.per_page, total_items, total_pages: total_items.div_ceil(per) }
     }
 
     /// Transforms the items, keeping the paging.

@@ -46,7 +46,12 @@ pub async fn get_json<T: DeserializeOwned>(cache: &dyn Cache, key: &str) -> Resu
 }
 
 /// Encodes a value as JSON and stores it.
-pub async fn set_json<T: Serialize + Sync>(cache: &dyn Cache, key: &str, value: &T, ttl: Duration) -> Result<(), CacheError> {
+pub async fn set_json<T: Serialize + Sync>(
+    cache: &dyn Cache,
+    key: &str,
+    value: &T,
+    ttl: Duration,
+) -> Result<(), CacheError> {
     let bytes = serde_json::to_vec(value).map_err(|e| CacheError::Corrupt(cause(e)))?;
     cache.set(key, bytes, ttl).await
 }

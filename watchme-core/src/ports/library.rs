@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 
 use crate::domain::{
-    EventEnvelope, EventMeta, Favorite, LibraryChange, LibraryEntry, LibraryUpdate, MovieId, MovieRef, Page, PageRequest,
-    UserId, View, WatchStatus,
+    EventEnvelope, EventMeta, Favorite, LibraryChange, LibraryEntry, LibraryUpdate, MovieId, MovieRef, Page,
+    PageRequest, UserId, View, WatchStatus,
 };
 use crate::error::StorageError;
 
@@ -69,7 +69,8 @@ pub trait LibraryRepo: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StorageError`] when the store fails; nothing is changed then.
-    async fn remove_entry(&self, user: UserId, movie: MovieId, meta: &EventMeta) -> Result<LibraryChange, StorageError>;
+    async fn remove_entry(&self, user: UserId, movie: MovieId, meta: &EventMeta)
+        -> Result<LibraryChange, StorageError>;
 
     /// One entry, if present.
     ///

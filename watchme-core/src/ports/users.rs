@@ -34,7 +34,8 @@ pub trait UserRepo: Send + Sync + 'static {
     /// # Errors
     /// - [`UserRepoError::NotFound`] when no user has this id; nothing is stored.
     /// - [`UserRepoError::Storage`] when the store fails.
-    async fn record_login(&self, id: UserId, at: OffsetDateTime, events: &[EventEnvelope]) -> Result<(), UserRepoError>;
+    async fn record_login(&self, id: UserId, at: OffsetDateTime, events: &[EventEnvelope])
+        -> Result<(), UserRepoError>;
 
     /// Replaces the password hash (re-hash after a parameter change).
     ///

@@ -33,7 +33,9 @@ impl AnalyticsService {
         let at = event.occurred_at;
         let active = |user_id| U::UserActive { user_id, at };
         let updates = match &event.payload {
-            EventPayload::UserRegistered { user_id, .. } => vec![U::UserRegistered { user_id: *user_id, at }, active(*user_id)],
+            EventPayload::UserRegistered { user_id, .. } => {
+                vec![U::UserRegistered { user_id: *user_id, at }, active(*user_id)]
+            }
             EventPayload::UserLoggedIn { user_id } => vec![active(*user_id)],
             EventPayload::MovieViewed { movie_id, title, user_id } => {
                 let mut v = vec![U::MovieViewed { movie_id: *movie_id, title: title.clone(), viewer: *user_id, at }];
@@ -47,7 +49,8 @@ impl AnalyticsService {
                 vec![U::Favorites { movie_id: *movie_id, delta: -1 }, active(*user_id)]
             }
             EventPayload::WatchStatusChanged { user_id, movie_id, from, to, .. } => {
-                let mut v: Vec<_> = from.iter().map(|s| U::Status { movie_id: *movie_id, status: *s, delta: -1 }).collect();
+                let mut v: Vec<_> =
+                    from.iter().map(|s| U::Status { movie_id: *movie_id, status: *s, delta: -1 }).collect();
                 v.push(U::Status { movie_id: *movie_id, status: *to, delta: 1 });
                 v.push(active(*user_id));
                 v
@@ -60,8 +63,13 @@ impl AnalyticsService {
                 vec![U::Rating { movie_id: *movie_id, count_delta, sum_delta }, active(*user_id)]
             }
             EventPayload::LibraryEntryRemoved { user_id, movie_id, status, rating } => {
-                let mut v: Vec<_> = status.iter().map(|s| U::Status { movie_id: *movie_id, status: *s, delta: -1 }).collect();
-                v.extend(rating.map(|r| U::Rating { movie_id: *movie_id, count_delta: -1, sum_delta: -(r.get() as i64) }));
+                let mut v: Vec<_> =
+                    status.iter().map(|s| U::Status { movie_id: *movie_id, status: *s, delta: -1 }).collect();
+                v.extend(rating.map(|r| U::Rating {
+                    movie_id: *movie_id,
+                    count_delta: -1,
+                    sum_delta: -(r.get() as i64),
+                }));
                 v.push(active(*user_id));
                 v
             }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 use crate::domain::{
-    DisplayName, Email, EventEnvelope, EventMeta, EventPayload, Password, PasswordHash, RequestContext, Role, User, UserId,
+    DisplayName, Email, EventEnvelope, EventMeta, EventPayload, Password, PasswordHash, RequestContext, Role, User,
+    UserId,
 };
 use crate::error::{Cause, HashError, StorageError, TokenError, UserRepoError};
 use crate::ports::{AccessClaims, Clock, IssuedToken, PasswordHasher, TokenIssuer, UserRepo};
@@ -125,7 +126,9 @@ impl AuthService {
         let now = self.clock.now();
         let display_name = match reg.display_name {
             Some(n) => n,
-            None => DisplayName::parse(reg.email.local_part()).map_err(|e| AuthError::Internal(crate::error::cause(e)))?,
+            None => {
+                DisplayName::parse(reg.email.local_part()).map_err(|e| AuthError::Internal(crate::error::cause(e)))?
+            }
         };
         let mut user = User {
             id: UserId::new(),
@@ -152,12 +155,18 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::InvalidCredentials`] for an unknown email or a wrong
     /// password alike, or a dependency failure.
-    pub async fn login(&self, ctx: &RequestContext, email: &Email, password: &Password) -> Result<LoginSuccess, AuthError> {
+    pub async fn login(
+        &self,
+        ctx: &RequestContext,
+        email: &Email,
+        password: &Password,
+    ) -> Result<LoginSuccess, AuthError> {
         let Some(mut user) = self.users.find_by_email(email).await? else {
             let dummy = self
                 .dummy_hash
                 .get_or_try_init(|| async {
-                    let p = Password::parse("watchme-dummy-password").map_err(|e| HashError::Internal(crate::error::cause(e)))?;
+                    let p = Password::parse("watchme-dummy-password")
+                        .map_err(|e| HashError::Internal(crate::error::cause(e)))?;
                     self.hasher.hash(&p).await
                 })
                 .await?;

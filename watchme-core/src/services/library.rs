@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    EventEnvelope, EventMeta, EventPayload, Favorite, LibraryEntry, LibraryUpdate, MovieDetails, MovieId, MovieRef, Page,
-    PageRequest, RequestContext, UserId, View, WatchStatus,
+    EventEnvelope, EventMeta, EventPayload, Favorite, LibraryEntry, LibraryUpdate, MovieDetails, MovieId, MovieRef,
+    Page, PageRequest, RequestContext, UserId, View, WatchStatus,
 };
 use crate::error::{Cause, StorageError};
 use crate::ports::{Clock, LibraryRepo, Outbox};
@@ -32,7 +32,9 @@ impl From<MovieError> for LibraryError {
     fn from(e: MovieError) -> Self {
         match e {
             MovieError::NotFound => Self::MovieNotFound,
-            MovieError::UpstreamUnavailable(c) | MovieError::UpstreamMisconfigured(c) => Self::MovieSourceUnavailable(c),
+            MovieError::UpstreamUnavailable(c) | MovieError::UpstreamMisconfigured(c) => {
+                Self::MovieSourceUnavailable(c)
+            }
         }
     }
 }
@@ -47,7 +49,12 @@ pub struct LibraryService {
 
 impl LibraryService {
     /// Builds the service; `movies` resolves titles and checks that movies exist.
-    pub fn new(repo: Arc<dyn LibraryRepo>, outbox: Arc<dyn Outbox>, movies: Arc<MovieService>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        repo: Arc<dyn LibraryRepo>,
+        outbox: Arc<dyn Outbox>,
+        movies: Arc<MovieService>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self { repo, outbox, movies, clock }
     }
 
@@ -103,7 +110,8 @@ impl LibraryService {
         let movie = self.movie_ref(movie).await?;
         let meta = self.meta(ctx);
         let favorite = Favorite { user_id, movie: movie.clone(), added_at: meta.occurred_at };
-        let event = EventEnvelope::new(EventPayload::FavoriteAdded { user_id, movie_id: movie.id, title: movie.title }, &meta);
+        let event =
+            EventEnvelope::new(EventPayload::FavoriteAdded { user_id, movie_id: movie.id, title: movie.title }, &meta);
         let added = self.repo.add_favorite(&favorite, &event).await?;
         Ok((favorite, added))
     }
@@ -130,7 +138,12 @@ impl LibraryService {
     ///
     /// # Errors
     /// [`LibraryError::MovieNotFound`] for an unknown movie, else as [`LibraryService::views`].
-    pub async fn update_entry(&self, ctx: &RequestContext, movie: MovieId, update: LibraryUpdate) -> Result<LibraryEntry, LibraryError> {
+    pub async fn update_entry(
+        &self,
+        ctx: &RequestContext,
+        movie: MovieId,
+        update: LibraryUpdate,
+    ) -> Result<LibraryEntry, LibraryError> {
         let user_id = Self::user(ctx)?;
         let movie = self.movie_ref(movie).await?;
         let change = self.repo.upsert_entry(user_id, &movie, update, &self.meta(ctx)).await?;

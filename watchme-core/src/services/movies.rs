@@ -120,15 +120,13 @@ pub struct MovieService {
 
 impl MovieService {
     /// Builds the service.
-    pub fn new(source: Arc<dyn MovieSource>, cache: Arc<dyn Cache>, clock: Arc<dyn Clock>, policy: MoviePolicy) -> Self {
-        Self {
-            source,
-            cache,
-            clock,
-            policy,
-            details_flight: SingleFlight::new(),
-            list_flight: SingleFlight::new(),
-        }
+    pub fn new(
+        source: Arc<dyn MovieSource>,
+        cache: Arc<dyn Cache>,
+        clock: Arc<dyn Clock>,
+        policy: MoviePolicy,
+    ) -> Self {
+        Self { source, cache, clock, policy, details_flight: SingleFlight::new(), list_flight: SingleFlight::new() }
     }
 
     /// The cache key of a movie's details.
@@ -147,16 +145,27 @@ impl MovieService {
     /// [`MovieError::UpstreamUnavailable`] or [`MovieError::UpstreamMisconfigured`]
     /// when the source fails and nothing usable is cached.
     pub async fn popular(&self, page: PageRequest) -> Result<Fetched<Page<MovieSummary>>, MovieError> {
-        let key = format!("{}:movies:popular:{}:{}:{}", self.policy.key_prefix, self.policy.language, page.page(), page.per_page());
+        let key = format!(
+            "{}:movies:popular:{}:{}:{}",
+            self.policy.key_prefix,
+            self.policy.language,
+            page.page(),
+            page.per_page()
+        );
         let src = self.source.clone();
-        self.cached(&self.list_flight, &key, self.policy.popular_ttl, move || async move { src.popular(page).await }).await
+        self.cached(&self.list_flight, &key, self.policy.popular_ttl, move || async move { src.popular(page).await })
+            .await
     }
 
     /// Search results.
     ///
     /// # Errors
     /// As [`MovieService::popular`].
-    pub async fn search(&self, query: &SearchQuery, page: PageRequest) -> Result<Fetched<Page<MovieSummary>>, MovieError> {
+    pub async fn search(
+        &self,
+        query: &SearchQuery,
+        page: PageRequest,
+    ) -> Result<Fetched<Page<MovieSummary>>, MovieError> {
         let key = format!(
             "{}:movies:search:{}:{}:{}:{}:{}",
             self.policy.key_prefix,
@@ -167,7 +176,8 @@ impl MovieService {
             query.text().to_lowercase()
         );
         let (src, q) = (self.source.clone(), query.clone());
-        self.cached(&self.list_flight, &key, self.policy.search_ttl, move || async move { src.search(&q, page).await }).await
+        self.cached(&self.list_flight, &key, self.policy.search_ttl, move || async move { src.search(&q, page).await })
+            .await
     }
 
     /// One movie's details.
@@ -177,7 +187,8 @@ impl MovieService {
     pub async fn details(&self, id: MovieId) -> Result<Fetched<MovieDetails>, MovieError> {
         let key = self.details_key(id);
         let src = self.source.clone();
-        self.cached(&self.details_flight, &key, self.policy.details_ttl, move || async move { src.details(id).await }).await
+        self.cached(&self.details_flight, &key, self.policy.details_ttl, move || async move { src.details(id).await })
+            .await
     }
 
     /// Drops one movie's cached details.
@@ -223,7 +234,8 @@ impl MovieService {
             .run(key, move || async move {
                 match fetch().await {
                     Ok(value) => {
-                        let stored = Stored { fresh_until_ms: now_ms(self.clock.as_ref()) + ttl.as_millis() as i128, value };
+                        let stored =
+                            Stored { fresh_until_ms: now_ms(self.clock.as_ref()) + ttl.as_millis() as i128, value };
                         let keep = ttl + self.policy.stale_grace;
                         if let Err(e) = set_json(self.cache.as_ref(), key, &stored, keep).await {
                             tracing::warn!(error = %e, key, "cache write failed");

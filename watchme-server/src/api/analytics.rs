@@ -145,7 +145,12 @@ impl AnalyticsApi {
         let items = list
             .into_iter()
             .enumerate()
-            .map(|(i, t)| TrendingItemDto { rank: i as u32 + 1, movie_id: t.movie_id.get(), title: t.title, views: t.views })
+            .map(|(i, t)| TrendingItemDto {
+                rank: i as u32 + 1,
+                movie_id: t.movie_id.get(),
+                title: t.title,
+                views: t.views,
+            })
             .collect();
         Ok(TrendingResponse::Ok(Json(TrendingDto { window, items })))
     }

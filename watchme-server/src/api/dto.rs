@@ -4,9 +4,7 @@
 use poem_openapi::{Enum, Object};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use watchme_core::domain::{
-    Favorite, LibraryEntry, MovieDetails, MovieSummary, User, View, WatchStatus,
-};
+use watchme_core::domain::{Favorite, LibraryEntry, MovieDetails, MovieSummary, User, View, WatchStatus};
 
 /// Where a user is with a movie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]

@@ -179,7 +179,8 @@ pub fn error_response(err: poem::Error) -> Response {
 
 fn from_poem_error(err: poem::Error) -> ApiError {
     if let Some(p) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
-        let reason = if p.reason.contains("expects an input value") { "is required".to_owned() } else { p.reason.clone() };
+        let reason =
+            if p.reason.contains("expects an input value") { "is required".to_owned() } else { p.reason.clone() };
         return ApiError::invalid_field(p.name, reason);
     }
     if let Some(p) = err.downcast_ref::<poem_openapi::error::ParsePathError>() {
@@ -201,9 +202,10 @@ fn from_poem_error(err: poem::Error) -> ApiError {
         StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge(body("payload_too_large", "request body is too large"))
         }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::UnsupportedMediaType(body("unsupported_media_type", "send JSON with Content-Type: application/json"))
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(body(
+            "unsupported_media_type",
+            "send JSON with Content-Type: application/json",
+        )),
         s if s.is_client_error() => ApiError::bad_request("bad_request", err.to_string()),
         _ => ApiError::internal(&err),
     }
@@ -226,7 +228,9 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::EmailTaken => Self::Conflict(body("email_taken", "this email is already registered")),
-            AuthError::WeakPassword => Self::invalid_field("password", "too easy to guess: it must differ from the email"),
+            AuthError::WeakPassword => {
+                Self::invalid_field("password", "too easy to guess: it must differ from the email")
+            }
             AuthError::InvalidCredentials => Self::unauthorized("invalid_credentials", "invalid email or password"),
             AuthError::InvalidToken => Self::unauthorized("invalid_token", "the access token is invalid or expired"),
             AuthError::Unavailable(c) => Self::unavailable("storage", cause_ref(&c)),

@@ -35,10 +35,7 @@ impl<T: Type> Payload for JsonBody<T> {
     const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
 
     fn check_content_type(content_type: &str) -> bool {
-        content_type
-            .split(';')
-            .next()
-            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        content_type.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
     }
 
     fn schema_ref() -> MetaSchemaRef {
@@ -56,9 +53,10 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let limit = request.data::<BodyLimit>().map_or(BodyLimit::DEFAULT, |l| l.0);
         let bytes = body.take()?.into_bytes_limit(limit).await.map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => {
-                ApiError::PayloadTooLarge(super::error::body("payload_too_large", format!("request body is larger than {limit} bytes")))
-            }
+            poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge(super::error::body(
+                "payload_too_large",
+                format!("request body is larger than {limit} bytes"),
+            )),
             other => ApiError::bad_request("invalid_body", format!("could not read the request body: {other}")),
         })?;
         if bytes.is_empty() {
@@ -111,7 +109,11 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
         })
     }
 
-    async fn from_request(request: &'a Request, body: &mut RequestBody, _: ExtractParamOptions<()>) -> poem::Result<Self> {
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
         match request.content_type() {
             Some(ct) if Self::check_content_type(ct) => <Self as ParsePayload>::from_request(request, body).await,
             _ => Err(poem::Error::from_status(poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)),
@@ -191,7 +193,11 @@ impl<'a> ApiExtractor<'a> for MaybeAuth {
         true
     }
 
-    async fn from_request(req: &'a Request, body: &mut RequestBody, opts: ExtractParamOptions<()>) -> poem::Result<Self> {
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        opts: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
         if !req.headers().contains_key(AUTHORIZATION) {
             return Ok(Self(None));
         }
@@ -206,7 +212,10 @@ mod tests {
     #[test]
     fn serde_field_messages_name_the_field() {
         assert_eq!(field_in_message("missing field `email` at line 1 column 2").as_deref(), Some("email"));
-        assert_eq!(field_in_message("unknown field `pasword`, expected one of `email`, `password`").as_deref(), Some("pasword"));
+        assert_eq!(
+            field_in_message("unknown field `pasword`, expected one of `email`, `password`").as_deref(),
+            Some("pasword")
+        );
         assert_eq!(field_in_message("invalid type: integer `5`, expected a string"), None);
     }
 }

@@ -72,7 +72,14 @@ impl HealthApi {
         let (ready, results) = self.state.health.check().await;
         let degraded = results.iter().any(|r| r.status != "up");
         let body = HealthDto {
-            status: if !ready { "down" } else if degraded { "degraded" } else { "up" }.into(),
+            status: if !ready {
+                "down"
+            } else if degraded {
+                "degraded"
+            } else {
+                "up"
+            }
+            .into(),
             version: env!("CARGO_PKG_VERSION").into(),
             dependencies: results.into_iter().map(dependency).collect(),
         };

@@ -66,7 +66,12 @@ impl LibraryApi {
 impl LibraryApi {
     /// The caller's favorites, most recently added first.
     #[oai(path = "/me/favorites", method = "get")]
-    async fn favorites(&self, auth: BearerAuth, page: Query<Option<i64>>, per_page: Query<Option<i64>>) -> Result<PageResponse<FavoriteDto>, ApiError> {
+    async fn favorites(
+        &self,
+        auth: BearerAuth,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> Result<PageResponse<FavoriteDto>, ApiError> {
         let req = page_request(page.0, per_page.0)?;
         let p = self.state.library.favorites(&auth.0.ctx(), req).await?;
         Ok(PageResponse::from_page(p, Into::into, None))
@@ -104,7 +109,12 @@ impl LibraryApi {
 
     /// Set the status and/or rating of a movie in the caller's library.
     #[oai(path = "/me/library/:movie_id", method = "put")]
-    async fn update_entry(&self, auth: BearerAuth, movie_id: Path<String>, body: JsonBody<LibraryUpdateRequest>) -> Result<EntryResponse, ApiError> {
+    async fn update_entry(
+        &self,
+        auth: BearerAuth,
+        movie_id: Path<String>,
+        body: JsonBody<LibraryUpdateRequest>,
+    ) -> Result<EntryResponse, ApiError> {
         let id = movie_id_checked(&movie_id.0)?;
         let rating = body.0.rating.map(Rating::new).transpose().map_err(|e| ApiError::invalid_field("rating", e))?;
         let update = LibraryUpdate::new(body.0.status.map(Into::into), rating)

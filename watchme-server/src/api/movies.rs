@@ -49,7 +49,11 @@ pub fn movie_id(field: &str, raw: &str) -> Result<MovieId, ApiError> {
 impl MoviesApi {
     /// Popular movies, most popular first.
     #[oai(path = "/movies/popular", method = "get")]
-    async fn popular(&self, page: Query<Option<i64>>, per_page: Query<Option<i64>>) -> Result<PageResponse<MovieSummaryDto>, ApiError> {
+    async fn popular(
+        &self,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> Result<PageResponse<MovieSummaryDto>, ApiError> {
         let req = page_request(page.0, per_page.0)?;
         let f = self.state.movies.popular(req).await?;
         Ok(PageResponse::from_page(f.value, Into::into, Some(f.cache.as_str())))
@@ -77,7 +81,12 @@ impl MoviesApi {
 
     /// The caller's view history, newest first.
     #[oai(path = "/movies/views", method = "get")]
-    async fn views(&self, auth: BearerAuth, page: Query<Option<i64>>, per_page: Query<Option<i64>>) -> Result<PageResponse<ViewDto>, ApiError> {
+    async fn views(
+        &self,
+        auth: BearerAuth,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> Result<PageResponse<ViewDto>, ApiError> {
         let req = page_request(page.0, per_page.0)?;
         let views = self.state.library.views(&auth.0.ctx(), req).await?;
         Ok(PageResponse::from_page(views, Into::into, None))

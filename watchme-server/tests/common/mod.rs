@@ -39,7 +39,12 @@ impl TestApp {
 
     pub async fn token(&self, email: &str) -> String {
         self.register(email).await;
-        let resp = self.client.post("/auth/login").body_json(&json!({"email": email, "password": "correct horse"})).send().await;
+        let resp = self
+            .client
+            .post("/auth/login")
+            .body_json(&json!({"email": email, "password": "correct horse"}))
+            .send()
+            .await;
         resp.assert_status_is_ok();
         let v = body(resp).await;
         v["access_token"].as_str().expect("token").to_owned()

@@ -1,0 +1,169 @@
+//! End to end: the real `watchme` binary on port 0, driven over HTTP through
+//! register → login → popular → search → details → views → favorites →
+//! library → analytics, then stopped with SIGTERM.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+struct Server {
+    child: Child,
+    base: String,
+    data_dir: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+async fn start() -> Server {
+    let data_dir = std::env::temp_dir().join(format!("watchme-e2e-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_watchme"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("WATCHME_BIND", "127.0.0.1:0")
+        .env("WATCHME_DATA_DIR", &data_dir)
+        .env("WATCHME_LOG_FORMAT", "json")
+        .env("WATCHME_OUTBOX_POLL_MS", "50")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the watchme binary");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addr = loop {
+        let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
+            .await
+            .expect("server announced its address in time")
+            .expect("read stdout")
+            .expect("server exited before listening");
+        let Ok(v) = serde_json::from_str::<Value>(&line) else { panic!("log line is not JSON: {line}") };
+        if v["message"] == "listening" && v["target"] == "watchme_server::app" {
+            break v["addr"].as_str().expect("addr field").to_owned();
+        }
+    };
+    // Keep draining the logs so the pipe never fills up.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server { child, base: format!("http://{addr}"), data_dir }
+}
+
+async fn json_of(resp: reqwest::Response, status: u16) -> Value {
+    let got = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn full_walk_against_the_real_binary() {
+    let mut server = start().await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{}", server.base, p);
+
+    let user = json_of(
+        http.post(url("/auth/register"))
+            .json(&json!({"email": "e2e@example.com", "password": "correct horse", "display_name": "E2E"}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(user["display_name"], "E2E");
+    let login = json_of(
+        http.post(url("/auth/login"))
+            .json(&json!({"email": "E2E@example.com", "password": "correct horse"}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+
+    let popular = http.get(url("/movies/popular?per_page=5")).send().await.unwrap();
+    assert_eq!(popular.headers()["x-pagination-limit"], "5");
+    let popular = json_of(popular, 200).await;
+    assert_eq!(popular["items"].as_array().unwrap().len(), 5);
+
+    let search = json_of(http.get(url("/movies/search?query=inception")).send().await.unwrap(), 200).await;
+    assert_eq!(search["items"][0]["id"], 27205);
+
+    for id in [27205, 27205, 603] {
+        let details = http.get(url(&format!("/movies/{id}"))).header("authorization", &bearer).send().await.unwrap();
+        assert!(details.headers().contains_key("x-cache"));
+        json_of(details, 200).await;
+    }
+    let views =
+        json_of(http.get(url("/movies/views")).header("authorization", &bearer).send().await.unwrap(), 200).await;
+    assert_eq!(views["total_items"], 3);
+    assert_eq!(views["items"][0]["movie_id"], 603);
+
+    json_of(http.put(url("/me/favorites/27205")).header("authorization", &bearer).send().await.unwrap(), 201).await;
+    let favs =
+        json_of(http.get(url("/me/favorites")).header("authorization", &bearer).send().await.unwrap(), 200).await;
+    assert_eq!(favs["items"][0]["title"], "Inception");
+
+    let entry = json_of(
+        http.put(url("/me/library/603"))
+            .header("authorization", &bearer)
+            .json(&json!({"status": "watched", "rating": 10}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(entry["rating"], 10);
+    let lib = json_of(
+        http.get(url("/me/library?status=watched")).header("authorization", &bearer).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(lib["total_items"], 1);
+
+    // Analytics is fed asynchronously through the outbox relay: poll briefly.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let trending = json_of(http.get(url("/analytics/trending")).send().await.unwrap(), 200).await;
+        let stats = json_of(http.get(url("/analytics/movies/603")).send().await.unwrap(), 200).await;
+        let top = (trending["items"][0]["movie_id"].clone(), trending["items"][0]["views"].clone());
+        if top == (json!(27205), json!(2)) && stats["watched"] == 1 && stats["rating_average"] == 10.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "analytics never caught up: {trending} {stats}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let bad = json_of(http.get(url("/movies/search?query=x&year=3000")).send().await.unwrap(), 400).await;
+    assert_eq!(bad["details"][0]["field"], "year");
+
+    // Graceful stop on SIGTERM, exit code 0.
+    let pid = server.child.id().expect("pid").to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(killed.success());
+    let status =
+        tokio::time::timeout(Duration::from_secs(20), server.child.wait()).await.expect("stops in time").expect("wait");
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[tokio::test]
+async fn bad_configuration_is_refused_with_one_message_per_value() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchme"))
+        .env_clear()
+        .env("WATCHME_BIND", "nowhere")
+        .env("WATCHME_LOG_FORMAT", "xml")
+        .arg("check-config")
+        .output()
+        .expect("run watchme");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("WATCHME_BIND") && err.contains("WATCHME_LOG_FORMAT"), "{err}");
+}
