@@ -100,7 +100,14 @@ pub fn build_state(config: &Config, jwt_secret: Vec<u8>) -> Result<Wiring, Start
     let movies = Arc::new(MovieService::new(source.clone(), cache.clone(), clock.clone(), MoviePolicy::default()));
     let library =
         Arc::new(LibraryService::new(Arc::new(store.clone()), Arc::new(store.clone()), movies.clone(), clock.clone()));
-    let relay_config = RelayConfig { idle_interval: config.outbox_poll, ..RelayConfig::default() };
+    // Published events are only kept for diagnosis; in memory they would
+    // otherwise grow for a week under load.
+    let relay_config = RelayConfig {
+        idle_interval: config.outbox_poll,
+        retention: Duration::from_secs(600),
+        prune_interval: Duration::from_secs(60),
+        ..RelayConfig::default()
+    };
     let relay = Arc::new(OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, relay_config));
 
     let probe_store = store.clone();
