@@ -7,6 +7,7 @@
 //! | `memory` (default) | [`memory`] | every storage port, cache, event bus |
 //! | `crypto` | [`crypto`] | `PasswordHasher` (argon2id), `TokenIssuer` (JWT) |
 //! | `catalog` | [`catalog`] | `MovieSource` over a bundled offline catalog |
+//! | `postgres`, `sqlite` | [`sql`] | every storage port over PostgreSQL / SQLite, embedded migrations |
 //! | `contract` | [`contract`] | reusable contract suites every adapter must pass |
 
 #[cfg(feature = "catalog")]
@@ -17,3 +18,5 @@ pub mod contract;
 pub mod crypto;
 #[cfg(feature = "memory")]
 pub mod memory;
+#[cfg(feature = "_sql")]
+pub mod sql;

@@ -1,0 +1,301 @@
+//! `LibraryRepo` over SQL.
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use watchme_core::domain::{
+    EventEnvelope, EventMeta, Favorite, LibraryChange, LibraryEntry, LibraryUpdate, MovieId, MovieRef, Page,
+    PageRequest, Rating, UserId, View, WatchStatus,
+};
+use watchme_core::error::StorageError;
+use watchme_core::ports::LibraryRepo;
+
+use super::error::{corrupt, is_unique_violation, storage_error};
+use super::outbox::append_events;
+use super::{from_micros, micros, truncate, Backend, SqlStore};
+
+fn movie_ref(row: &AnyRow) -> Result<MovieRef, StorageError> {
+    let id: i64 = row.try_get("movie_id").map_err(storage_error)?;
+    Ok(MovieRef {
+        id: MovieId::new(id).map_err(|e| corrupt("movie id", e))?,
+        title: row.try_get("title").map_err(storage_error)?,
+    })
+}
+
+fn entry_from_row(user_id: UserId, row: &AnyRow) -> Result<LibraryEntry, StorageError> {
+    let status: Option<String> = row.try_get("status").map_err(storage_error)?;
+    let rating: Option<i64> = row.try_get("rating").map_err(storage_error)?;
+    Ok(LibraryEntry {
+        user_id,
+        movie: movie_ref(row)?,
+        status: status.map(|s| s.parse::<WatchStatus>()).transpose().map_err(|e| corrupt("status", e))?,
+        rating: rating.map(Rating::new).transpose().map_err(|e| corrupt("rating", e))?,
+        added_at: from_micros(row.try_get("added_at").map_err(storage_error)?),
+        updated_at: from_micros(row.try_get("updated_at").map_err(storage_error)?),
+    })
+}
+
+async fn count(store: &SqlStore, sql: &str, user: UserId, status: Option<&str>) -> Result<u64, StorageError> {
+    let mut q = sqlx::query(sql).bind(user.to_string());
+    if let Some(s) = status {
+        q = q.bind(s.to_owned());
+    }
+    let row = q.fetch_one(&store.pool).await.map_err(storage_error)?;
+    Ok(row.try_get::<i64, _>(0).map_err(storage_error)? as u64)
+}
+
+const ENTRY_COLUMNS: &str = "movie_id, title, status, rating, added_at, updated_at";
+
+async fn read_entry(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    user: UserId,
+    movie: MovieId,
+) -> Result<Option<LibraryEntry>, StorageError> {
+    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM library_entries WHERE user_id = $1 AND movie_id = $2{lock}");
+    let row = sqlx::query(&sql)
+        .bind(user.to_string())
+        .bind(movie.as_i64())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(storage_error)?;
+    row.as_ref().map(|r| entry_from_row(user, r)).transpose()
+}
+
+impl SqlStore {
+    async fn try_upsert(
+        &self,
+        user: UserId,
+        movie: &MovieRef,
+        update: LibraryUpdate,
+        meta: &EventMeta,
+    ) -> Result<Result<LibraryChange, sqlx::Error>, StorageError> {
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        let before = read_entry(&mut tx, self.backend, user, movie.id).await?;
+        let mut after = update.apply(before.as_ref(), user, movie, truncate(meta.occurred_at));
+        after.added_at = truncate(after.added_at);
+        let sql = if before.is_some() {
+            "UPDATE library_entries SET title = $3, status = $4, rating = $5, added_at = $6, updated_at = $7 \
+             WHERE user_id = $1 AND movie_id = $2"
+        } else {
+            "INSERT INTO library_entries (user_id, movie_id, title, status, rating, added_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        };
+        let written = sqlx::query(sql)
+            .bind(user.to_string())
+            .bind(movie.id.as_i64())
+            .bind(movie.title.as_str())
+            .bind(after.status.map(|s| s.as_str()))
+            .bind(after.rating.map(|r| r.get() as i64))
+            .bind(micros(after.added_at))
+            .bind(micros(after.updated_at))
+            .execute(&mut *tx)
+            .await;
+        if let Err(e) = written {
+            // A concurrent first insert won the race: retry, now as an update.
+            return if is_unique_violation(&e) { Ok(Err(e)) } else { Err(storage_error(e)) };
+        }
+        let change = LibraryChange { before, after: Some(after) };
+        append_events(&mut tx, &change.events(meta)).await?;
+        tx.commit().await.map_err(storage_error)?;
+        Ok(Ok(change))
+    }
+}
+
+#[async_trait]
+impl LibraryRepo for SqlStore {
+    async fn record_view(&self, view: &View, events: &[EventEnvelope]) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        sqlx::query("INSERT INTO views (user_id, movie_id, title, viewed_at) VALUES ($1, $2, $3, $4)")
+            .bind(view.user_id.to_string())
+            .bind(view.movie.id.as_i64())
+            .bind(view.movie.title.as_str())
+            .bind(micros(view.viewed_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        append_events(&mut tx, events).await?;
+        tx.commit().await.map_err(storage_error)
+    }
+
+    async fn views(&self, user: UserId, page: PageRequest) -> Result<Page<View>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT movie_id, title, viewed_at FROM views WHERE user_id = $1 \
+             ORDER BY viewed_at DESC, id DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(user.to_string())
+        .bind(page.per_page() as i64)
+        .bind(page.offset() as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(View {
+                    user_id: user,
+                    movie: movie_ref(r)?,
+                    viewed_at: from_micros(r.try_get("viewed_at").map_err(storage_error)?),
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        let total = count(self, "SELECT CAST(COUNT(*) AS BIGINT) FROM views WHERE user_id = $1", user, None).await?;
+        Ok(page.page_of(items, total))
+    }
+
+    async fn add_favorite(&self, favorite: &Favorite, event: &EventEnvelope) -> Result<bool, StorageError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        let done = sqlx::query(
+            "INSERT INTO favorites (user_id, movie_id, title, added_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, movie_id) DO NOTHING",
+        )
+        .bind(favorite.user_id.to_string())
+        .bind(favorite.movie.id.as_i64())
+        .bind(favorite.movie.title.as_str())
+        .bind(micros(favorite.added_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        let added = done.rows_affected() == 1;
+        if added {
+            append_events(&mut tx, std::slice::from_ref(event)).await?;
+        }
+        tx.commit().await.map_err(storage_error)?;
+        Ok(added)
+    }
+
+    async fn remove_favorite(&self, user: UserId, movie: MovieId, event: &EventEnvelope) -> Result<bool, StorageError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        let done = sqlx::query("DELETE FROM favorites WHERE user_id = $1 AND movie_id = $2")
+            .bind(user.to_string())
+            .bind(movie.as_i64())
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        let removed = done.rows_affected() > 0;
+        if removed {
+            append_events(&mut tx, std::slice::from_ref(event)).await?;
+        }
+        tx.commit().await.map_err(storage_error)?;
+        Ok(removed)
+    }
+
+    async fn favorites(&self, user: UserId, page: PageRequest) -> Result<Page<Favorite>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT movie_id, title, added_at FROM favorites WHERE user_id = $1 \
+             ORDER BY added_at DESC, movie_id DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(user.to_string())
+        .bind(page.per_page() as i64)
+        .bind(page.offset() as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(Favorite {
+                    user_id: user,
+                    movie: movie_ref(r)?,
+                    added_at: from_micros(r.try_get("added_at").map_err(storage_error)?),
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        let total = count(self, "SELECT CAST(COUNT(*) AS BIGINT) FROM favorites WHERE user_id = $1", user, None).await?;
+        Ok(page.page_of(items, total))
+    }
+
+    async fn upsert_entry(
+        &self,
+        user: UserId,
+        movie: &MovieRef,
+        update: LibraryUpdate,
+        meta: &EventMeta,
+    ) -> Result<LibraryChange, StorageError> {
+        let _turn = self.write_turn().await;
+        let mut last = None;
+        for _ in 0..3 {
+            match self.try_upsert(user, movie, update, meta).await? {
+                Ok(change) => return Ok(change),
+                Err(conflict) => last = Some(conflict),
+            }
+        }
+        Err(last.map_or_else(|| corrupt("library entry", "upsert did not settle"), storage_error))
+    }
+
+    async fn remove_entry(&self, user: UserId, movie: MovieId, meta: &EventMeta) -> Result<LibraryChange, StorageError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        let before = read_entry(&mut tx, self.backend, user, movie).await?;
+        if before.is_some() {
+            sqlx::query("DELETE FROM library_entries WHERE user_id = $1 AND movie_id = $2")
+                .bind(user.to_string())
+                .bind(movie.as_i64())
+                .execute(&mut *tx)
+                .await
+                .map_err(storage_error)?;
+        }
+        let change = LibraryChange { before, after: None };
+        append_events(&mut tx, &change.events(meta)).await?;
+        tx.commit().await.map_err(storage_error)?;
+        Ok(change)
+    }
+
+    async fn entry(&self, user: UserId, movie: MovieId) -> Result<Option<LibraryEntry>, StorageError> {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM library_entries WHERE user_id = $1 AND movie_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(user.to_string())
+            .bind(movie.as_i64())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        row.as_ref().map(|r| entry_from_row(user, r)).transpose()
+    }
+
+    async fn entries(
+        &self,
+        user: UserId,
+        status: Option<WatchStatus>,
+        page: PageRequest,
+    ) -> Result<Page<LibraryEntry>, StorageError> {
+        // Placeholders first appear in order, as SQLite numbers them by appearance.
+        let sql = match status {
+            None => format!(
+                "SELECT {ENTRY_COLUMNS} FROM library_entries WHERE user_id = $1 \
+                 ORDER BY updated_at DESC, movie_id ASC LIMIT $2 OFFSET $3"
+            ),
+            Some(_) => format!(
+                "SELECT {ENTRY_COLUMNS} FROM library_entries WHERE user_id = $1 AND status = $2 \
+                 ORDER BY updated_at DESC, movie_id ASC LIMIT $3 OFFSET $4"
+            ),
+        };
+        let mut q = sqlx::query(&sql).bind(user.to_string());
+        if let Some(s) = status {
+            q = q.bind(s.as_str());
+        }
+        let rows = q
+            .bind(page.per_page() as i64)
+            .bind(page.offset() as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        let items = rows.iter().map(|r| entry_from_row(user, r)).collect::<Result<Vec<_>, _>>()?;
+        let total = match status {
+            None => count(self, "SELECT CAST(COUNT(*) AS BIGINT) FROM library_entries WHERE user_id = $1", user, None).await?,
+            Some(s) => {
+                count(
+                    self,
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM library_entries WHERE user_id = $1 AND status = $2",
+                    user,
+                    Some(s.as_str()),
+                )
+                .await?
+            }
+        };
+        Ok(page.page_of(items, total))
+    }
+}
