@@ -2,70 +2,19 @@
 //! register → login → popular → search → details → views → favorites →
 //! library → analytics, then stopped with SIGTERM.
 
-use std::process::Stdio;
+mod support;
+
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-struct Server {
-    child: Child,
-    base: String,
-    data_dir: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
-}
-
-async fn start() -> Server {
-    let data_dir = std::env::temp_dir().join(format!("watchme-e2e-{}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_watchme"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("WATCHME_BIND", "127.0.0.1:0")
-        .env("WATCHME_DATA_DIR", &data_dir)
-        .env("WATCHME_LOG_FORMAT", "json")
-        .env("WATCHME_OUTBOX_POLL_MS", "50")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the watchme binary");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let addr = loop {
-        let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
-            .await
-            .expect("server announced its address in time")
-            .expect("read stdout")
-            .expect("server exited before listening");
-        let Ok(v) = serde_json::from_str::<Value>(&line) else { panic!("log line is not JSON: {line}") };
-        if v["message"] == "listening" && v["target"] == "watchme_server::app" {
-            break v["addr"].as_str().expect("addr field").to_owned();
-        }
-    };
-    // Keep draining the logs so the pipe never fills up.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server { child, base: format!("http://{addr}"), data_dir }
-}
-
-async fn json_of(resp: reqwest::Response, status: u16) -> Value {
-    let got = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
-    assert_eq!(got, status, "unexpected status; body: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
+use serde_json::json;
+use support::{json_of, start, TempDir};
 
 #[tokio::test]
 async fn full_walk_against_the_real_binary() {
-    let mut server = start().await;
+    let dir = TempDir::new("e2e");
+    let server = start(&dir.0, &[]).await;
     let http = reqwest::Client::new();
-    let url = |p: &str| format!("{}{}", server.base, p);
+    let url = |p: &str| server.url(p);
 
     let user = json_of(
         http.post(url("/auth/register"))
@@ -146,12 +95,7 @@ async fn full_walk_against_the_real_binary() {
     assert_eq!(bad["details"][0]["field"], "year");
 
     // Graceful stop on SIGTERM, exit code 0.
-    let pid = server.child.id().expect("pid").to_string();
-    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
-    assert!(killed.success());
-    let status =
-        tokio::time::timeout(Duration::from_secs(20), server.child.wait()).await.expect("stops in time").expect("wait");
-    assert!(status.success(), "exit status {status:?}");
+    server.stop().await;
 }
 
 #[tokio::test]

@@ -13,12 +13,15 @@ use poem::{EndpointExt, Server};
 use watchme_adapters::catalog::CatalogSource;
 use watchme_adapters::crypto::{generate_secret, Argon2Hasher, JwtConfig, JwtIssuer};
 use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryStore};
-use watchme_core::ports::{Cache, MovieSource, Outbox, SystemClock};
+use watchme_adapters::sql::SqlStore;
+use watchme_core::error::StorageError;
+use watchme_core::ports::{AnalyticsStore, Cache, LibraryRepo, MovieSource, Outbox, SystemClock, UserRepo};
 use watchme_core::services::{
     AnalyticsService, AuthService, LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig,
 };
 
-use crate::config::Config;
+use crate::api::error::chain;
+use crate::config::{Config, Database};
 use crate::health::{HealthChecks, Probe};
 
 /// The services the handlers call, built once.
@@ -49,11 +52,106 @@ pub enum StartError {
     /// A component refused its configuration.
     #[error("{0}")]
     Config(String),
+    /// The database could not be used.
+    #[error("database {0}")]
+    Database(String),
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
     let context = context.into();
     move |source| StartError::Io { context, source }
+}
+
+/// The storage ports, all backed by one store so a change and its events
+/// commit together.
+#[derive(Clone)]
+pub struct Storage {
+    /// Accounts.
+    pub users: Arc<dyn UserRepo>,
+    /// Histories, favorites, library entries.
+    pub library: Arc<dyn LibraryRepo>,
+    /// The transactional outbox.
+    pub outbox: Arc<dyn Outbox>,
+    /// Analytics aggregates.
+    pub analytics: Arc<dyn AnalyticsStore>,
+    /// The SQL store, when storage is SQL (backup, pool metrics).
+    pub sql: Option<SqlStore>,
+    /// The memory store, when storage is in memory (tests simulate outages with it).
+    pub memory: Option<MemoryStore>,
+}
+
+impl Storage {
+    /// Opens the configured storage: connects (retrying an unreachable
+    /// database until the configured start-up timeout) and, when
+    /// `migrate`, applies the migrations.
+    ///
+    /// # Errors
+    /// [`StartError::Database`] when the database stays unreachable or a migration fails.
+    pub async fn open(config: &Config, migrate: bool) -> Result<Self, StartError> {
+        let url = match &config.database {
+            Database::Memory => {
+                let m = MemoryStore::new();
+                return Ok(Self {
+                    users: Arc::new(m.clone()),
+                    library: Arc::new(m.clone()),
+                    outbox: Arc::new(m.clone()),
+                    analytics: Arc::new(MemoryAnalyticsStore::new()),
+                    sql: None,
+                    memory: Some(m),
+                });
+            }
+            Database::Url(u) => u.expose().to_owned(),
+        };
+        if url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(io(format!("creating data directory {}", config.data_dir.display())))?;
+        }
+        let shown = config.database.redacted();
+        let store =
+            SqlStore::connect_lazy(&url, &config.db).map_err(|e| StartError::Database(format!("{shown}: {e}")))?;
+        let deadline = tokio::time::Instant::now() + config.db_startup_timeout;
+        let mut delay = Duration::from_millis(250);
+        loop {
+            let attempt = if migrate { store.migrate().await } else { store.ping().await };
+            match attempt {
+                Ok(()) => break,
+                Err(StorageError::Unavailable(c)) if tokio::time::Instant::now() + delay < deadline => {
+                    tracing::warn!(database = %shown, error = %chain(c.as_ref()), retry_in_ms = delay.as_millis() as u64, "database unreachable; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    return Err(StartError::Database(format!(
+                        "{shown}: {} ({})",
+                        chain(&e),
+                        if matches!(e, StorageError::Unavailable(_)) {
+                            "gave up retrying; is the database running and reachable?"
+                        } else {
+                            "check the database and its permissions"
+                        }
+                    )))
+                }
+            }
+        }
+        if migrate {
+            tracing::info!(database = %shown, "database ready, migrations applied");
+        }
+        Ok(Self {
+            users: Arc::new(store.clone()),
+            library: Arc::new(store.clone()),
+            outbox: Arc::new(store.clone()),
+            analytics: Arc::new(store.clone()),
+            sql: Some(store),
+            memory: None,
+        })
+    }
+
+    async fn ping(&self) -> Result<(), String> {
+        match &self.sql {
+            Some(s) => s.ping().await.map_err(|e| chain(&e)),
+            None => self.outbox.stats().await.map(|_| ()).map_err(|e| chain(&e)),
+        }
+    }
 }
 
 /// What [`build_state`] returns besides the state: the parts background tasks need.
@@ -62,24 +160,22 @@ pub struct Wiring {
     pub state: Arc<AppState>,
     /// The outbox relay feeding the event bus.
     pub relay: Arc<OutboxRelay>,
-    /// The store, for tests that simulate outages.
-    pub store: MemoryStore,
+    /// The storage.
+    pub storage: Storage,
     /// The bus, for tests that stop it.
     pub bus: InProcessBus,
 }
 
-/// Builds adapters and services for `config` with the given JWT secret.
+/// Builds adapters and services over `storage` with the given JWT secret.
 ///
 /// # Errors
 /// [`StartError::Config`] when an adapter refuses its configuration.
-pub fn build_state(config: &Config, jwt_secret: Vec<u8>) -> Result<Wiring, StartError> {
+pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Result<Wiring, StartError> {
     let clock = Arc::new(SystemClock);
-    // Embedded default: in-memory storage, in-process cache and bus, bundled catalog.
-    let store = MemoryStore::new();
     let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(config.cache_max_bytes));
     let catalog = CatalogSource::bundled().map_err(|e| StartError::Config(e.to_string()))?;
     let source: Arc<dyn MovieSource> = Arc::new(catalog);
-    let analytics = Arc::new(AnalyticsService::new(Arc::new(MemoryAnalyticsStore::new()), clock.clone()));
+    let analytics = Arc::new(AnalyticsService::new(storage.analytics.clone(), clock.clone()));
     let bus = InProcessBus::new(vec![analytics.clone()]);
 
     let hasher = Argon2Hasher::new(config.argon2).map_err(|e| StartError::Config(format!("argon2 parameters: {e}")))?;
@@ -91,7 +187,7 @@ pub fn build_state(config: &Config, jwt_secret: Vec<u8>) -> Result<Wiring, Start
         leeway: Duration::from_secs(5),
     });
     let auth = Arc::new(AuthService::new(
-        Arc::new(store.clone()),
+        storage.users.clone(),
         Arc::new(hasher),
         Arc::new(tokens),
         clock.clone(),
@@ -99,23 +195,22 @@ pub fn build_state(config: &Config, jwt_secret: Vec<u8>) -> Result<Wiring, Start
     ));
     let movies = Arc::new(MovieService::new(source.clone(), cache.clone(), clock.clone(), MoviePolicy::default()));
     let library =
-        Arc::new(LibraryService::new(Arc::new(store.clone()), Arc::new(store.clone()), movies.clone(), clock.clone()));
-    // Published events are only kept for diagnosis; in memory they would
-    // otherwise grow for a week under load.
+        Arc::new(LibraryService::new(storage.library.clone(), storage.outbox.clone(), movies.clone(), clock.clone()));
     let relay_config = RelayConfig {
         idle_interval: config.outbox_poll,
-        retention: Duration::from_secs(600),
-        prune_interval: Duration::from_secs(60),
+        // In memory, published events would only grow the heap.
+        retention: if storage.memory.is_some() { Duration::from_secs(600) } else { config.outbox_retention },
+        prune_interval: Duration::from_secs(if storage.memory.is_some() { 60 } else { 3600 }),
         ..RelayConfig::default()
     };
-    let relay = Arc::new(OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, relay_config));
+    let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), Arc::new(bus.clone()), clock, relay_config));
 
-    let probe_store = store.clone();
+    let probe_storage = storage.clone();
     let probe_cache = cache.clone();
     let probes = vec![
-        Probe::new("storage", true, move || {
-            let s = probe_store.clone();
-            async move { s.stats().await.map(|_| ()).map_err(|e| e.to_string()) }
+        Probe::new("database", true, move || {
+            let s = probe_storage.clone();
+            async move { s.ping().await }
         }),
         Probe::new("cache", false, move || {
             let c = probe_cache.clone();
@@ -125,7 +220,7 @@ pub fn build_state(config: &Config, jwt_secret: Vec<u8>) -> Result<Wiring, Start
     ];
     let health = HealthChecks::new(probes, Duration::from_secs(2));
     let state = Arc::new(AppState { auth, movies, library, analytics, health });
-    Ok(Wiring { state, relay, store, bus })
+    Ok(Wiring { state, relay, storage, bus })
 }
 
 /// The JWT secret: from config, else from `<data dir>/jwt_secret`, else
@@ -183,7 +278,8 @@ impl App {
     /// [`StartError`] when a component cannot be built or the address cannot be bound.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let secret = resolve_jwt_secret(&config)?;
-        let wiring = build_state(&config, secret)?;
+        let storage = Storage::open(&config, config.auto_migrate).await?;
+        let wiring = build_state(&config, storage, secret)?;
         let acceptor =
             TcpListener::bind(config.bind).into_acceptor().await.map_err(io(format!("binding {}", config.bind)))?;
         let addr = acceptor
@@ -235,11 +331,16 @@ impl App {
         let _ = stop_tx.send(true);
         let _ = relay_task.await;
         // Publish what the last requests produced before the process ends.
-        for _ in 0..100 {
-            match self.wiring.relay.run_once().await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
+        if self.config.relay {
+            for _ in 0..100 {
+                match self.wiring.relay.run_once().await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
             }
+        }
+        if let Some(sql) = &self.wiring.storage.sql {
+            sql.close().await;
         }
         tracing::info!("stopped");
         result

@@ -1,11 +1,12 @@
 //! The `watchme` command line: `serve` (the default) and operator tasks.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::app::{build_state, App};
-use crate::config::RawConfig;
+use crate::app::{build_state, App, Storage};
+use crate::config::{Config, Database, RawConfig};
 
 /// WatchMe: a movie-tracking backend.
 #[derive(Debug, Parser)]
@@ -21,6 +22,22 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API (the default).
     Serve,
+    /// Apply the database migrations and exit (a no-op when up to date).
+    Migrate,
+    /// Run only the outbox relay (when servers run with WATCHME_RELAY=false).
+    Relay,
+    /// Write a consistent backup of the database to a new file.
+    Backup {
+        /// The file to create.
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Replace the database's contents with a backup (stop the servers first).
+    Restore {
+        /// A file made by `watchme backup`.
+        #[arg(long)]
+        input: PathBuf,
+    },
     /// Print the OpenAPI spec (JSON) and exit.
     Openapi,
     /// Validate the configuration and exit.
@@ -40,39 +57,57 @@ pub async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if !matches!(command, Command::Openapi | Command::CheckConfig) {
+        crate::telemetry::init(&config);
+    }
+    let result = match command {
         Command::CheckConfig => {
             println!("configuration is valid");
-            ExitCode::SUCCESS
+            Ok(())
         }
-        Command::Openapi => match build_state(&config, vec![0; 32]) {
-            Ok(w) => {
-                println!("{}", crate::api::openapi(w.state).spec());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("watchme: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Serve => {
-            crate::telemetry::init(&config);
-            let app = match App::build(config).await {
-                Ok(app) => app,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not start");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match app.run_until(shutdown_signal()).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!(error = %e, "server failed");
-                    ExitCode::FAILURE
-                }
-            }
+        Command::Openapi => openapi(&config).await,
+        Command::Serve => serve(config).await,
+        Command::Migrate => Storage::open(&config, true).await.map(|_| ()).map_err(|e| e.to_string()),
+        Command::Relay => relay(config).await,
+        Command::Backup { output } => crate::ops::backup(&config, &output).await.map_err(|e| e.to_string()).map(|()| {
+            tracing::info!(output = %output.display(), "backup written");
+        }),
+        Command::Restore { input } => crate::ops::restore(&config, &input).await.map_err(|e| e.to_string()).map(|()| {
+            tracing::info!(input = %input.display(), "backup restored");
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "failed");
+            eprintln!("watchme: {e}");
+            ExitCode::FAILURE
         }
     }
+}
+
+async fn openapi(config: &Config) -> Result<(), String> {
+    // The spec does not depend on storage; memory avoids touching a database.
+    let mut memory = config.clone();
+    memory.database = Database::Memory;
+    let storage = Storage::open(&memory, false).await.map_err(|e| e.to_string())?;
+    let w = build_state(&memory, storage, vec![0; 32]).map_err(|e| e.to_string())?;
+    println!("{}", crate::api::openapi(w.state).spec());
+    Ok(())
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let app = App::build(config).await.map_err(|e| format!("could not start: {e}"))?;
+    app.run_until(shutdown_signal()).await.map_err(|e| format!("server failed: {e}"))
+}
+
+async fn relay(config: Config) -> Result<(), String> {
+    let storage = Storage::open(&config, config.auto_migrate).await.map_err(|e| e.to_string())?;
+    let w = build_state(&config, storage, vec![0; 32]).map_err(|e| e.to_string())?;
+    tracing::info!(database = %config.database.redacted(), "outbox relay running");
+    w.relay.run(shutdown_signal()).await;
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -12,6 +12,13 @@ use std::time::Duration;
 use clap::Args;
 use watchme_core::domain::Email;
 
+const DEFAULT_DB_MAX_CONNECTIONS: &str = "10";
+const DEFAULT_DB_ACQUIRE_TIMEOUT_MS: &str = "3000";
+const DEFAULT_DB_STATEMENT_TIMEOUT_MS: &str = "5000";
+const DEFAULT_DB_STARTUP_TIMEOUT_SECS: &str = "30";
+const DEFAULT_AUTO_MIGRATE: &str = "true";
+const DEFAULT_RELAY: &str = "true";
+const DEFAULT_OUTBOX_RETENTION_HOURS: &str = "168";
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEFAULT_DATA_DIR: &str = "data";
 const DEFAULT_TMDB_BASE_URL: &str = "https://api.themoviedb.org/3";
@@ -35,9 +42,32 @@ pub struct RawConfig {
     /// Directory for the embedded default's files (generated JWT secret ...).
     #[arg(long, env = "WATCHME_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
-    /// Database URL (postgres://... or sqlite://...); unset = embedded default.
+    /// Database URL: postgres://..., sqlite://FILE, or memory: (nothing kept);
+    /// unset = SQLite file `watchme.db` in the data directory.
     #[arg(long, env = "WATCHME_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Most connections in the database pool.
+    #[arg(long, env = "WATCHME_DB_MAX_CONNECTIONS", default_value = DEFAULT_DB_MAX_CONNECTIONS)]
+    pub db_max_connections: String,
+    /// Milliseconds a request waits for a database connection before a 503.
+    #[arg(long, env = "WATCHME_DB_ACQUIRE_TIMEOUT_MS", default_value = DEFAULT_DB_ACQUIRE_TIMEOUT_MS)]
+    pub db_acquire_timeout_ms: String,
+    /// Longest a database statement may run, in milliseconds.
+    #[arg(long, env = "WATCHME_DB_STATEMENT_TIMEOUT_MS", default_value = DEFAULT_DB_STATEMENT_TIMEOUT_MS)]
+    pub db_statement_timeout_ms: String,
+    /// How long start-up keeps retrying an unreachable database, in seconds.
+    #[arg(long, env = "WATCHME_DB_STARTUP_TIMEOUT_SECS", default_value = DEFAULT_DB_STARTUP_TIMEOUT_SECS)]
+    pub db_startup_timeout_secs: String,
+    /// Run database migrations at start-up (`true`/`false`).
+    #[arg(long, env = "WATCHME_AUTO_MIGRATE", default_value = DEFAULT_AUTO_MIGRATE)]
+    pub auto_migrate: String,
+    /// Run the outbox relay inside the server (`true`/`false`); turn it off
+    /// when `watchme relay` runs as its own process.
+    #[arg(long, env = "WATCHME_RELAY", default_value = DEFAULT_RELAY)]
+    pub relay: String,
+    /// Hours published events stay in the outbox before pruning.
+    #[arg(long, env = "WATCHME_OUTBOX_RETENTION_HOURS", default_value = DEFAULT_OUTBOX_RETENTION_HOURS)]
+    pub outbox_retention_hours: String,
     /// Redis URL for the shared cache; unset = in-process cache.
     #[arg(long, env = "WATCHME_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -107,6 +137,18 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Data directory.
     pub data_dir: PathBuf,
+    /// Where users, library, outbox and analytics live.
+    pub database: Database,
+    /// Database pool and timeouts.
+    pub db: watchme_adapters::sql::SqlOptions,
+    /// How long start-up retries an unreachable database.
+    pub db_startup_timeout: Duration,
+    /// Run migrations at start-up.
+    pub auto_migrate: bool,
+    /// Run the outbox relay in the server process.
+    pub relay: bool,
+    /// How long published events stay in the outbox.
+    pub outbox_retention: Duration,
     /// HMAC secret for access tokens, when configured.
     pub jwt_secret: Option<Secret>,
     /// Access token lifetime.
@@ -131,8 +173,37 @@ pub struct Config {
     pub tmdb_configured: bool,
 }
 
+/// The storage backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A database URL (postgres://..., postgresql://... or sqlite:...).
+    Url(Secret),
+    /// In memory: nothing survives a restart (demos and tests).
+    Memory,
+}
+
+impl Database {
+    /// The URL with any password replaced by `***`, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Memory => "memory:".into(),
+            Self::Url(u) => redact_url(u.expose()),
+        }
+    }
+}
+
+/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((creds, host)) = rest.split_once('@') else { return url.to_owned() };
+    match creds.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
 /// A secret string whose `Debug` never prints it.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
@@ -174,6 +245,17 @@ impl Check {
         self.0.push(ConfigError { key, message: message.into() });
     }
 
+    fn boolean(&mut self, key: &'static str, raw: &str) -> bool {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => {
+                self.fail(key, format!("expected true or false, got {raw:?}"));
+                false
+            }
+        }
+    }
+
     fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
         &mut self,
         key: &'static str,
@@ -209,7 +291,6 @@ impl RawConfig {
             c.fail("WATCHME_DATA_DIR", "must not be empty");
         }
         for (key, set, issue) in [
-            ("WATCHME_DATABASE_URL", self.database_url.is_some(), "PostgreSQL and SQLite adapters"),
             ("WATCHME_REDIS_URL", self.redis_url.is_some(), "the Redis cache adapter"),
             ("WATCHME_KAFKA_BROKERS", self.kafka_brokers.is_some(), "the Kafka event bus"),
         ] {
@@ -217,6 +298,45 @@ impl RawConfig {
                 c.fail(key, format!("{issue} are not available in this build yet; unset it to run on the embedded default (in-memory), which keeps no data across restarts"));
             }
         }
+        let database = match self.database_url.as_deref().map(str::trim) {
+            None | Some("") => {
+                let path = self.data_dir.join("watchme.db");
+                Database::Url(Secret::new(format!("sqlite://{}", path.display())))
+            }
+            Some("memory:") => Database::Memory,
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") || u.starts_with("sqlite:") => {
+                Database::Url(Secret::new(u))
+            }
+            Some(u) => {
+                c.fail(
+                    "WATCHME_DATABASE_URL",
+                    format!("expected postgres://..., sqlite://FILE or memory:, got {:?}", redact_url(u)),
+                );
+                Database::Memory
+            }
+        };
+        let db = watchme_adapters::sql::SqlOptions {
+            max_connections: c.number("WATCHME_DB_MAX_CONNECTIONS", &self.db_max_connections, 1u32, 1000),
+            acquire_timeout: Duration::from_millis(c.number(
+                "WATCHME_DB_ACQUIRE_TIMEOUT_MS",
+                &self.db_acquire_timeout_ms,
+                10u64,
+                600_000,
+            )),
+            statement_timeout: Duration::from_millis(c.number(
+                "WATCHME_DB_STATEMENT_TIMEOUT_MS",
+                &self.db_statement_timeout_ms,
+                10u64,
+                3_600_000,
+            )),
+        };
+        let db_startup_timeout =
+            Duration::from_secs(c.number("WATCHME_DB_STARTUP_TIMEOUT_SECS", &self.db_startup_timeout_secs, 0u64, 3600));
+        let auto_migrate = c.boolean("WATCHME_AUTO_MIGRATE", &self.auto_migrate);
+        let relay = c.boolean("WATCHME_RELAY", &self.relay);
+        let outbox_retention = Duration::from_secs(
+            3600 * c.number("WATCHME_OUTBOX_RETENTION_HOURS", &self.outbox_retention_hours, 1u64, 24 * 365),
+        );
         if !(self.tmdb_base_url.starts_with("http://") || self.tmdb_base_url.starts_with("https://")) {
             c.fail(
                 "WATCHME_TMDB_BASE_URL",
@@ -274,6 +394,12 @@ impl RawConfig {
         Ok(Config {
             bind,
             data_dir: self.data_dir.clone(),
+            database,
+            db,
+            db_startup_timeout,
+            auto_migrate,
+            relay,
+            outbox_retention,
             jwt_secret,
             jwt_ttl,
             admin_emails,
@@ -296,6 +422,13 @@ impl RawConfig {
             bind: DEFAULT_BIND.into(),
             data_dir: DEFAULT_DATA_DIR.into(),
             database_url: None,
+            db_max_connections: DEFAULT_DB_MAX_CONNECTIONS.into(),
+            db_acquire_timeout_ms: DEFAULT_DB_ACQUIRE_TIMEOUT_MS.into(),
+            db_statement_timeout_ms: DEFAULT_DB_STATEMENT_TIMEOUT_MS.into(),
+            db_startup_timeout_secs: DEFAULT_DB_STARTUP_TIMEOUT_SECS.into(),
+            auto_migrate: DEFAULT_AUTO_MIGRATE.into(),
+            relay: DEFAULT_RELAY.into(),
+            outbox_retention_hours: DEFAULT_OUTBOX_RETENTION_HOURS.into(),
             redis_url: None,
             kafka_brokers: None,
             tmdb_api_key: None,
@@ -340,7 +473,8 @@ mod tests {
         raw.log_format = "xml".into();
         raw.argon2_memory_kib = "lots".into();
         raw.tmdb_base_url = "ftp://x".into();
-        raw.database_url = Some("postgres://localhost/watchme".into());
+        raw.database_url = Some("mysql://root:hunter2@localhost/watchme".into());
+        raw.auto_migrate = "maybe".into();
         let errors = raw.validate().unwrap_err();
         let keys: Vec<&str> = errors.iter().map(|e| e.key).collect();
         for key in [
@@ -353,10 +487,23 @@ mod tests {
             "WATCHME_ARGON2_MEMORY_KIB",
             "WATCHME_TMDB_BASE_URL",
             "WATCHME_DATABASE_URL",
+            "WATCHME_AUTO_MIGRATE",
         ] {
             assert!(keys.contains(&key), "{key} not reported in {errors:?}");
         }
-        assert!(errors.iter().all(|e| !e.message.contains("short")), "secrets are not echoed");
+        assert!(
+            errors.iter().all(|e| !e.message.contains("short") && !e.message.contains("hunter2")),
+            "secrets are not echoed"
+        );
+    }
+
+    #[test]
+    fn the_default_database_is_a_sqlite_file_in_the_data_directory() {
+        let c = RawConfig::defaults().validate().unwrap();
+        assert_eq!(c.database.redacted(), "sqlite://data/watchme.db");
+        let mut raw = RawConfig::defaults();
+        raw.database_url = Some("postgres://watchme:s3cret@db:5432/watchme".into());
+        assert_eq!(raw.validate().unwrap().database.redacted(), "postgres://watchme:***@db:5432/watchme");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn register_login_and_me() {
-    let app = app();
+    let app = app().await;
     let resp = app.register("Ada@Example.com").await;
     resp.assert_status(poem::http::StatusCode::CREATED);
     let user = body(resp).await;
@@ -31,7 +31,7 @@ async fn register_login_and_me() {
 
 #[tokio::test]
 async fn admin_emails_get_the_admin_role() {
-    let app = app();
+    let app = app().await;
     let token = app.token("root@example.com").await;
     let me = body(app.client.get("/me").header("authorization", format!("Bearer {token}")).send().await).await;
     assert_eq!(me["role"], "admin");
@@ -39,7 +39,7 @@ async fn admin_emails_get_the_admin_role() {
 
 #[tokio::test]
 async fn a_taken_email_is_409_and_login_failures_are_indistinguishable() {
-    let app = app();
+    let app = app().await;
     app.register("ada@example.com").await;
     let v = assert_error(app.register("ADA@example.com").await, 409, "taken").await;
     assert_eq!(v["code"], "email_taken");
@@ -73,7 +73,7 @@ async fn a_taken_email_is_409_and_login_failures_are_indistinguishable() {
 
 #[tokio::test]
 async fn bad_input_gets_400_naming_the_field() {
-    let app = app();
+    let app = app().await;
     let token = app.token("ada@example.com").await;
     let auth = format!("Bearer {token}");
     let long = "x".repeat(201);
@@ -172,7 +172,7 @@ async fn bad_input_gets_400_naming_the_field() {
 
 #[tokio::test]
 async fn malformed_bodies_are_400_or_415_never_500() {
-    let app = app();
+    let app = app().await;
     let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
         (Some("application/json"), b"{\"email\":".to_vec(), 400, "truncated JSON"),
         (Some("application/json"), b"[]".to_vec(), 400, "array"),
@@ -193,7 +193,7 @@ async fn malformed_bodies_are_400_or_415_never_500() {
 
 #[tokio::test]
 async fn protected_routes_need_a_valid_token() {
-    let app = app();
+    let app = app().await;
     let routes = [
         ("GET", "/me"),
         ("GET", "/movies/views"),
@@ -227,7 +227,7 @@ async fn protected_routes_need_a_valid_token() {
 
 #[tokio::test]
 async fn lists_are_paged_with_trakt_headers_and_per_page_is_clamped() {
-    let app = app();
+    let app = app().await;
     let resp = app.client.get("/movies/popular?page=2&per_page=500").send().await;
     resp.assert_status_is_ok();
     assert_eq!(header(&resp, "x-pagination-page").as_deref(), Some("2"));
@@ -249,7 +249,7 @@ async fn lists_are_paged_with_trakt_headers_and_per_page_is_clamped() {
 
 #[tokio::test]
 async fn movie_details_are_cached_and_unknown_movies_are_404() {
-    let app = app();
+    let app = app().await;
     let first = app.client.get("/movies/603").send().await;
     assert_eq!(header(&first, "x-cache").as_deref(), Some("MISS"));
     let second = app.client.get("/movies/603").send().await;
@@ -266,7 +266,7 @@ async fn movie_details_are_cached_and_unknown_movies_are_404() {
 
 #[tokio::test]
 async fn views_favorites_library_and_analytics() {
-    let app = app();
+    let app = app().await;
     let token = app.token("ada@example.com").await;
     let auth = format!("Bearer {token}");
     for id in [550, 603, 550] {
@@ -356,7 +356,7 @@ async fn views_favorites_library_and_analytics() {
 
 #[tokio::test]
 async fn users_only_see_their_own_library() {
-    let app = app();
+    let app = app().await;
     let ada = format!("Bearer {}", app.token("ada@example.com").await);
     let bob = format!("Bearer {}", app.token("bob@example.com").await);
     app.client.put("/me/favorites/550").header("authorization", &ada).send().await;
@@ -369,7 +369,7 @@ async fn users_only_see_their_own_library() {
 
 #[tokio::test]
 async fn request_ids_are_echoed_when_sane_and_generated_otherwise() {
-    let app = app();
+    let app = app().await;
     let r = app.client.get("/health/live").header("x-request-id", "client-123").send().await;
     assert_eq!(header(&r, "x-request-id").as_deref(), Some("client-123"));
     let r = app.client.get("/health/live").header("x-request-id", "bad id with spaces").send().await;
@@ -382,16 +382,16 @@ async fn request_ids_are_echoed_when_sane_and_generated_otherwise() {
 
 #[tokio::test]
 async fn health_reports_storage_outages_and_requests_get_503() {
-    let app = app();
+    let app = app().await;
     app.client.get("/health/live").send().await.assert_status_is_ok();
     let ready = body(app.client.get("/health/ready").send().await).await;
     assert_eq!(ready["status"], "up");
     let names: Vec<&str> =
         ready["dependencies"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(names, vec!["storage", "cache", "movie_source"]);
+    assert_eq!(names, vec!["database", "cache", "movie_source"]);
 
     let token = app.token("ada@example.com").await;
-    app.wiring.store.set_available(false);
+    app.set_storage_available(false);
     let h = app.client.get("/health").send().await;
     assert_eq!(h.0.status().as_u16(), 503);
     assert_eq!(body(h).await["dependencies"][0]["status"], "down");
@@ -405,7 +405,7 @@ async fn health_reports_storage_outages_and_requests_get_503() {
     assert_eq!(v["code"], "unavailable");
     assert_error(app.register("new@example.com").await, 503, "register while down").await;
 
-    app.wiring.store.set_available(true);
+    app.set_storage_available(true);
     app.client.get("/health/ready").send().await.assert_status_is_ok();
     app.client
         .get("/me/favorites")
@@ -417,7 +417,7 @@ async fn health_reports_storage_outages_and_requests_get_503() {
 
 #[tokio::test]
 async fn the_spec_and_docs_list_every_endpoint() {
-    let app = app();
+    let app = app().await;
     let spec = body(app.client.get("/openapi.json").send().await).await;
     let paths = spec["paths"].as_object().unwrap();
     for p in [

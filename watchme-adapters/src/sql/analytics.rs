@@ -15,12 +15,20 @@ use watchme_core::ports::AnalyticsStore;
 use super::error::{corrupt, storage_error};
 use super::{micros, SqlStore};
 
-async fn exec<'q>(tx: &mut Transaction<'_, Any>, q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>) -> Result<u64, StorageError> {
+async fn exec<'q>(
+    tx: &mut Transaction<'_, Any>,
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<u64, StorageError> {
     q.execute(&mut **tx).await.map(|r| r.rows_affected()).map_err(storage_error)
 }
 
 /// Adds `delta` to a counter column of `movie_stats`, never below zero.
-async fn bump(tx: &mut Transaction<'_, Any>, movie: MovieId, column: &'static str, delta: i64) -> Result<(), StorageError> {
+async fn bump(
+    tx: &mut Transaction<'_, Any>,
+    movie: MovieId,
+    column: &'static str,
+    delta: i64,
+) -> Result<(), StorageError> {
     // `column` is one of a fixed set of names, never input.
     let sql = format!(
         "INSERT INTO movie_stats (movie_id, {column}) VALUES ($1, CASE WHEN $2 < 0 THEN 0 ELSE $2 END) \
@@ -114,9 +122,11 @@ impl AnalyticsStore for SqlStore {
         for change in changes {
             let fresh = exec(
                 &mut tx,
-                sqlx::query("INSERT INTO analytics_applied (event_id, applied_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(change.event_id.to_string())
-                    .bind(now),
+                sqlx::query(
+                    "INSERT INTO analytics_applied (event_id, applied_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(change.event_id.to_string())
+                .bind(now),
             )
             .await?;
             if fresh == 0 {

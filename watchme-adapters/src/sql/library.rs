@@ -205,7 +205,8 @@ impl LibraryRepo for SqlStore {
                 })
             })
             .collect::<Result<Vec<_>, StorageError>>()?;
-        let total = count(self, "SELECT CAST(COUNT(*) AS BIGINT) FROM favorites WHERE user_id = $1", user, None).await?;
+        let total =
+            count(self, "SELECT CAST(COUNT(*) AS BIGINT) FROM favorites WHERE user_id = $1", user, None).await?;
         Ok(page.page_of(items, total))
     }
 
@@ -227,7 +228,12 @@ impl LibraryRepo for SqlStore {
         Err(last.map_or_else(|| corrupt("library entry", "upsert did not settle"), storage_error))
     }
 
-    async fn remove_entry(&self, user: UserId, movie: MovieId, meta: &EventMeta) -> Result<LibraryChange, StorageError> {
+    async fn remove_entry(
+        &self,
+        user: UserId,
+        movie: MovieId,
+        meta: &EventMeta,
+    ) -> Result<LibraryChange, StorageError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
         let before = read_entry(&mut tx, self.backend, user, movie).await?;
@@ -285,7 +291,10 @@ impl LibraryRepo for SqlStore {
             .map_err(storage_error)?;
         let items = rows.iter().map(|r| entry_from_row(user, r)).collect::<Result<Vec<_>, _>>()?;
         let total = match status {
-            None => count(self, "SELECT CAST(COUNT(*) AS BIGINT) FROM library_entries WHERE user_id = $1", user, None).await?,
+            None => {
+                count(self, "SELECT CAST(COUNT(*) AS BIGINT) FROM library_entries WHERE user_id = $1", user, None)
+                    .await?
+            }
             Some(s) => {
                 count(
                     self,

@@ -101,8 +101,14 @@ impl SqlStore {
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
         let timeout_ms = options.statement_timeout.as_millis();
+        // A read-only SQLite file (a backup being checked) cannot switch journal mode.
+        let read_only = backend == Backend::Sqlite && url.contains("mode=ro");
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { options.max_connections.min(8) } else { options.max_connections })
+            .max_connections(if backend == Backend::Sqlite {
+                options.max_connections.min(8)
+            } else {
+                options.max_connections
+            })
             .acquire_timeout(options.acquire_timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -113,10 +119,12 @@ impl SqlStore {
                         Backend::Sqlite => {
                             // WAL lets readers proceed while one writer commits; the
                             // busy timeout makes writers queue instead of failing.
-                            conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute(format!("PRAGMA busy_timeout = {timeout_ms}").as_str()).await?;
-                            conn.execute("PRAGMA foreign_keys = ON").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            if !read_only {
+                                conn.execute("PRAGMA journal_mode = WAL").await?;
+                                conn.execute("PRAGMA foreign_keys = ON").await?;
+                                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            }
                         }
                     }
                     Ok(())
@@ -196,4 +204,18 @@ pub(crate) fn truncate(t: OffsetDateTime) -> OffsetDateTime {
 /// `$first, $first+1, ...` placeholders for an IN list of `n` values.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+impl SqlStore {
+    /// SQLite only: writes a consistent copy of the whole database to `path`
+    /// (`VACUUM INTO`), while other connections keep working.
+    ///
+    /// # Errors
+    /// [`StorageError`] on PostgreSQL, or when the copy fails.
+    pub async fn vacuum_into(&self, path: &str) -> Result<(), StorageError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StorageError::Internal(cause_msg("VACUUM INTO is SQLite only; use pg_dump")));
+        }
+        sqlx::query("VACUUM INTO $1").bind(path.to_owned()).execute(&self.pool).await.map(|_| ()).map_err(storage_error)
+    }
 }

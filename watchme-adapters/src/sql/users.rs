@@ -70,7 +70,12 @@ impl UserRepo for SqlStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn record_login(&self, id: UserId, at: OffsetDateTime, events: &[EventEnvelope]) -> Result<(), UserRepoError> {
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+        events: &[EventEnvelope],
+    ) -> Result<(), UserRepoError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
         let done = sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")

@@ -6,7 +6,7 @@ use poem::endpoint::BoxEndpoint;
 use poem::test::{TestClient, TestResponse};
 use poem::EndpointExt;
 use serde_json::{json, Value};
-use watchme_server::app::{build_state, Wiring};
+use watchme_server::app::{build_state, Storage, Wiring};
 use watchme_server::RawConfig;
 
 pub struct TestApp {
@@ -14,20 +14,27 @@ pub struct TestApp {
     pub wiring: Wiring,
 }
 
-pub fn app() -> TestApp {
+pub async fn app() -> TestApp {
     let mut raw = RawConfig::defaults();
+    raw.database_url = Some("memory:".into());
     // Cheap argon2 keeps tests fast; the OWASP default is tested in the adapter.
     raw.argon2_memory_kib = "256".into();
     raw.argon2_iterations = "1".into();
     raw.admin_emails = "root@example.com".into();
     raw.max_body_kib = "4".into();
     let config = raw.validate().expect("test config is valid");
-    let wiring = build_state(&config, b"test-secret-test-secret-test-secret!".to_vec()).expect("state");
+    let storage = Storage::open(&config, true).await.expect("memory storage");
+    let wiring = build_state(&config, storage, b"test-secret-test-secret-test-secret!".to_vec()).expect("state");
     let ep = watchme_server::api::app(wiring.state.clone(), config.max_body_bytes).boxed();
     TestApp { client: TestClient::new(ep), wiring }
 }
 
 impl TestApp {
+    /// Simulates a database outage (`false`) or its end (`true`).
+    pub fn set_storage_available(&self, available: bool) {
+        self.wiring.storage.memory.as_ref().expect("memory storage").set_available(available);
+    }
+
     /// Publishes every pending event to analytics.
     pub async fn drain(&self) {
         while self.wiring.relay.run_once().await.expect("relay") > 0 {}

@@ -1,0 +1,184 @@
+//! Starting and stopping the real `watchme` binary, and databases for it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::Row;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use watchme_adapters::sql::{SqlOptions, SqlStore};
+
+/// A running server process.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("watchme-{tag}-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `watchme` with a clean environment plus `envs` and `args`.
+pub fn command(envs: &[(&str, String)], args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_watchme"));
+    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("WATCHME_LOG_FORMAT", "json");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.args(args);
+    cmd
+}
+
+/// Starts `watchme serve` on a free port and waits for its `listening` line.
+pub async fn start(data_dir: &Path, extra: &[(&str, String)]) -> Server {
+    let mut envs: Vec<(&str, String)> = vec![
+        ("WATCHME_BIND", "127.0.0.1:0".into()),
+        ("WATCHME_DATA_DIR", data_dir.display().to_string()),
+        ("WATCHME_OUTBOX_POLL_MS", "50".into()),
+        // Cheap argon2 keeps the walk fast; the OWASP default is tested in the adapter.
+        ("WATCHME_ARGON2_MEMORY_KIB", "1024".into()),
+    ];
+    envs.extend(extra.iter().cloned());
+    let mut child = command(&envs, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the watchme binary");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = loop {
+        let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
+            .await
+            .expect("server announced its address in time")
+            .expect("read stdout")
+            .expect("server exited before listening");
+        let Ok(v) = serde_json::from_str::<Value>(&line) else { panic!("log line is not JSON: {line}") };
+        if v["message"] == "listening" && v["target"] == "watchme_server::app" {
+            break v["addr"].as_str().expect("addr field").to_owned();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server { child, base: format!("http://{addr}") }
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().expect("pid").to_string();
+        let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        assert!(killed.success());
+        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("stops in time")
+            .expect("wait");
+        assert!(status.success(), "exit status {status:?}");
+    }
+}
+
+pub async fn json_of(resp: reqwest::Response, status: u16) -> Value {
+    let got = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("WATCHME_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// An empty database on the local PostgreSQL, dropped by [`PgDb::drop_db`].
+pub struct PgDb {
+    pub url: String,
+    pub name: String,
+}
+
+impl PgDb {
+    pub async fn create() -> Self {
+        let admin = SqlStore::connect_lazy(&pg_admin_url(), &SqlOptions::default()).expect("admin url");
+        let name = format!("watchme_e2e_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(admin.pool())
+            .await
+            .expect("PostgreSQL must be running on 127.0.0.1:5432 (user postgres) for these tests");
+        admin.close().await;
+        let base = pg_admin_url();
+        let url = format!("{}/{name}", base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b));
+        Self { url, name }
+    }
+
+    pub async fn drop_db(self) {
+        let admin = SqlStore::connect_lazy(&pg_admin_url(), &SqlOptions::default()).expect("admin url");
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(admin.pool()).await;
+        admin.close().await;
+    }
+}
+
+/// The application tables (everything but sqlx's own bookkeeping).
+pub const TABLES: &[&str] = &[
+    "users",
+    "views",
+    "favorites",
+    "library_entries",
+    "outbox",
+    "analytics_applied",
+    "movie_stats",
+    "movie_viewers",
+    "movie_views_hourly",
+    "users_registered",
+    "users_active_hourly",
+];
+
+/// Every row of every table, as sorted text, for comparing two databases.
+pub async fn dump(url: &str) -> Vec<(String, Vec<String>)> {
+    let store = SqlStore::connect_lazy(url, &SqlOptions::default()).expect("url");
+    let mut out = Vec::new();
+    for table in TABLES {
+        let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(store.pool()).await.expect("select");
+        let mut lines: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        r.try_get::<Option<i64>, _>(i)
+                            .map(|v| format!("{v:?}"))
+                            .or_else(|_| r.try_get::<Option<String>, _>(i).map(|v| format!("{v:?}")))
+                            .expect("every column is BIGINT or TEXT")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect();
+        lines.sort();
+        out.push((table.to_string(), lines));
+    }
+    store.close().await;
+    out
+}
