@@ -111,3 +111,30 @@ async fn bad_configuration_is_refused_with_one_message_per_value() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("WATCHME_BIND") && err.contains("WATCHME_LOG_FORMAT"), "{err}");
 }
+
+#[tokio::test]
+async fn an_unreachable_database_at_start_up_is_retried_then_reported() {
+    let dir = TempDir::new("unreachable");
+    let started = Instant::now();
+    let out = support::command(
+        &[
+            ("WATCHME_DATA_DIR", dir.0.display().to_string()),
+            ("WATCHME_DATABASE_URL", "postgres://watchme:s3cret@127.0.0.1:1/watchme".into()),
+            ("WATCHME_DB_STARTUP_TIMEOUT_SECS", "2".into()),
+            ("WATCHME_DB_ACQUIRE_TIMEOUT_MS", "200".into()),
+        ],
+        &[],
+    )
+    .output()
+    .await
+    .expect("run watchme");
+    assert_eq!(out.status.code(), Some(1));
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stderr.contains("gave up retrying") && stderr.contains("postgres://watchme:***@127.0.0.1:1/watchme"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("retrying"), "retries are logged: {stdout}");
+    assert!(!stdout.contains("s3cret") && !stderr.contains("s3cret"), "the password is never printed");
+    assert!(started.elapsed() < Duration::from_secs(15), "the retry is bounded");
+}
