@@ -8,6 +8,7 @@
 //! | `crypto` | [`crypto`] | `PasswordHasher` (argon2id), `TokenIssuer` (JWT) |
 //! | `catalog` | [`catalog`] | `MovieSource` over a bundled offline catalog |
 //! | `postgres`, `sqlite` | [`sql`] | every storage port over PostgreSQL / SQLite, embedded migrations |
+//! | `tmdb` | [`tmdb`] | `MovieSource` over TMDb's HTTP API, with retries, rate limit, circuit breaker |
 //! | `contract` | [`contract`] | reusable contract suites every adapter must pass |
 
 #[cfg(feature = "catalog")]
@@ -20,3 +21,5 @@ pub mod crypto;
 pub mod memory;
 #[cfg(feature = "_sql")]
 pub mod sql;
+#[cfg(feature = "tmdb")]
+pub mod tmdb;
