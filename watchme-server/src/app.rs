@@ -14,11 +14,10 @@ use watchme_adapters::catalog::CatalogSource;
 use watchme_adapters::crypto::{generate_secret, Argon2Hasher, JwtConfig, JwtIssuer};
 use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryStore};
 use watchme_adapters::sql::SqlStore;
+use watchme_adapters::tmdb::{BreakerState, TmdbSource};
 use watchme_core::error::StorageError;
 use watchme_core::ports::{AnalyticsStore, Cache, LibraryRepo, MovieSource, Outbox, SystemClock, UserRepo};
-use watchme_core::services::{
-    AnalyticsService, AuthService, LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig,
-};
+use watchme_core::services::{AnalyticsService, AuthService, LibraryService, MovieService, OutboxRelay, RelayConfig};
 
 use crate::api::error::chain;
 use crate::config::{Config, Database};
@@ -173,8 +172,13 @@ pub struct Wiring {
 pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Result<Wiring, StartError> {
     let clock = Arc::new(SystemClock);
     let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(config.cache_max_bytes));
-    let catalog = CatalogSource::bundled().map_err(|e| StartError::Config(e.to_string()))?;
-    let source: Arc<dyn MovieSource> = Arc::new(catalog);
+    let (source, tmdb): (Arc<dyn MovieSource>, Option<Arc<TmdbSource>>) = match &config.tmdb {
+        Some(t) => {
+            let src = Arc::new(TmdbSource::new(t.clone()).map_err(|e| StartError::Config(e.to_string()))?);
+            (src.clone(), Some(src))
+        }
+        None => (Arc::new(CatalogSource::bundled().map_err(|e| StartError::Config(e.to_string()))?), None),
+    };
     let analytics = Arc::new(AnalyticsService::new(storage.analytics.clone(), clock.clone()));
     let bus = InProcessBus::new(vec![analytics.clone()]);
 
@@ -193,7 +197,7 @@ pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Re
         clock.clone(),
         config.admin_emails.clone(),
     ));
-    let movies = Arc::new(MovieService::new(source.clone(), cache.clone(), clock.clone(), MoviePolicy::default()));
+    let movies = Arc::new(MovieService::new(source.clone(), cache.clone(), clock.clone(), config.movie_policy.clone()));
     let library =
         Arc::new(LibraryService::new(storage.library.clone(), storage.outbox.clone(), movies.clone(), clock.clone()));
     let relay_config = RelayConfig {
@@ -216,7 +220,17 @@ pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Re
             let c = probe_cache.clone();
             async move { c.get("watchme:health").await.map(|_| ()).map_err(|e| e.to_string()) }
         }),
-        Probe::new("movie_source", false, || async { Ok(()) }),
+        Probe::new("movie_source", false, move || {
+            let t = tmdb.clone();
+            async move {
+                match t.map(|t| t.breaker_state()) {
+                    Some(BreakerState::Open) => {
+                        Err("TMDb circuit open after repeated failures; serving cached copies".into())
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }),
     ];
     let health = HealthChecks::new(probes, Duration::from_secs(2));
     let state = Arc::new(AppState { auth, movies, library, analytics, health });
@@ -316,14 +330,9 @@ impl App {
             storage = "memory (data is lost on restart)",
             cache = "in-process",
             events = "in-process bus",
-            movies = "bundled catalog",
+            movies = if self.config.tmdb.is_some() { "TMDb" } else { "bundled catalog (no TMDb credential set)" },
             "listening"
         );
-        if self.config.tmdb_configured {
-            tracing::warn!(
-                "a TMDb credential is set, but this build has no TMDb adapter yet; serving the bundled catalog"
-            );
-        }
         let endpoint = crate::api::app(self.wiring.state.clone(), self.config.max_body_bytes).boxed();
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(self.config.shutdown_grace))

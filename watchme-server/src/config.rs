@@ -19,6 +19,14 @@ const DEFAULT_DB_STARTUP_TIMEOUT_SECS: &str = "30";
 const DEFAULT_AUTO_MIGRATE: &str = "true";
 const DEFAULT_RELAY: &str = "true";
 const DEFAULT_OUTBOX_RETENTION_HOURS: &str = "168";
+const DEFAULT_TMDB_IMAGE_BASE_URL: &str = "https://image.tmdb.org/t/p";
+const DEFAULT_TMDB_LANGUAGE: &str = "en-US";
+const DEFAULT_TMDB_TIMEOUT_MS: &str = "5000";
+const DEFAULT_TMDB_RATE_LIMIT: &str = "40";
+const DEFAULT_CACHE_DETAILS_TTL_SECS: &str = "86400";
+const DEFAULT_CACHE_POPULAR_TTL_SECS: &str = "3600";
+const DEFAULT_CACHE_SEARCH_TTL_SECS: &str = "900";
+const DEFAULT_CACHE_STALE_GRACE_SECS: &str = "604800";
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEFAULT_DATA_DIR: &str = "data";
 const DEFAULT_TMDB_BASE_URL: &str = "https://api.themoviedb.org/3";
@@ -83,6 +91,33 @@ pub struct RawConfig {
     /// TMDb API base URL.
     #[arg(long, env = "WATCHME_TMDB_BASE_URL", default_value = DEFAULT_TMDB_BASE_URL)]
     pub tmdb_base_url: String,
+    /// TMDb image base URL (posters and backdrops).
+    #[arg(long, env = "WATCHME_TMDB_IMAGE_BASE_URL", default_value = DEFAULT_TMDB_IMAGE_BASE_URL)]
+    pub tmdb_image_base_url: String,
+    /// Language of TMDb texts (ISO 639-1, optionally with region: en-US).
+    #[arg(long, env = "WATCHME_TMDB_LANGUAGE", default_value = DEFAULT_TMDB_LANGUAGE)]
+    pub tmdb_language: String,
+    /// Region for popular lists (ISO 3166-1, e.g. US); unset = worldwide.
+    #[arg(long, env = "WATCHME_TMDB_REGION")]
+    pub tmdb_region: Option<String>,
+    /// Total timeout of one TMDb request, in milliseconds.
+    #[arg(long, env = "WATCHME_TMDB_TIMEOUT_MS", default_value = DEFAULT_TMDB_TIMEOUT_MS)]
+    pub tmdb_timeout_ms: String,
+    /// Requests per second we allow ourselves towards TMDb (TMDb allows about 50).
+    #[arg(long, env = "WATCHME_TMDB_RATE_LIMIT", default_value = DEFAULT_TMDB_RATE_LIMIT)]
+    pub tmdb_rate_limit: String,
+    /// Seconds movie details stay fresh in the cache.
+    #[arg(long, env = "WATCHME_CACHE_DETAILS_TTL_SECS", default_value = DEFAULT_CACHE_DETAILS_TTL_SECS)]
+    pub cache_details_ttl_secs: String,
+    /// Seconds a popular page stays fresh.
+    #[arg(long, env = "WATCHME_CACHE_POPULAR_TTL_SECS", default_value = DEFAULT_CACHE_POPULAR_TTL_SECS)]
+    pub cache_popular_ttl_secs: String,
+    /// Seconds a search result stays fresh.
+    #[arg(long, env = "WATCHME_CACHE_SEARCH_TTL_SECS", default_value = DEFAULT_CACHE_SEARCH_TTL_SECS)]
+    pub cache_search_ttl_secs: String,
+    /// Seconds past its TTL an entry is kept, to be served (X-Cache: STALE) when TMDb fails.
+    #[arg(long, env = "WATCHME_CACHE_STALE_GRACE_SECS", default_value = DEFAULT_CACHE_STALE_GRACE_SECS)]
+    pub cache_stale_grace_secs: String,
     /// HMAC secret for access tokens (32+ bytes); unset = generated and kept in the data directory.
     #[arg(long, env = "WATCHME_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -169,8 +204,10 @@ pub struct Config {
     pub outbox_poll: Duration,
     /// Shutdown grace period.
     pub shutdown_grace: Duration,
-    /// Whether a TMDb credential was given (the TMDb adapter is not built yet).
-    pub tmdb_configured: bool,
+    /// TMDb, when a credential is configured; else the bundled catalog is served.
+    pub tmdb: Option<watchme_adapters::tmdb::TmdbConfig>,
+    /// Cache policy of movie data.
+    pub movie_policy: watchme_core::services::MoviePolicy,
 }
 
 /// The storage backend.
@@ -386,8 +423,74 @@ impl RawConfig {
             Duration::from_millis(c.number("WATCHME_OUTBOX_POLL_MS", &self.outbox_poll_ms, 10u64, 60_000));
         let shutdown_grace =
             Duration::from_secs(c.number("WATCHME_SHUTDOWN_GRACE_SECS", &self.shutdown_grace_secs, 0u64, 600));
-        let tmdb_configured = self.tmdb_api_key.as_deref().is_some_and(|s| !s.trim().is_empty())
-            || self.tmdb_token.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let auth = match (nonempty(&self.tmdb_api_key), nonempty(&self.tmdb_token)) {
+            (Some(_), Some(_)) => {
+                c.fail("WATCHME_TMDB_TOKEN", "set either WATCHME_TMDB_API_KEY or WATCHME_TMDB_TOKEN, not both");
+                None
+            }
+            (Some(k), None) => Some(watchme_adapters::tmdb::TmdbAuth::ApiKey(k)),
+            (None, Some(t)) => Some(watchme_adapters::tmdb::TmdbAuth::Token(t)),
+            (None, None) => None,
+        };
+        let language = self.tmdb_language.trim().to_owned();
+        if language.is_empty()
+            || language.len() > 10
+            || !language.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        {
+            c.fail("WATCHME_TMDB_LANGUAGE", format!("expected a language tag such as en-US, got {language:?}"));
+        }
+        let region = nonempty(&self.tmdb_region);
+        if region.as_deref().is_some_and(|r| r.len() != 2 || !r.chars().all(|ch| ch.is_ascii_alphabetic())) {
+            c.fail("WATCHME_TMDB_REGION", "expected a two-letter country code such as US");
+        }
+        if !(self.tmdb_image_base_url.starts_with("http://") || self.tmdb_image_base_url.starts_with("https://")) {
+            c.fail(
+                "WATCHME_TMDB_IMAGE_BASE_URL",
+                format!("expected an http(s) URL, got {:?}", self.tmdb_image_base_url),
+            );
+        }
+        let tmdb_timeout =
+            Duration::from_millis(c.number("WATCHME_TMDB_TIMEOUT_MS", &self.tmdb_timeout_ms, 100u64, 60_000));
+        let tmdb_rate = c.number("WATCHME_TMDB_RATE_LIMIT", &self.tmdb_rate_limit, 1u32, 1000);
+        let tmdb = auth.map(|auth| watchme_adapters::tmdb::TmdbConfig {
+            base_url: self.tmdb_base_url.trim().to_owned(),
+            language: language.clone(),
+            region: region.clone(),
+            image_base_url: self.tmdb_image_base_url.trim().to_owned(),
+            timeout: tmdb_timeout,
+            rate_limit_per_sec: tmdb_rate,
+            ..watchme_adapters::tmdb::TmdbConfig::new(auth)
+        });
+        let movie_policy = watchme_core::services::MoviePolicy {
+            key_prefix: "watchme:v1".into(),
+            // The catalog has one language; TMDb's is part of every key.
+            language: if tmdb.is_some() { language } else { "catalog".into() },
+            details_ttl: Duration::from_secs(c.number(
+                "WATCHME_CACHE_DETAILS_TTL_SECS",
+                &self.cache_details_ttl_secs,
+                1u64,
+                30 * 86_400,
+            )),
+            popular_ttl: Duration::from_secs(c.number(
+                "WATCHME_CACHE_POPULAR_TTL_SECS",
+                &self.cache_popular_ttl_secs,
+                1u64,
+                30 * 86_400,
+            )),
+            search_ttl: Duration::from_secs(c.number(
+                "WATCHME_CACHE_SEARCH_TTL_SECS",
+                &self.cache_search_ttl_secs,
+                1u64,
+                30 * 86_400,
+            )),
+            stale_grace: Duration::from_secs(c.number(
+                "WATCHME_CACHE_STALE_GRACE_SECS",
+                &self.cache_stale_grace_secs,
+                0u64,
+                90 * 86_400,
+            )),
+        };
         if !c.0.is_empty() {
             return Err(c.0);
         }
@@ -410,7 +513,8 @@ impl RawConfig {
             max_body_bytes,
             outbox_poll,
             shutdown_grace,
-            tmdb_configured,
+            tmdb,
+            movie_policy,
         })
     }
 }
@@ -434,6 +538,15 @@ impl RawConfig {
             tmdb_api_key: None,
             tmdb_token: None,
             tmdb_base_url: DEFAULT_TMDB_BASE_URL.into(),
+            tmdb_image_base_url: DEFAULT_TMDB_IMAGE_BASE_URL.into(),
+            tmdb_language: DEFAULT_TMDB_LANGUAGE.into(),
+            tmdb_region: None,
+            tmdb_timeout_ms: DEFAULT_TMDB_TIMEOUT_MS.into(),
+            tmdb_rate_limit: DEFAULT_TMDB_RATE_LIMIT.into(),
+            cache_details_ttl_secs: DEFAULT_CACHE_DETAILS_TTL_SECS.into(),
+            cache_popular_ttl_secs: DEFAULT_CACHE_POPULAR_TTL_SECS.into(),
+            cache_search_ttl_secs: DEFAULT_CACHE_SEARCH_TTL_SECS.into(),
+            cache_stale_grace_secs: DEFAULT_CACHE_STALE_GRACE_SECS.into(),
             jwt_secret: None,
             jwt_ttl_secs: DEFAULT_JWT_TTL_SECS.into(),
             admin_emails: String::new(),

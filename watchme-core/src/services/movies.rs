@@ -2,6 +2,7 @@
 //! protection and stale-if-error).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,6 +117,9 @@ pub struct MovieService {
     policy: MoviePolicy,
     details_flight: SingleFlight<Result<Fetched<MovieDetails>, MovieError>>,
     list_flight: SingleFlight<Result<Fetched<Page<MovieSummary>>, MovieError>>,
+    // Set while the cache fails, so an outage is logged once, not per request.
+    cache_down: AtomicBool,
+    cache_bypasses: AtomicU64,
 }
 
 impl MovieService {
@@ -126,7 +130,34 @@ impl MovieService {
         clock: Arc<dyn Clock>,
         policy: MoviePolicy,
     ) -> Self {
-        Self { source, cache, clock, policy, details_flight: SingleFlight::new(), list_flight: SingleFlight::new() }
+        Self {
+            source,
+            cache,
+            clock,
+            policy,
+            details_flight: SingleFlight::new(),
+            list_flight: SingleFlight::new(),
+            cache_down: AtomicBool::new(false),
+            cache_bypasses: AtomicU64::new(0),
+        }
+    }
+
+    /// How many cache operations failed and were bypassed since start.
+    pub fn cache_bypasses(&self) -> u64 {
+        self.cache_bypasses.load(Ordering::Relaxed)
+    }
+
+    fn cache_failed(&self, op: &str, e: &crate::error::CacheError) {
+        self.cache_bypasses.fetch_add(1, Ordering::Relaxed);
+        if !self.cache_down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(error = %e, op, "cache unavailable; bypassing it until it recovers");
+        }
+    }
+
+    fn cache_ok(&self) {
+        if self.cache_down.load(Ordering::Relaxed) && self.cache_down.swap(false, Ordering::Relaxed) {
+            tracing::info!("cache recovered");
+        }
     }
 
     /// The cache key of a movie's details.
@@ -222,11 +253,19 @@ impl MovieService {
         let now_ms = |clock: &dyn Clock| unix_ms(clock.now());
         let stale = match get_json::<Stored<T>>(self.cache.as_ref(), key).await {
             Ok(Some(s)) if s.fresh_until_ms > now_ms(self.clock.as_ref()) => {
-                return Ok(Fetched { value: s.value, cache: CacheStatus::Hit })
+                self.cache_ok();
+                return Ok(Fetched { value: s.value, cache: CacheStatus::Hit });
             }
-            Ok(found) => found,
+            Ok(found) => {
+                self.cache_ok();
+                found
+            }
+            Err(crate::error::CacheError::Corrupt(c)) => {
+                tracing::warn!(error = %c, key, "cached value undecodable; refetching");
+                None
+            }
             Err(e) => {
-                tracing::warn!(error = %e, key, "cache read failed; bypassing cache");
+                self.cache_failed("read", &e);
                 None
             }
         };
@@ -238,7 +277,7 @@ impl MovieService {
                             Stored { fresh_until_ms: now_ms(self.clock.as_ref()) + ttl.as_millis() as i128, value };
                         let keep = ttl + self.policy.stale_grace;
                         if let Err(e) = set_json(self.cache.as_ref(), key, &stored, keep).await {
-                            tracing::warn!(error = %e, key, "cache write failed");
+                            self.cache_failed("write", &e);
                         }
                         Ok(Fetched { value: stored.value, cache: CacheStatus::Miss })
                     }

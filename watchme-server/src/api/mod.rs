@@ -1,6 +1,7 @@
 //! The HTTP API: poem-openapi handlers, one group per file, with their
 //! DTOs; the spec at `/openapi.json` and Swagger UI at `/docs`.
 
+pub mod admin;
 pub mod analytics;
 pub mod auth;
 pub mod dto;
@@ -33,10 +34,19 @@ pub enum Tag {
     Analytics,
     /// Liveness and readiness probes.
     Health,
+    /// Operator endpoints (admin role).
+    Admin,
 }
 
 /// Every handler group.
-pub type Apis = (auth::AuthApi, movies::MoviesApi, library::LibraryApi, analytics::AnalyticsApi, health::HealthApi);
+pub type Apis = (
+    auth::AuthApi,
+    movies::MoviesApi,
+    library::LibraryApi,
+    analytics::AnalyticsApi,
+    health::HealthApi,
+    admin::AdminApi,
+);
 
 /// The OpenAPI service over `state`.
 pub fn openapi(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
@@ -46,7 +56,8 @@ pub fn openapi(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
             movies::MoviesApi::new(state.clone()),
             library::LibraryApi::new(state.clone()),
             analytics::AnalyticsApi::new(state.clone()),
-            health::HealthApi::new(state),
+            health::HealthApi::new(state.clone()),
+            admin::AdminApi::new(state),
         ),
         "WatchMe",
         env!("CARGO_PKG_VERSION"),

@@ -1,0 +1,170 @@
+//! The server pointed at a local TMDb-shaped server: the cache spares TMDb,
+//! serves stale copies when it fails, and admins can invalidate it.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::endpoint::BoxEndpoint;
+use poem::test::TestClient;
+use poem::EndpointExt;
+use serde_json::{json, Value};
+use watchme_server::app::{build_state, Storage};
+use watchme_server::RawConfig;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn movie(id: u64, title: &str) -> Value {
+    json!({
+        "adult": false, "backdrop_path": null, "genres": [{"id": 18, "name": "Drama"}], "id": id,
+        "imdb_id": "tt0000001", "original_language": "en", "original_title": title, "overview": "An overview.",
+        "popularity": 10.0, "poster_path": "/poster.jpg", "release_date": "2001-01-01", "runtime": 100,
+        "status": "Released", "tagline": "", "title": title, "video": false, "vote_average": 7.5, "vote_count": 100,
+        "credits": {"cast": [], "crew": []}
+    })
+}
+
+async fn app(tmdb: &MockServer, details_ttl_secs: &str) -> Arc<TestClient<BoxEndpoint<'static>>> {
+    let mut raw = RawConfig::defaults();
+    raw.database_url = Some("memory:".into());
+    raw.argon2_memory_kib = "256".into();
+    raw.argon2_iterations = "1".into();
+    raw.admin_emails = "root@example.com".into();
+    raw.tmdb_api_key = Some("test-key".into());
+    raw.tmdb_base_url = tmdb.uri();
+    raw.tmdb_rate_limit = "1000".into();
+    raw.tmdb_timeout_ms = "2000".into();
+    raw.cache_details_ttl_secs = details_ttl_secs.into();
+    let config = raw.validate().expect("config");
+    let storage = Storage::open(&config, true).await.expect("storage");
+    let wiring = build_state(&config, storage, b"test-secret-test-secret-test-secret!".to_vec()).expect("state");
+    Arc::new(TestClient::new(watchme_server::api::app(wiring.state.clone(), config.max_body_bytes).boxed()))
+}
+
+fn x_cache(r: &poem::test::TestResponse) -> String {
+    common::header(r, "x-cache").unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_thousand_requests_for_one_movie_cost_one_upstream_call() {
+    let tmdb = MockServer::start().await;
+    Mock::given(path("/movie/550"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(movie(550, "Fight Club")))
+        .expect(1)
+        .mount(&tmdb)
+        .await;
+    let client = app(&tmdb, "3600").await;
+    let first = client.get("/movies/550").send().await;
+    assert_eq!(x_cache(&first), "MISS");
+    for _ in 0..999 {
+        let r = client.get("/movies/550").send().await;
+        r.assert_status_is_ok();
+        assert_eq!(x_cache(&r), "HIT");
+    }
+    assert_eq!(tmdb.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_first_requests_cost_one_upstream_call() {
+    let tmdb = MockServer::start().await;
+    Mock::given(path("/movie/603"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(movie(603, "The Matrix")).set_delay(Duration::from_millis(300)),
+        )
+        .mount(&tmdb)
+        .await;
+    let client = app(&tmdb, "3600").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let c = client.clone();
+        tasks.spawn(async move { c.get("/movies/603").send().await.0.status().as_u16() });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    assert_eq!(tmdb.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_stale_copy_is_served_when_tmdb_fails_and_errors_map_without_one() {
+    let tmdb = MockServer::start().await;
+    Mock::given(path("/movie/13"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(movie(13, "Forrest Gump")))
+        .mount(&tmdb)
+        .await;
+    let client = app(&tmdb, "1").await;
+    assert_eq!(x_cache(&client.get("/movies/13").send().await), "MISS");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    tmdb.reset().await;
+    Mock::given(path("/movie/13")).respond_with(ResponseTemplate::new(500)).mount(&tmdb).await;
+    Mock::given(path("/movie/14")).respond_with(ResponseTemplate::new(500)).mount(&tmdb).await;
+    Mock::given(path("/movie/15"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"status_code": 7, "status_message": "Invalid API key", "success": false})),
+        )
+        .mount(&tmdb)
+        .await;
+    Mock::given(path("/movie/16"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"status_code": 34, "status_message": "not found", "success": false})),
+        )
+        .mount(&tmdb)
+        .await;
+
+    let stale = client.get("/movies/13").send().await;
+    stale.assert_status_is_ok();
+    assert_eq!(x_cache(&stale), "STALE");
+    assert_eq!(common::body(stale).await["title"], "Forrest Gump");
+
+    let v = common::assert_error(client.get("/movies/14").send().await, 502, "TMDb down, nothing cached").await;
+    assert_eq!(v["code"], "upstream_unavailable");
+    let v = common::assert_error(client.get("/movies/15").send().await, 503, "TMDb refuses our key").await;
+    assert_eq!(v["code"], "upstream_misconfigured");
+    common::assert_error(client.get("/movies/16").send().await, 404, "TMDb has no such movie").await;
+}
+
+#[tokio::test]
+async fn admins_invalidate_the_cache_and_others_may_not() {
+    let tmdb = MockServer::start().await;
+    Mock::given(path("/movie/550"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(movie(550, "Fight Club")))
+        .mount(&tmdb)
+        .await;
+    let client = app(&tmdb, "3600").await;
+    let token = |email: &'static str| {
+        let c = client.clone();
+        async move {
+            c.post("/auth/register").body_json(&json!({"email": email, "password": "correct horse"})).send().await;
+            let r = c.post("/auth/login").body_json(&json!({"email": email, "password": "correct horse"})).send().await;
+            format!("Bearer {}", common::body(r).await["access_token"].as_str().unwrap())
+        }
+    };
+    let (admin, user) = (token("root@example.com").await, token("ada@example.com").await);
+    client.get("/movies/550").send().await;
+    assert_eq!(x_cache(&client.get("/movies/550").send().await), "HIT");
+
+    common::assert_error(
+        client.delete("/admin/cache/movies/550").header("authorization", &user).send().await,
+        403,
+        "not an admin",
+    )
+    .await;
+    common::assert_error(client.delete("/admin/cache").send().await, 401, "anonymous").await;
+    client
+        .delete("/admin/cache/movies/550")
+        .header("authorization", &admin)
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::NO_CONTENT);
+    assert_eq!(x_cache(&client.get("/movies/550").send().await), "MISS");
+
+    let r = client.delete("/admin/cache").header("authorization", &admin).send().await;
+    r.assert_status_is_ok();
+    assert!(common::body(r).await["removed"].as_u64().unwrap() >= 1);
+    assert_eq!(x_cache(&client.get("/movies/550").send().await), "MISS");
+    assert_eq!(tmdb.received_requests().await.unwrap().len(), 3);
+}
