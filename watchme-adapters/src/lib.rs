@@ -8,6 +8,7 @@
 //! | `crypto` | [`crypto`] | `PasswordHasher` (argon2id), `TokenIssuer` (JWT) |
 //! | `catalog` | [`catalog`] | `MovieSource` over a bundled offline catalog |
 //! | `postgres`, `sqlite` | [`sql`] | every storage port over PostgreSQL / SQLite, embedded migrations |
+//! | `redis` | [`redis`] | `Cache` over Redis, and the two-tier cache (in-process L1 + Redis, pub/sub invalidation) |
 //! | `tmdb` | [`tmdb`] | `MovieSource` over TMDb's HTTP API, with retries, rate limit, circuit breaker |
 //! | `contract` | [`contract`] | reusable contract suites every adapter must pass |
 
@@ -19,6 +20,8 @@ pub mod contract;
 pub mod crypto;
 #[cfg(feature = "memory")]
 pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "_sql")]
 pub mod sql;
 #[cfg(feature = "tmdb")]

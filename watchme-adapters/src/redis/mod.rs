@@ -1,0 +1,162 @@
+//! The [`Cache`] port over Redis, and the two-tier cache (in-process L1 in
+//! front of Redis) that production replicas share.
+//!
+//! Redis is an optimisation, never a dependency a request waits on: every
+//! operation is bounded by a short timeout, a Redis that is down at start-up
+//! is connected to lazily (at most one attempt per second), and the
+//! connection manager reconnects by itself after an outage. All keys are
+//! prefixed with a namespace, so two deployments (or two tests) sharing a
+//! Redis never see each other's keys.
+
+mod two_tier;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+use watchme_core::error::{cause, cause_msg, CacheError};
+use watchme_core::ports::Cache;
+
+pub use two_tier::TwoTierCache;
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `redis://host:port/db` (or `rediss://` for TLS-less deployments behind a proxy).
+    pub url: String,
+    /// Prefix of every key, e.g. `prod:`; keeps deployments sharing a Redis apart.
+    pub namespace: String,
+    /// Longest any one operation may take before it counts as a failure.
+    pub op_timeout: Duration,
+}
+
+impl RedisConfig {
+    /// Defaults for `url`: no namespace, 250 ms operations.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), namespace: String::new(), op_timeout: Duration::from_millis(250) }
+    }
+}
+
+struct Conn {
+    manager: Option<ConnectionManager>,
+    last_attempt: Option<Instant>,
+}
+
+/// A byte cache in Redis. Clones share the connection.
+#[derive(Clone)]
+pub struct RedisCache {
+    client: ::redis::Client,
+    config: RedisConfig,
+    conn: Arc<Mutex<Conn>>,
+}
+
+impl RedisCache {
+    /// A cache for `config`; connects on first use.
+    ///
+    /// # Errors
+    /// [`CacheError::Unavailable`] when the URL is malformed.
+    pub fn new(config: RedisConfig) -> Result<Self, CacheError> {
+        let client = ::redis::Client::open(config.url.as_str()).map_err(|e| CacheError::Unavailable(cause(e)))?;
+        Ok(Self { client, config, conn: Arc::new(Mutex::new(Conn { manager: None, last_attempt: None })) })
+    }
+
+    /// The client, for pub/sub.
+    pub(crate) fn client(&self) -> &::redis::Client {
+        &self.client
+    }
+
+    /// The full key of `key`.
+    pub fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.config.namespace)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RedisConfig {
+        &self.config
+    }
+
+    async fn manager(&self) -> Result<ConnectionManager, CacheError> {
+        let mut c = self.conn.lock().await;
+        if let Some(m) = &c.manager {
+            return Ok(m.clone());
+        }
+        if c.last_attempt.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            return Err(CacheError::Unavailable(cause_msg("redis unreachable (retrying at most once a second)")));
+        }
+        c.last_attempt = Some(Instant::now());
+        let cfg = ConnectionManagerConfig::new()
+            .set_connection_timeout(self.config.op_timeout * 4)
+            .set_response_timeout(self.config.op_timeout)
+            .set_number_of_retries(1);
+        let m = tokio::time::timeout(self.config.op_timeout * 4, self.client.get_connection_manager_with_config(cfg))
+            .await
+            .map_err(|_| CacheError::Unavailable(cause_msg("redis connect timed out")))?
+            .map_err(|e| CacheError::Unavailable(cause(e)))?;
+        c.manager = Some(m.clone());
+        Ok(m)
+    }
+
+    async fn run<T: ::redis::FromRedisValue>(&self, cmd: &::redis::Cmd) -> Result<T, CacheError> {
+        let mut m = self.manager().await?;
+        match tokio::time::timeout(self.config.op_timeout, cmd.query_async::<T>(&mut m)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(CacheError::Unavailable(cause(e))),
+            Err(_) => Err(CacheError::Unavailable(cause_msg("redis operation timed out"))),
+        }
+    }
+
+    /// Answers PING.
+    ///
+    /// # Errors
+    /// [`CacheError::Unavailable`] when Redis does not answer in time.
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        self.run::<String>(&::redis::cmd("PING")).await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl Cache for RedisCache {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        self.run(::redis::cmd("GET").arg(self.key(key))).await
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
+        let ms = ttl.as_millis().max(1) as u64;
+        self.run::<()>(::redis::cmd("SET").arg(self.key(key)).arg(value).arg("PX").arg(ms)).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        self.run::<()>(::redis::cmd("DEL").arg(self.key(key))).await
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<u64, CacheError> {
+        // SCAN, not KEYS: it never blocks Redis for long, whatever its size.
+        let pattern = format!("{}*", escape_glob(&self.key(prefix)));
+        let mut cursor: u64 = 0;
+        let mut removed = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) =
+                self.run(::redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(500)).await?;
+            if !keys.is_empty() {
+                removed += self.run::<u64>(::redis::cmd("UNLINK").arg(&keys)).await?;
+            }
+            if next == 0 {
+                return Ok(removed);
+            }
+            cursor = next;
+        }
+    }
+}
+
+fn escape_glob(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}

@@ -1,0 +1,147 @@
+//! The Redis and two-tier caches against real Redis: the shared one on
+//! 127.0.0.1:6379, and a redis-server of this test's own on a spare port for
+//! the outage test (so the shared one keeps serving the other tests).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use watchme_adapters::catalog::CatalogSource;
+use watchme_adapters::contract;
+use watchme_adapters::redis::{RedisCache, RedisConfig, TwoTierCache};
+use watchme_core::domain::MovieId;
+use watchme_core::ports::{Cache, SystemClock};
+use watchme_core::services::{CacheStatus, MoviePolicy, MovieService};
+
+fn shared(namespace: &str) -> RedisCache {
+    let mut cfg =
+        RedisConfig::new(std::env::var("WATCHME_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()));
+    cfg.namespace = format!("test-{namespace}-{}:", uuid::Uuid::new_v4().simple());
+    RedisCache::new(cfg).unwrap()
+}
+
+#[tokio::test]
+async fn redis_cache_meets_the_contract() {
+    let cache = shared("contract");
+    cache.ping().await.expect("Redis must be running on 127.0.0.1:6379 for these tests");
+    contract::cache(&cache).await;
+}
+
+#[tokio::test]
+async fn two_tier_cache_meets_the_contract() {
+    contract::cache(&TwoTierCache::start(shared("two-tier"), 1 << 20, Duration::from_secs(5))).await;
+}
+
+#[tokio::test]
+async fn keys_of_two_namespaces_never_collide() {
+    let (a, b) = (shared("a"), shared("b"));
+    a.set("movie:1", b"from a".to_vec(), Duration::from_secs(60)).await.unwrap();
+    b.set("movie:1", b"from b".to_vec(), Duration::from_secs(60)).await.unwrap();
+    assert_eq!(a.get("movie:1").await.unwrap().as_deref(), Some(&b"from a"[..]));
+    assert_eq!(b.delete_prefix("movie:").await.unwrap(), 1);
+    assert_eq!(a.get("movie:1").await.unwrap().as_deref(), Some(&b"from a"[..]), "b's prefix delete left a alone");
+    a.delete_prefix("").await.unwrap();
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what} did not happen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_invalidation_on_one_replica_reaches_the_l1_of_another() {
+    let l2 = shared("replicas");
+    let replica_a = TwoTierCache::start(l2.clone(), 1 << 20, Duration::from_secs(60));
+    let replica_b = TwoTierCache::start(l2.clone(), 1 << 20, Duration::from_secs(60));
+    tokio::time::sleep(Duration::from_millis(200)).await; // both subscribers connected
+    for key in ["movie:550", "movie:603"] {
+        replica_a.set(key, b"v".to_vec(), Duration::from_secs(60)).await.unwrap();
+        assert!(replica_b.get(key).await.unwrap().is_some());
+        assert!(replica_b.l1().get(key).await.unwrap().is_some(), "B's L1 holds {key}");
+    }
+    replica_a.delete("movie:550").await.unwrap();
+    eventually("B's L1 dropping the deleted key", async || replica_b.l1().get("movie:550").await.unwrap().is_none())
+        .await;
+    assert!(replica_b.l1().get("movie:603").await.unwrap().is_some(), "other keys stay");
+    replica_a.delete_prefix("movie:").await.unwrap();
+    eventually("B's L1 dropping the prefix", async || replica_b.l1().get("movie:603").await.unwrap().is_none()).await;
+    assert!(replica_b.get("movie:603").await.unwrap().is_none());
+}
+
+struct OwnRedis {
+    child: Child,
+    port: u16,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server on the PATH");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "own redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { child, port }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn spare_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn movie_pages_keep_working_while_redis_is_down() {
+    let mut redis = OwnRedis::start(spare_port());
+    let cache = RedisCache::new(RedisConfig::new(format!("redis://127.0.0.1:{}", redis.port))).unwrap();
+    let two_tier = TwoTierCache::start(cache.clone(), 1 << 20, Duration::from_secs(1));
+    let movies = MovieService::new(
+        Arc::new(CatalogSource::bundled().unwrap()),
+        Arc::new(two_tier),
+        Arc::new(SystemClock),
+        MoviePolicy::default(),
+    );
+    let id = |n| MovieId::new(n).unwrap();
+    assert_eq!(movies.details(id(550)).await.unwrap().cache, CacheStatus::Miss);
+    assert_eq!(movies.details(id(550)).await.unwrap().cache, CacheStatus::Hit);
+    assert!(cache.get("watchme:v1:movie:550:en-US").await.unwrap().is_some(), "written through to Redis");
+
+    redis.stop();
+    for n in [550, 603, 13] {
+        let started = Instant::now();
+        let got = movies.details(id(n)).await.expect("served while Redis is down");
+        assert!(started.elapsed() < Duration::from_secs(2), "a dead Redis costs a bounded wait, not a hang");
+        assert!(!got.value.title.is_empty());
+    }
+    assert!(movies.cache_bypasses() > 0, "the outage is counted");
+
+    let redis = OwnRedis::start(redis.port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if cache.ping().await.is_ok() && cache.set("probe", b"1".to_vec(), Duration::from_secs(5)).await.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never reconnected to Redis");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    movies.details(id(278)).await.unwrap();
+    assert!(cache.get("watchme:v1:movie:278:en-US").await.unwrap().is_some(), "writes reach Redis again");
+    drop(redis);
+}
