@@ -13,6 +13,7 @@ use poem::{EndpointExt, Server};
 use watchme_adapters::catalog::CatalogSource;
 use watchme_adapters::crypto::{generate_secret, Argon2Hasher, JwtConfig, JwtIssuer};
 use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryStore};
+use watchme_adapters::redis::{RedisCache, TwoTierCache};
 use watchme_adapters::sql::SqlStore;
 use watchme_adapters::tmdb::{BreakerState, TmdbSource};
 use watchme_core::error::StorageError;
@@ -171,7 +172,20 @@ pub struct Wiring {
 /// [`StartError::Config`] when an adapter refuses its configuration.
 pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Result<Wiring, StartError> {
     let clock = Arc::new(SystemClock);
-    let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(config.cache_max_bytes));
+    // With Redis: a short-lived in-process L1 in front of the Redis all
+    // replicas share; without: the in-process cache alone.
+    let (cache, redis): (Arc<dyn Cache>, Option<RedisCache>) = match &config.redis {
+        Some(r) => {
+            let l2 = RedisCache::new(r.clone()).map_err(|e| StartError::Config(format!("WATCHME_REDIS_URL: {e}")))?;
+            let tiers: Arc<dyn Cache> = if config.cache_l1_ttl.is_zero() {
+                Arc::new(l2.clone())
+            } else {
+                Arc::new(TwoTierCache::start(l2.clone(), config.cache_max_bytes, config.cache_l1_ttl))
+            };
+            (tiers, Some(l2))
+        }
+        None => (Arc::new(MemoryCache::new(config.cache_max_bytes)), None),
+    };
     let (source, tmdb): (Arc<dyn MovieSource>, Option<Arc<TmdbSource>>) = match &config.tmdb {
         Some(t) => {
             let src = Arc::new(TmdbSource::new(t.clone()).map_err(|e| StartError::Config(e.to_string()))?);
@@ -217,8 +231,14 @@ pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Re
             async move { s.ping().await }
         }),
         Probe::new("cache", false, move || {
-            let c = probe_cache.clone();
-            async move { c.get("watchme:health").await.map(|_| ()).map_err(|e| e.to_string()) }
+            let (c, r) = (probe_cache.clone(), redis.clone());
+            async move {
+                match r {
+                    // Ask Redis itself: a get could be answered by the L1.
+                    Some(r) => r.ping().await.map_err(|e| chain(&e)),
+                    None => c.get("watchme:health").await.map(|_| ()).map_err(|e| e.to_string()),
+                }
+            }
         }),
         Probe::new("movie_source", false, move || {
             let t = tmdb.clone();
@@ -328,7 +348,7 @@ impl App {
         tracing::info!(
             addr = %self.addr,
             storage = "memory (data is lost on restart)",
-            cache = "in-process",
+            cache = if self.config.redis.is_some() { "in-process L1 + Redis" } else { "in-process" },
             events = "in-process bus",
             movies = if self.config.tmdb.is_some() { "TMDb" } else { "bundled catalog (no TMDb credential set)" },
             "listening"

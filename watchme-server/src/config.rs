@@ -27,6 +27,7 @@ const DEFAULT_CACHE_DETAILS_TTL_SECS: &str = "86400";
 const DEFAULT_CACHE_POPULAR_TTL_SECS: &str = "3600";
 const DEFAULT_CACHE_SEARCH_TTL_SECS: &str = "900";
 const DEFAULT_CACHE_STALE_GRACE_SECS: &str = "604800";
+const DEFAULT_CACHE_L1_TTL_SECS: &str = "10";
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEFAULT_DATA_DIR: &str = "data";
 const DEFAULT_TMDB_BASE_URL: &str = "https://api.themoviedb.org/3";
@@ -76,9 +77,15 @@ pub struct RawConfig {
     /// Hours published events stay in the outbox before pruning.
     #[arg(long, env = "WATCHME_OUTBOX_RETENTION_HOURS", default_value = DEFAULT_OUTBOX_RETENTION_HOURS)]
     pub outbox_retention_hours: String,
-    /// Redis URL for the shared cache; unset = in-process cache.
+    /// Redis URL for the shared cache (two-tier: in-process L1 + Redis); unset = in-process cache only.
     #[arg(long, env = "WATCHME_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key, to share one Redis between deployments.
+    #[arg(long, env = "WATCHME_REDIS_NAMESPACE", default_value = "")]
+    pub redis_namespace: String,
+    /// Seconds an entry lives in the in-process L1 in front of Redis (0 = no L1).
+    #[arg(long, env = "WATCHME_CACHE_L1_TTL_SECS", default_value = DEFAULT_CACHE_L1_TTL_SECS)]
+    pub cache_l1_ttl_secs: String,
     /// Kafka bootstrap brokers (host:port,...); unset = in-process event bus.
     #[arg(long, env = "WATCHME_KAFKA_BROKERS")]
     pub kafka_brokers: Option<String>,
@@ -208,6 +215,10 @@ pub struct Config {
     pub tmdb: Option<watchme_adapters::tmdb::TmdbConfig>,
     /// Cache policy of movie data.
     pub movie_policy: watchme_core::services::MoviePolicy,
+    /// The shared Redis tier, when configured.
+    pub redis: Option<watchme_adapters::redis::RedisConfig>,
+    /// TTL of the in-process L1 in front of Redis.
+    pub cache_l1_ttl: Duration,
 }
 
 /// The storage backend.
@@ -327,10 +338,7 @@ impl RawConfig {
         if self.data_dir.as_os_str().is_empty() {
             c.fail("WATCHME_DATA_DIR", "must not be empty");
         }
-        for (key, set, issue) in [
-            ("WATCHME_REDIS_URL", self.redis_url.is_some(), "the Redis cache adapter"),
-            ("WATCHME_KAFKA_BROKERS", self.kafka_brokers.is_some(), "the Kafka event bus"),
-        ] {
+        for (key, set, issue) in [("WATCHME_KAFKA_BROKERS", self.kafka_brokers.is_some(), "the Kafka event bus")] {
             if set {
                 c.fail(key, format!("{issue} are not available in this build yet; unset it to run on the embedded default (in-memory), which keeps no data across restarts"));
             }
@@ -462,6 +470,20 @@ impl RawConfig {
             rate_limit_per_sec: tmdb_rate,
             ..watchme_adapters::tmdb::TmdbConfig::new(auth)
         });
+        let redis = match self.redis_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(u) if u.starts_with("redis://") || u.starts_with("rediss://") || u.starts_with("redis+unix://") => {
+                let mut r = watchme_adapters::redis::RedisConfig::new(u);
+                r.namespace = self.redis_namespace.trim().to_owned();
+                Some(r)
+            }
+            Some(u) => {
+                c.fail("WATCHME_REDIS_URL", format!("expected redis://host:port, got {:?}", redact_url(u)));
+                None
+            }
+        };
+        let cache_l1_ttl =
+            Duration::from_secs(c.number("WATCHME_CACHE_L1_TTL_SECS", &self.cache_l1_ttl_secs, 0u64, 3600));
         let movie_policy = watchme_core::services::MoviePolicy {
             key_prefix: "watchme:v1".into(),
             // The catalog has one language; TMDb's is part of every key.
@@ -515,6 +537,8 @@ impl RawConfig {
             shutdown_grace,
             tmdb,
             movie_policy,
+            redis,
+            cache_l1_ttl,
         })
     }
 }
@@ -534,6 +558,8 @@ impl RawConfig {
             relay: DEFAULT_RELAY.into(),
             outbox_retention_hours: DEFAULT_OUTBOX_RETENTION_HOURS.into(),
             redis_url: None,
+            redis_namespace: String::new(),
+            cache_l1_ttl_secs: DEFAULT_CACHE_L1_TTL_SECS.into(),
             kafka_brokers: None,
             tmdb_api_key: None,
             tmdb_token: None,
