@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite talks to is installed and running:
-# PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) and its client
-# tools (pg_dump/pg_restore for the backup tests). Fast when all is there.
+# PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) with its client
+# tools (pg_dump/pg_restore for the backup tests), and Redis on
+# 127.0.0.1:6379 with redis-server on the PATH (the outage tests start their
+# own on a spare port). Fast when all is there.
 set -euo pipefail
 
 need_apt=()
 command -v pg_dump >/dev/null || need_apt+=(postgresql-client)
-command -v pg_isready >/dev/null || need_apt+=(postgresql-client)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v redis-cli >/dev/null || need_apt+=(redis-tools)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]}"
   apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need_apt[@]}" >/dev/null; }
@@ -21,3 +24,11 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
 fi
 pg_isready -h 127.0.0.1 -p 5432
 psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select version()' | head -1
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "Redis is not answering on 127.0.0.1:6379; starting it"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+echo "redis: $(redis-cli -h 127.0.0.1 -p 6379 ping)"
