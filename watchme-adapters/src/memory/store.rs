@@ -1,7 +1,7 @@
 //! Users, library and outbox in one in-memory store, so a state change and
 //! its events are written under one lock: the in-memory transactional outbox.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -31,6 +31,9 @@ struct State {
     favorites: HashMap<UserId, Vec<Favorite>>,
     entries: HashMap<(UserId, MovieId), LibraryEntry>,
     outbox: BTreeMap<i64, OutboxRow>,
+    // Ids of unpublished rows: claims walk only these, not the published
+    // rows kept for the retention period (which can be millions).
+    unpublished: BTreeSet<i64>,
     next_outbox_id: i64,
 }
 
@@ -42,6 +45,7 @@ impl State {
                 self.next_outbox_id,
                 OutboxRow { event: event.clone(), attempts: 0, leased_until: None, published_at: None },
             );
+            self.unpublished.insert(self.next_outbox_id);
         }
     }
 }
@@ -226,14 +230,16 @@ impl Outbox for MemoryStore {
     }
 
     async fn claim(&self, limit: u32, lease: Duration) -> Result<Vec<OutboxRecord>, StorageError> {
-        let mut s = self.lock()?;
+        let mut guard = self.lock()?;
+        let s = &mut *guard;
         let now = Instant::now();
         let mut out = Vec::new();
-        for (id, row) in s.outbox.iter_mut() {
+        for id in &s.unpublished {
             if out.len() >= limit as usize {
                 break;
             }
-            if row.published_at.is_some() || row.leased_until.is_some_and(|t| t > now) {
+            let Some(row) = s.outbox.get_mut(id) else { continue };
+            if row.leased_until.is_some_and(|t| t > now) {
                 continue;
             }
             out.push(OutboxRecord { id: *id, event: row.event.clone(), attempts: row.attempts });
@@ -251,6 +257,7 @@ impl Outbox for MemoryStore {
                 row.published_at.get_or_insert(now);
                 row.leased_until = None;
             }
+            s.unpublished.remove(id);
         }
         Ok(())
     }
@@ -274,10 +281,7 @@ impl Outbox for MemoryStore {
 
     async fn stats(&self) -> Result<OutboxStats, StorageError> {
         let s = self.lock()?;
-        let pending: Vec<_> = s.outbox.values().filter(|r| r.published_at.is_none()).collect();
-        Ok(OutboxStats {
-            unpublished: pending.len() as u64,
-            oldest_unpublished_at: pending.iter().map(|r| r.event.occurred_at).min(),
-        })
+        let oldest = s.unpublished.iter().filter_map(|id| s.outbox.get(id)).map(|r| r.event.occurred_at).min();
+        Ok(OutboxStats { unpublished: s.unpublished.len() as u64, oldest_unpublished_at: oldest })
     }
 }

@@ -89,7 +89,7 @@ impl From<MovieSummary> for MovieSummaryDto {
 }
 
 /// A genre.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct GenreDto {
     /// TMDb genre id.
     pub id: u32,
@@ -98,7 +98,7 @@ pub struct GenreDto {
 }
 
 /// A cast member.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct CastDto {
     /// Actor.
     pub name: String,
@@ -107,7 +107,7 @@ pub struct CastDto {
 }
 
 /// Everything about one movie.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct MovieDetailsDto {
     /// TMDb id.
     pub id: u64,

@@ -11,6 +11,7 @@ pub mod health;
 pub mod library;
 pub mod movies;
 pub mod paging;
+pub mod payload;
 
 use std::sync::Arc;
 

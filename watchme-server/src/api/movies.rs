@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use watchme_core::domain::{MovieId, SearchQuery, SearchQueryError};
 
@@ -11,6 +10,7 @@ use super::dto::{MovieDetailsDto, MovieSummaryDto, ViewDto};
 use super::error::ApiError;
 use super::extract::{BearerAuth, MaybeAuth};
 use super::paging::{page_request, PageResponse};
+use super::payload::SerdeJson;
 use super::Tag;
 use crate::app::AppState;
 
@@ -19,7 +19,7 @@ enum MovieResponse {
     /// The movie.
     #[oai(status = 200)]
     Ok(
-        Json<MovieDetailsDto>,
+        SerdeJson<MovieDetailsDto>,
         /// HIT (fresh from cache), MISS (fetched now) or STALE (cached copy served because the source failed).
         #[oai(header = "X-Cache")]
         String,
@@ -104,6 +104,6 @@ impl MoviesApi {
         let id = movie_id("id", &id.0)?;
         let f = self.state.movies.details(id).await?;
         self.state.library.record_view(&auth.ctx(), &f.value).await?;
-        Ok(MovieResponse::Ok(Json(f.value.into()), f.cache.as_str().into()))
+        Ok(MovieResponse::Ok(SerdeJson(f.value.into()), f.cache.as_str().into()))
     }
 }
