@@ -21,8 +21,8 @@ use watchme_core::ports::Cache;
 
 pub use two_tier::TwoTierCache;
 
-/// Connection settings.
-#[derive(Debug, Clone)]
+/// Connection settings. `Debug` hides the URL, which may hold a password.
+#[derive(Clone)]
 pub struct RedisConfig {
     /// `redis://host:port/db` (or `rediss://` for TLS-less deployments behind a proxy).
     pub url: String,
@@ -30,6 +30,16 @@ pub struct RedisConfig {
     pub namespace: String,
     /// Longest any one operation may take before it counts as a failure.
     pub op_timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &"<redacted>")
+            .field("namespace", &self.namespace)
+            .field("op_timeout", &self.op_timeout)
+            .finish()
+    }
 }
 
 impl RedisConfig {
