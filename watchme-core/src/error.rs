@@ -28,6 +28,18 @@ pub fn cause_msg(msg: impl Into<String>) -> Cause {
     Arc::new(Msg(msg.into()))
 }
 
+/// `error: source: source ...`, the whole cause chain on one line, for logs.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        next = e.source();
+    }
+    out
+}
+
 /// Failure of a storage port (users, library, outbox, analytics).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StorageError {

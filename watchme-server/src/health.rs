@@ -58,36 +58,34 @@ impl HealthChecks {
 
     /// Runs every probe concurrently; returns whether the instance is ready and each result.
     pub async fn check(&self) -> (bool, Vec<ProbeResult>) {
-        let runs = self.probes.iter().map(|p| {
-            let fut = (p.check)();
-            let (timeout, name, critical) = (self.timeout, p.name, p.critical);
-            async move {
-                let started = Instant::now();
-                let outcome = match tokio::time::timeout(timeout, fut).await {
-                    Ok(r) => r,
-                    Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
-                };
-                let status = match (&outcome, critical) {
-                    (Ok(()), _) => "up",
-                    (Err(_), false) => "degraded",
-                    (Err(_), true) => "down",
-                };
-                ProbeResult { name, status, latency: started.elapsed(), error: outcome.err() }
-            }
-        });
-        let mut results = Vec::with_capacity(self.probes.len());
-        let mut set = tokio::task::JoinSet::new();
-        for (i, fut) in runs.enumerate() {
-            let fut: Pin<Box<dyn Future<Output = ProbeResult> + Send>> = Box::pin(fut);
-            set.spawn(async move { (i, fut.await) });
-        }
-        while let Some(joined) = set.join_next().await {
-            if let Ok(r) = joined {
+        // Spawned together, awaited in order: concurrent, and reported in probe order.
+        let running: Vec<_> = self
+            .probes
+            .iter()
+            .map(|p| {
+                let fut = (p.check)();
+                let (timeout, name, critical) = (self.timeout, p.name, p.critical);
+                tokio::spawn(async move {
+                    let started = Instant::now();
+                    let outcome = match tokio::time::timeout(timeout, fut).await {
+                        Ok(r) => r,
+                        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+                    };
+                    let status = match (&outcome, critical) {
+                        (Ok(()), _) => "up",
+                        (Err(_), false) => "degraded",
+                        (Err(_), true) => "down",
+                    };
+                    ProbeResult { name, status, latency: started.elapsed(), error: outcome.err() }
+                })
+            })
+            .collect();
+        let mut results = Vec::with_capacity(running.len());
+        for handle in running {
+            if let Ok(r) = handle.await {
                 results.push(r);
             }
         }
-        results.sort_by_key(|(i, _)| *i);
-        let results: Vec<ProbeResult> = results.into_iter().map(|(_, r)| r).collect();
         let ready = results.len() == self.probes.len() && results.iter().all(|r| r.status != "down");
         (ready, results)
     }

@@ -35,16 +35,56 @@ fn entry_from_row(user_id: UserId, row: &AnyRow) -> Result<LibraryEntry, Storage
     })
 }
 
-async fn count(store: &SqlStore, sql: &str, user: UserId, status: Option<&str>) -> Result<u64, StorageError> {
-    let mut q = sqlx::query(sql).bind(user.to_string());
-    if let Some(s) = status {
-        q = q.bind(s.to_owned());
-    }
-    let row = q.fetch_one(&store.pool).await.map_err(storage_error)?;
-    Ok(row.try_get::<i64, _>(0).map_err(storage_error)? as u64)
+const ENTRY_COLUMNS: &str = "movie_id, title, status, rating, added_at, updated_at";
+
+/// A per-user list: its table, the columns a row needs, and its order.
+struct Listing {
+    table: &'static str,
+    columns: &'static str,
+    order: &'static str,
 }
 
-const ENTRY_COLUMNS: &str = "movie_id, title, status, rating, added_at, updated_at";
+const VIEWS: Listing =
+    Listing { table: "views", columns: "movie_id, title, viewed_at", order: "viewed_at DESC, id DESC" };
+const FAVORITES: Listing =
+    Listing { table: "favorites", columns: "movie_id, title, added_at", order: "added_at DESC, movie_id DESC" };
+const ENTRIES: Listing =
+    Listing { table: "library_entries", columns: ENTRY_COLUMNS, order: "updated_at DESC, movie_id ASC" };
+
+impl SqlStore {
+    /// One page of a user's rows, optionally only those with `status`, and
+    /// the total count under the same filter.
+    async fn user_page<T>(
+        &self,
+        list: &Listing,
+        user: UserId,
+        status: Option<WatchStatus>,
+        page: PageRequest,
+        decode: impl Fn(&AnyRow) -> Result<T, StorageError>,
+    ) -> Result<Page<T>, StorageError> {
+        // Placeholders first appear in order, as SQLite numbers them by appearance.
+        let (filter, limit) = if status.is_some() { (" AND status = $2", 3) } else { ("", 2) };
+        let from = format!("FROM {} WHERE user_id = $1{filter}", list.table);
+        let select =
+            format!("SELECT {} {from} ORDER BY {} LIMIT ${limit} OFFSET ${}", list.columns, list.order, limit + 1);
+        let count = format!("SELECT CAST(COUNT(*) AS BIGINT) {from}");
+        let (mut select_q, mut count_q) = (sqlx::query(&select), sqlx::query(&count));
+        for arg in std::iter::once(user.to_string()).chain(status.map(|s| s.as_str().to_owned())) {
+            select_q = select_q.bind(arg.clone());
+            count_q = count_q.bind(arg);
+        }
+        let rows = select_q
+            .bind(page.per_page() as i64)
+            .bind(page.offset() as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let total: i64 =
+            count_q.fetch_one(&self.pool).await.map_err(storage_error)?.try_get(0).map_err(storage_error)?;
+        Ok(page.page_of(items, total.max(0) as u64))
+    }
+}
 
 async fn read_entry(
     tx: &mut Transaction<'_, Any>,
@@ -121,28 +161,14 @@ impl LibraryRepo for SqlStore {
     }
 
     async fn views(&self, user: UserId, page: PageRequest) -> Result<Page<View>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT movie_id, title, viewed_at FROM views WHERE user_id = $1 \
-             ORDER BY viewed_at DESC, id DESC LIMIT $2 OFFSET $3",
-        )
-        .bind(user.to_string())
-        .bind(page.per_page() as i64)
-        .bind(page.offset() as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(storage_error)?;
-        let items = rows
-            .iter()
-            .map(|r| {
-                Ok(View {
-                    user_id: user,
-                    movie: movie_ref(r)?,
-                    viewed_at: from_micros(r.try_get("viewed_at").map_err(storage_error)?),
-                })
+        self.user_page(&VIEWS, user, None, page, |r| {
+            Ok(View {
+                user_id: user,
+                movie: movie_ref(r)?,
+                viewed_at: from_micros(r.try_get("viewed_at").map_err(storage_error)?),
             })
-            .collect::<Result<Vec<_>, StorageError>>()?;
-        let total = count(self, "SELECT CAST(COUNT(*) AS BIGINT) FROM views WHERE user_id = $1", user, None).await?;
-        Ok(page.page_of(items, total))
+        })
+        .await
     }
 
     async fn add_favorite(&self, favorite: &Favorite, event: &EventEnvelope) -> Result<bool, StorageError> {
@@ -185,29 +211,14 @@ impl LibraryRepo for SqlStore {
     }
 
     async fn favorites(&self, user: UserId, page: PageRequest) -> Result<Page<Favorite>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT movie_id, title, added_at FROM favorites WHERE user_id = $1 \
-             ORDER BY added_at DESC, movie_id DESC LIMIT $2 OFFSET $3",
-        )
-        .bind(user.to_string())
-        .bind(page.per_page() as i64)
-        .bind(page.offset() as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(storage_error)?;
-        let items = rows
-            .iter()
-            .map(|r| {
-                Ok(Favorite {
-                    user_id: user,
-                    movie: movie_ref(r)?,
-                    added_at: from_micros(r.try_get("added_at").map_err(storage_error)?),
-                })
+        self.user_page(&FAVORITES, user, None, page, |r| {
+            Ok(Favorite {
+                user_id: user,
+                movie: movie_ref(r)?,
+                added_at: from_micros(r.try_get("added_at").map_err(storage_error)?),
             })
-            .collect::<Result<Vec<_>, StorageError>>()?;
-        let total =
-            count(self, "SELECT CAST(COUNT(*) AS BIGINT) FROM favorites WHERE user_id = $1", user, None).await?;
-        Ok(page.page_of(items, total))
+        })
+        .await
     }
 
     async fn upsert_entry(
@@ -268,43 +279,6 @@ impl LibraryRepo for SqlStore {
         status: Option<WatchStatus>,
         page: PageRequest,
     ) -> Result<Page<LibraryEntry>, StorageError> {
-        // Placeholders first appear in order, as SQLite numbers them by appearance.
-        let sql = match status {
-            None => format!(
-                "SELECT {ENTRY_COLUMNS} FROM library_entries WHERE user_id = $1 \
-                 ORDER BY updated_at DESC, movie_id ASC LIMIT $2 OFFSET $3"
-            ),
-            Some(_) => format!(
-                "SELECT {ENTRY_COLUMNS} FROM library_entries WHERE user_id = $1 AND status = $2 \
-                 ORDER BY updated_at DESC, movie_id ASC LIMIT $3 OFFSET $4"
-            ),
-        };
-        let mut q = sqlx::query(&sql).bind(user.to_string());
-        if let Some(s) = status {
-            q = q.bind(s.as_str());
-        }
-        let rows = q
-            .bind(page.per_page() as i64)
-            .bind(page.offset() as i64)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(storage_error)?;
-        let items = rows.iter().map(|r| entry_from_row(user, r)).collect::<Result<Vec<_>, _>>()?;
-        let total = match status {
-            None => {
-                count(self, "SELECT CAST(COUNT(*) AS BIGINT) FROM library_entries WHERE user_id = $1", user, None)
-                    .await?
-            }
-            Some(s) => {
-                count(
-                    self,
-                    "SELECT CAST(COUNT(*) AS BIGINT) FROM library_entries WHERE user_id = $1 AND status = $2",
-                    user,
-                    Some(s.as_str()),
-                )
-                .await?
-            }
-        };
-        Ok(page.page_of(items, total))
+        self.user_page(&ENTRIES, user, status, page, |r| entry_from_row(user, r)).await
     }
 }

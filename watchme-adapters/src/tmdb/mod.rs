@@ -20,7 +20,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use watchme_core::domain::{MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
-use watchme_core::error::{cause, cause_msg, MovieSourceError};
+use watchme_core::error::{cause, cause_msg, chain, MovieSourceError};
 use watchme_core::ports::MovieSource;
 
 pub use breaker::{Breaker, BreakerState};
@@ -172,7 +172,7 @@ impl TmdbSource {
                         return Err(error);
                     }
                     let wait = wait.unwrap_or_else(|| self.backoff(retry));
-                    tracing::debug!(path, retry, wait_ms = wait.as_millis() as u64, error = %error_chain(&error), "retrying TMDb");
+                    tracing::debug!(path, retry, wait_ms = wait.as_millis() as u64, error = %chain(&error), "retrying TMDb");
                     tokio::time::sleep(wait).await;
                     retry += 1;
                 }
@@ -245,10 +245,14 @@ impl TmdbSource {
     ) -> Result<Page<MovieSummary>, MovieSourceError> {
         let first_item = req.offset();
         let last_item = first_item + req.per_page() as u64 - 1;
-        let (first_page, last_page) = (first_item / TMDB_PAGE + 1, (last_item / TMDB_PAGE + 1).min(TMDB_MAX_PAGES));
+        let first_page = first_item / TMDB_PAGE + 1;
+        // Past TMDb's last page there are no items, but the totals still come
+        // from a page it serves: then only that last page is fetched.
+        let fetch_from = first_page.min(TMDB_MAX_PAGES);
+        let fetch_to = (last_item / TMDB_PAGE + 1).clamp(fetch_from, TMDB_MAX_PAGES);
         let mut items = Vec::new();
         let mut total = 0;
-        for page in first_page.min(TMDB_MAX_PAGES)..=last_page.max(first_page.min(TMDB_MAX_PAGES)) {
+        for page in fetch_from..=fetch_to {
             let mut p = params.to_vec();
             p.push(("page", page.to_string()));
             // A list endpoint never answers 404 for a valid request: treat it as TMDb misbehaving.
@@ -275,17 +279,6 @@ impl TmdbSource {
 
 fn first_bytes(body: &[u8]) -> String {
     String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
-}
-
-fn error_chain(e: &MovieSourceError) -> String {
-    let mut out = e.to_string();
-    let mut next = std::error::Error::source(e);
-    while let Some(s) = next {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        next = s.source();
-    }
-    out
 }
 
 #[async_trait]
