@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{json_of, start, TempDir};
+use support::{json_of, login, start, TempDir};
 
 #[tokio::test]
 async fn full_walk_against_the_real_binary() {
@@ -26,16 +26,8 @@ async fn full_walk_against_the_real_binary() {
     )
     .await;
     assert_eq!(user["display_name"], "E2E");
-    let login = json_of(
-        http.post(url("/auth/login"))
-            .json(&json!({"email": "E2E@example.com", "password": "correct horse"}))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
-    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    // The email's case does not matter at login.
+    let bearer = login(&http, &server.base, "E2E@example.com").await;
 
     let popular = http.get(url("/movies/popular?per_page=5")).send().await.unwrap();
     assert_eq!(popular.headers()["x-pagination-limit"], "5");

@@ -6,7 +6,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{command, dump, json_of, start, PgDb, TempDir};
+use support::{command, dump, json_of, login, start, TempDir};
+use watchme_adapters::contract::fixtures::PgDatabase as PgDb;
 
 async fn populate(base: &str) -> String {
     let http = reqwest::Client::new();
@@ -20,16 +21,7 @@ async fn populate(base: &str) -> String {
         201,
     )
     .await;
-    let login = json_of(
-        http.post(url("/auth/login"))
-            .json(&json!({"email": "keep@example.com", "password": "correct horse"}))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
-    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    let bearer = login(&http, base, "keep@example.com").await;
     json_of(http.get(url("/movies/680")).header("authorization", &bearer).send().await.unwrap(), 200).await;
     json_of(http.get(url("/movies/680")).send().await.unwrap(), 200).await;
     json_of(http.put(url("/me/favorites/680")).header("authorization", &bearer).send().await.unwrap(), 201).await;
@@ -68,16 +60,7 @@ async fn survives_restart(extra: &[(&str, String)]) {
 
     let server = start(&dir.0, extra).await;
     let http = reqwest::Client::new();
-    let login = json_of(
-        http.post(server.url("/auth/login"))
-            .json(&json!({"email": "keep@example.com", "password": "correct horse"}))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
-    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    let bearer = login(&http, &server.base, "keep@example.com").await;
     let favs =
         json_of(http.get(server.url("/me/favorites")).header("authorization", &bearer).send().await.unwrap(), 200)
             .await;
@@ -104,7 +87,7 @@ async fn a_user_survives_a_restart_on_the_embedded_default() {
 
 #[tokio::test]
 async fn a_user_survives_a_restart_on_postgresql() {
-    let db = PgDb::create().await;
+    let db = PgDb::create("watchme_e2e").await;
     survives_restart(&[("WATCHME_DATABASE_URL", db.url.clone())]).await;
     db.drop_db().await;
 }
@@ -137,7 +120,7 @@ async fn sqlite_backup_restores_every_table() {
 
 #[tokio::test]
 async fn postgresql_backup_restores_every_table() {
-    let (src, dst) = (PgDb::create().await, PgDb::create().await);
+    let (src, dst) = (PgDb::create("watchme_e2e").await, PgDb::create("watchme_e2e").await);
     let (dir, files) = (TempDir::new("pgbk"), TempDir::new("pgbk-file"));
     let server = start(&dir.0, &[("WATCHME_DATABASE_URL", src.url.clone())]).await;
     populate(&server.base).await;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::Row;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -110,35 +110,18 @@ pub async fn json_of(resp: reqwest::Response, status: u16) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-pub fn pg_admin_url() -> String {
-    std::env::var("WATCHME_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// An empty database on the local PostgreSQL, dropped by [`PgDb::drop_db`].
-pub struct PgDb {
-    pub url: String,
-    pub name: String,
-}
-
-impl PgDb {
-    pub async fn create() -> Self {
-        let admin = SqlStore::connect_lazy(&pg_admin_url(), &SqlOptions::default()).expect("admin url");
-        let name = format!("watchme_e2e_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(admin.pool())
+/// Logs `email` in (password `correct horse`) and returns its `Authorization` value.
+pub async fn login(http: &reqwest::Client, base: &str, email: &str) -> String {
+    let login = json_of(
+        http.post(format!("{base}/auth/login"))
+            .json(&json!({"email": email, "password": "correct horse"}))
+            .send()
             .await
-            .expect("PostgreSQL must be running on 127.0.0.1:5432 (user postgres) for these tests");
-        admin.close().await;
-        let base = pg_admin_url();
-        let url = format!("{}/{name}", base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b));
-        Self { url, name }
-    }
-
-    pub async fn drop_db(self) {
-        let admin = SqlStore::connect_lazy(&pg_admin_url(), &SqlOptions::default()).expect("admin url");
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(admin.pool()).await;
-        admin.close().await;
-    }
+            .unwrap(),
+        200,
+    )
+    .await;
+    format!("Bearer {}", login["access_token"].as_str().expect("access_token"))
 }
 
 /// The application tables (everything but sqlx's own bookkeeping).

@@ -2,12 +2,12 @@
 //! 127.0.0.1:6379, and a redis-server of this test's own on a spare port for
 //! the outage test (so the shared one keeps serving the other tests).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use watchme_adapters::catalog::CatalogSource;
 use watchme_adapters::contract;
+use watchme_adapters::contract::fixtures::OwnRedis;
 use watchme_adapters::redis::{RedisCache, RedisConfig, TwoTierCache};
 use watchme_core::domain::MovieId;
 use watchme_core::ports::{Cache, SystemClock};
@@ -71,46 +71,10 @@ async fn an_invalidation_on_one_replica_reaches_the_l1_of_another() {
     assert!(replica_b.get("movie:603").await.unwrap().is_none());
 }
 
-struct OwnRedis {
-    child: Child,
-    port: u16,
-}
-
-impl OwnRedis {
-    fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server on the PATH");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "own redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child, port }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn spare_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 #[tokio::test]
 async fn movie_pages_keep_working_while_redis_is_down() {
-    let mut redis = OwnRedis::start(spare_port());
-    let cache = RedisCache::new(RedisConfig::new(format!("redis://127.0.0.1:{}", redis.port))).unwrap();
+    let mut redis = OwnRedis::start();
+    let cache = RedisCache::new(RedisConfig::new(redis.url())).unwrap();
     let two_tier = TwoTierCache::start(cache.clone(), 1 << 20, Duration::from_secs(1));
     let movies = MovieService::new(
         Arc::new(CatalogSource::bundled().unwrap()),
@@ -132,7 +96,7 @@ async fn movie_pages_keep_working_while_redis_is_down() {
     }
     assert!(movies.cache_bypasses() > 0, "the outage is counted");
 
-    let redis = OwnRedis::start(redis.port);
+    let redis = OwnRedis::start_on(redis.port);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if cache.ping().await.is_ok() && cache.set("probe", b"1".to_vec(), Duration::from_secs(5)).await.is_ok() {

@@ -7,14 +7,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use poem::test::TestClient;
-use poem::EndpointExt;
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use watchme_adapters::sql::{SqlOptions, SqlStore};
-use watchme_server::app::{build_state, Storage};
-use watchme_server::RawConfig;
+use watchme_adapters::contract::fixtures::PgDatabase;
 
 /// Forwards connections to PostgreSQL while `up` is true; cuts them all when it turns false.
 async fn proxy(up: watch::Receiver<bool>) -> u16 {
@@ -41,21 +37,15 @@ async fn proxy(up: watch::Receiver<bool>) -> u16 {
 
 #[tokio::test]
 async fn a_database_outage_gives_503_and_recovers_by_itself() {
-    let admin = SqlStore::connect_lazy("postgres://postgres@127.0.0.1:5432/postgres", &SqlOptions::default()).unwrap();
-    let name = format!("watchme_outage_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.expect("local PostgreSQL");
+    let db = PgDatabase::create("watchme_outage").await;
 
     let (up_tx, up_rx) = watch::channel(true);
     let port = proxy(up_rx).await;
-    let mut raw = RawConfig::defaults();
-    raw.database_url = Some(format!("postgres://postgres@127.0.0.1:{port}/{name}"));
+    let mut raw = common::test_config();
+    raw.database_url = Some(format!("postgres://postgres@127.0.0.1:{port}/{}", db.name));
     raw.db_acquire_timeout_ms = "500".into();
-    raw.argon2_memory_kib = "256".into();
-    raw.argon2_iterations = "1".into();
-    let config = raw.validate().unwrap();
-    let storage = Storage::open(&config, true).await.expect("storage");
-    let wiring = build_state(&config, storage, b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
-    let client = TestClient::new(watchme_server::api::app(wiring.state.clone(), config.max_body_bytes).boxed());
+    let app = common::build(raw).await;
+    let client = &app.client;
 
     client
         .post("/auth/register")
@@ -63,12 +53,7 @@ async fn a_database_outage_gives_503_and_recovers_by_itself() {
         .send()
         .await
         .assert_status(poem::http::StatusCode::CREATED);
-    let login = client
-        .post("/auth/login")
-        .body_json(&json!({"email": "ada@example.com", "password": "correct horse"}))
-        .send()
-        .await;
-    let token = common::body(login).await["access_token"].as_str().unwrap().to_owned();
+    let token = common::token(client, "ada@example.com").await;
     let favs = || client.get("/me/favorites").header("authorization", format!("Bearer {token}")).send();
     favs().await.assert_status_is_ok();
 
@@ -101,9 +86,8 @@ async fn a_database_outage_gives_503_and_recovers_by_itself() {
     }
     client.get("/health/ready").send().await.assert_status_is_ok();
 
-    if let Some(s) = &wiring.storage.sql {
+    if let Some(s) = &app.wiring.storage.sql {
         s.close().await;
     }
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
-    admin.close().await;
+    db.drop_db().await;
 }

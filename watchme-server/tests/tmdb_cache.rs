@@ -6,12 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::endpoint::BoxEndpoint;
-use poem::test::TestClient;
-use poem::EndpointExt;
 use serde_json::{json, Value};
-use watchme_server::app::{build_state, Storage};
-use watchme_server::RawConfig;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -25,21 +20,14 @@ fn movie(id: u64, title: &str) -> Value {
     })
 }
 
-async fn app(tmdb: &MockServer, details_ttl_secs: &str) -> Arc<TestClient<BoxEndpoint<'static>>> {
-    let mut raw = RawConfig::defaults();
-    raw.database_url = Some("memory:".into());
-    raw.argon2_memory_kib = "256".into();
-    raw.argon2_iterations = "1".into();
-    raw.admin_emails = "root@example.com".into();
+async fn app(tmdb: &MockServer, details_ttl_secs: &str) -> Arc<common::Client> {
+    let mut raw = common::test_config();
     raw.tmdb_api_key = Some("test-key".into());
     raw.tmdb_base_url = tmdb.uri();
     raw.tmdb_rate_limit = "1000".into();
     raw.tmdb_timeout_ms = "2000".into();
     raw.cache_details_ttl_secs = details_ttl_secs.into();
-    let config = raw.validate().expect("config");
-    let storage = Storage::open(&config, true).await.expect("storage");
-    let wiring = build_state(&config, storage, b"test-secret-test-secret-test-secret!".to_vec()).expect("state");
-    Arc::new(TestClient::new(watchme_server::api::app(wiring.state.clone(), config.max_body_bytes).boxed()))
+    common::build(raw).await.client
 }
 
 fn x_cache(r: &poem::test::TestResponse) -> String {
@@ -135,15 +123,8 @@ async fn admins_invalidate_the_cache_and_others_may_not() {
         .mount(&tmdb)
         .await;
     let client = app(&tmdb, "3600").await;
-    let token = |email: &'static str| {
-        let c = client.clone();
-        async move {
-            c.post("/auth/register").body_json(&json!({"email": email, "password": "correct horse"})).send().await;
-            let r = c.post("/auth/login").body_json(&json!({"email": email, "password": "correct horse"})).send().await;
-            format!("Bearer {}", common::body(r).await["access_token"].as_str().unwrap())
-        }
-    };
-    let (admin, user) = (token("root@example.com").await, token("ada@example.com").await);
+    let admin = format!("Bearer {}", common::token(&client, "root@example.com").await);
+    let user = format!("Bearer {}", common::token(&client, "ada@example.com").await);
     client.get("/movies/550").send().await;
     assert_eq!(x_cache(&client.get("/movies/550").send().await), "HIT");
 

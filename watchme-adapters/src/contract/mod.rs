@@ -9,6 +9,7 @@
 
 mod analytics;
 mod cache;
+pub mod fixtures;
 mod library;
 mod outbox;
 mod users;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
 use poem::endpoint::BoxEndpoint;
 use poem::test::{TestClient, TestResponse};
 use poem::EndpointExt;
@@ -9,24 +11,46 @@ use serde_json::{json, Value};
 use watchme_server::app::{build_state, Storage, Wiring};
 use watchme_server::RawConfig;
 
+/// The client every server test drives.
+pub type Client = TestClient<BoxEndpoint<'static>>;
+
 pub struct TestApp {
-    pub client: TestClient<BoxEndpoint<'static>>,
+    pub client: Arc<Client>,
     pub wiring: Wiring,
 }
 
-pub async fn app() -> TestApp {
+/// The test configuration: memory storage, cheap argon2 (the OWASP default is
+/// tested in the adapter), root@example.com as admin, 4 KiB bodies.
+pub fn test_config() -> RawConfig {
     let mut raw = RawConfig::defaults();
     raw.database_url = Some("memory:".into());
-    // Cheap argon2 keeps tests fast; the OWASP default is tested in the adapter.
     raw.argon2_memory_kib = "256".into();
     raw.argon2_iterations = "1".into();
     raw.admin_emails = "root@example.com".into();
     raw.max_body_kib = "4".into();
+    raw
+}
+
+/// The whole server over `raw`, in process.
+pub async fn build(raw: RawConfig) -> TestApp {
     let config = raw.validate().expect("test config is valid");
-    let storage = Storage::open(&config, true).await.expect("memory storage");
+    let storage = Storage::open(&config, true).await.expect("storage");
     let wiring = build_state(&config, storage, b"test-secret-test-secret-test-secret!".to_vec()).expect("state");
     let ep = watchme_server::api::app(wiring.state.clone(), config.max_body_bytes).boxed();
-    TestApp { client: TestClient::new(ep), wiring }
+    TestApp { client: Arc::new(TestClient::new(ep)), wiring }
+}
+
+pub async fn app() -> TestApp {
+    build(test_config()).await
+}
+
+/// Registers `email` (password `correct horse`) unless it exists, logs in, returns the access token.
+pub async fn token(client: &Client, email: &str) -> String {
+    let creds = json!({"email": email, "password": "correct horse"});
+    client.post("/auth/register").body_json(&creds).send().await;
+    let resp = client.post("/auth/login").body_json(&creds).send().await;
+    resp.assert_status_is_ok();
+    body(resp).await["access_token"].as_str().expect("token").to_owned()
 }
 
 impl TestApp {
@@ -45,16 +69,7 @@ impl TestApp {
     }
 
     pub async fn token(&self, email: &str) -> String {
-        self.register(email).await;
-        let resp = self
-            .client
-            .post("/auth/login")
-            .body_json(&json!({"email": email, "password": "correct horse"}))
-            .send()
-            .await;
-        resp.assert_status_is_ok();
-        let v = body(resp).await;
-        v["access_token"].as_str().expect("token").to_owned()
+        token(&self.client, email).await
     }
 }
 

@@ -1,0 +1,105 @@
+//! Real services for tests: a fresh database on the local PostgreSQL, and a
+//! redis-server of a test's own on a spare port (for outage tests that must
+//! not stop the shared one). Used by this workspace's tests; adapters of
+//! your own can use them to run the contract suites the same way.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The PostgreSQL that tests create their databases on: `WATCHME_TEST_PG_URL`,
+/// else the local server (127.0.0.1:5432, user postgres).
+pub fn pg_admin_url() -> String {
+    std::env::var("WATCHME_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// An empty database created for one test; [`PgDatabase::drop_db`] removes it.
+#[cfg(feature = "postgres")]
+pub struct PgDatabase {
+    /// Its URL.
+    pub url: String,
+    /// Its name.
+    pub name: String,
+}
+
+#[cfg(feature = "postgres")]
+impl PgDatabase {
+    /// Creates a database named `<tag>_<random>`.
+    ///
+    /// # Panics
+    /// When PostgreSQL cannot be reached: these tests are never skipped silently.
+    pub async fn create(tag: &str) -> Self {
+        let admin = admin();
+        let name = format!("{tag}_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(admin.pool())
+            .await
+            .expect("PostgreSQL must be running on 127.0.0.1:5432 (user postgres) for these tests");
+        admin.close().await;
+        let base = pg_admin_url();
+        let url = format!("{}/{name}", base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b));
+        Self { url, name }
+    }
+
+    /// Drops the database, closing any connection still open to it.
+    pub async fn drop_db(self) {
+        let admin = admin();
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(admin.pool()).await;
+        admin.close().await;
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn admin() -> crate::sql::SqlStore {
+    crate::sql::SqlStore::connect_lazy(&pg_admin_url(), &crate::sql::SqlOptions::default()).expect("admin URL")
+}
+
+/// A redis-server of the test's own; killed on drop.
+pub struct OwnRedis {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl OwnRedis {
+    /// Starts one on a free port.
+    pub fn start() -> Self {
+        Self::start_on(
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port(),
+        )
+    }
+
+    /// Starts one on `port` (again, after [`OwnRedis::stop`]), keeping nothing on disk.
+    ///
+    /// # Panics
+    /// When redis-server is missing or does not come up within 5 s.
+    pub fn start_on(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server on the PATH");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "own redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { child, port }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it (an outage).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
