@@ -3,7 +3,9 @@
 # PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) with its client
 # tools (pg_dump/pg_restore for the backup tests), and Redis on
 # 127.0.0.1:6379 with redis-server on the PATH (the outage tests start their
-# own on a spare port). Fast when all is there.
+# own on a spare port), and a Kafka-protocol broker (tansu) on
+# 127.0.0.1:9092, built once by scripts/install-broker.sh (the outage tests
+# start their own on spare ports). Fast when all is there.
 set -euo pipefail
 
 need_apt=()
@@ -32,3 +34,17 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
 fi
 echo "redis: $(redis-cli -h 127.0.0.1 -p 6379 ping)"
+
+scripts_dir="$(cd "$(dirname "$0")" && pwd)"
+"$scripts_dir/install-broker.sh"
+broker_up() { (exec 3<>/dev/tcp/127.0.0.1/9092) 2>/dev/null; }
+if ! broker_up; then
+  echo "no Kafka-protocol broker on 127.0.0.1:9092; starting tansu"
+  dir="${WATCHME_BROKER_DIR:-/var/tmp/watchme-broker}"
+  mkdir -p "$dir"
+  nohup "${CARGO_HOME:-$HOME/.cargo}/bin/tansu" broker \
+    --listener-url tcp://127.0.0.1:9092 --advertised-listener-url tcp://127.0.0.1:9092 \
+    --storage-engine "sqlite:///$dir/tansu.db" >"$dir/tansu.log" 2>&1 &
+  for _ in $(seq 1 100); do broker_up && break; sleep 0.1; done
+fi
+broker_up && echo "kafka: tansu answering on 127.0.0.1:9092" || { echo "tansu did not start; see ${WATCHME_BROKER_DIR:-/var/tmp/watchme-broker}/tansu.log"; exit 1; }

@@ -10,6 +10,7 @@
 //! | `postgres`, `sqlite` | [`sql`] | every storage port over PostgreSQL / SQLite, embedded migrations |
 //! | `redis` | [`redis`] | `Cache` over Redis, and the two-tier cache (in-process L1 + Redis, pub/sub invalidation) |
 //! | `tmdb` | [`tmdb`] | `MovieSource` over TMDb's HTTP API, with retries, rate limit, circuit breaker |
+//! | `kafka` | [`kafka`] | `EventBus` over Kafka (idempotent producer), the analytics consumer with dead-letter topic |
 //! | `contract` | [`contract`] | reusable contract suites every adapter must pass |
 
 #[cfg(feature = "catalog")]
@@ -18,6 +19,8 @@ pub mod catalog;
 pub mod contract;
 #[cfg(feature = "crypto")]
 pub mod crypto;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(feature = "memory")]
 pub mod memory;
 #[cfg(feature = "redis")]

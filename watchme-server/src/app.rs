@@ -12,16 +12,17 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{EndpointExt, Server};
 use watchme_adapters::catalog::CatalogSource;
 use watchme_adapters::crypto::{generate_secret, Argon2Hasher, JwtConfig, JwtIssuer};
+use watchme_adapters::kafka::{ensure_topics, KafkaBus, KafkaConsumer, SetupError};
 use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryStore};
 use watchme_adapters::redis::{RedisCache, TwoTierCache};
 use watchme_adapters::sql::SqlStore;
 use watchme_adapters::tmdb::{BreakerState, TmdbSource};
 use watchme_core::error::StorageError;
-use watchme_core::ports::{AnalyticsStore, Cache, LibraryRepo, MovieSource, Outbox, SystemClock, UserRepo};
+use watchme_core::ports::{AnalyticsStore, Cache, EventBus, LibraryRepo, MovieSource, Outbox, SystemClock, UserRepo};
 use watchme_core::services::{AnalyticsService, AuthService, LibraryService, MovieService, OutboxRelay, RelayConfig};
 
 use crate::api::error::chain;
-use crate::config::{Config, Database};
+use crate::config::{Config, Database, Kafka};
 use crate::health::{HealthChecks, Probe};
 
 /// The services the handlers call, built once.
@@ -162,8 +163,9 @@ pub struct Wiring {
     pub relay: Arc<OutboxRelay>,
     /// The storage.
     pub storage: Storage,
-    /// The bus, for tests that stop it.
-    pub bus: InProcessBus,
+    /// The Kafka bus, when events go to Kafka (otherwise the in-process bus
+    /// hands them to the analytics service directly).
+    pub kafka: Option<KafkaBus>,
 }
 
 /// Builds adapters and services over `storage` with the given JWT secret.
@@ -194,7 +196,13 @@ pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Re
         None => (Arc::new(CatalogSource::bundled().map_err(|e| StartError::Config(e.to_string()))?), None),
     };
     let analytics = Arc::new(AnalyticsService::new(storage.analytics.clone(), clock.clone()));
-    let bus = InProcessBus::new(vec![analytics.clone()]);
+    let (bus, kafka): (Arc<dyn EventBus>, Option<KafkaBus>) = match &config.kafka {
+        Some(k) => {
+            let b = KafkaBus::new(&k.config).map_err(|e| StartError::Config(format!("Kafka settings refused: {e}")))?;
+            (Arc::new(b.clone()), Some(b))
+        }
+        None => (Arc::new(InProcessBus::new(vec![analytics.clone()])), None),
+    };
 
     let hasher = Argon2Hasher::new(config.argon2).map_err(|e| StartError::Config(format!("argon2 parameters: {e}")))?;
     let tokens = JwtIssuer::new(JwtConfig {
@@ -221,7 +229,7 @@ pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Re
         prune_interval: Duration::from_secs(if storage.memory.is_some() { 60 } else { 3600 }),
         ..RelayConfig::default()
     };
-    let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), Arc::new(bus.clone()), clock, relay_config));
+    let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), bus, clock, relay_config));
 
     let probe_storage = storage.clone();
     let probe_cache = cache.clone();
@@ -252,9 +260,17 @@ pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Re
             }
         }),
     ];
+    let mut probes = probes;
+    if let Some(k) = kafka.clone() {
+        // Not required: while Kafka is away events wait in the outbox.
+        probes.push(Probe::new("events", false, move || {
+            let k = k.clone();
+            async move { k.ping(Duration::from_secs(1)).await }
+        }));
+    }
     let health = HealthChecks::new(probes, Duration::from_secs(2));
     let state = Arc::new(AppState { auth, movies, library, analytics, health });
-    Ok(Wiring { state, relay, storage, bus })
+    Ok(Wiring { state, relay, storage, kafka })
 }
 
 /// The JWT secret: from config, else from `<data dir>/jwt_secret`, else
@@ -297,6 +313,47 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     f.write_all(b"\n")
 }
 
+/// Creates the Kafka topics when configured to. A broker that refuses stops
+/// the start-up with its reason; one that does not answer does not (events
+/// wait in the outbox meanwhile): creation is retried in the background.
+///
+/// # Errors
+/// [`StartError::Config`] when the broker refuses to create a topic.
+pub async fn prepare_topics(kafka: &Kafka) -> Result<(), StartError> {
+    if !kafka.create_topics {
+        return Ok(());
+    }
+    match ensure_topics(&kafka.config).await {
+        Ok(()) => Ok(()),
+        Err(e @ SetupError::Refused { .. }) => Err(StartError::Config(e.to_string())),
+        Err(e) => {
+            tracing::warn!(error = %e, "Kafka unreachable at start-up; events wait in the outbox, topics will be created when it answers");
+            let config = kafka.config.clone();
+            tokio::spawn(async move {
+                let mut failures = 0;
+                loop {
+                    failures += 1;
+                    tokio::time::sleep(watchme_core::services::backoff(
+                        Duration::from_secs(1),
+                        Duration::from_secs(60),
+                        failures,
+                    ))
+                    .await;
+                    match ensure_topics(&config).await {
+                        Ok(()) => break,
+                        Err(e @ SetupError::Refused { .. }) => {
+                            tracing::error!(error = %e, "Kafka refused to create the topics");
+                            break;
+                        }
+                        Err(_) => {}
+                    }
+                }
+            });
+            Ok(())
+        }
+    }
+}
+
 /// A built server, bound and ready to run.
 pub struct App {
     acceptor: TcpAcceptor,
@@ -314,6 +371,9 @@ impl App {
         let secret = resolve_jwt_secret(&config)?;
         let storage = Storage::open(&config, config.auto_migrate).await?;
         let wiring = build_state(&config, storage, secret)?;
+        if let Some(k) = &config.kafka {
+            prepare_topics(k).await?;
+        }
         let acceptor =
             TcpListener::bind(config.bind).into_acceptor().await.map_err(io(format!("binding {}", config.bind)))?;
         let addr = acceptor
@@ -336,20 +396,42 @@ impl App {
     /// The server's I/O error.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let relay = self.wiring.relay.clone();
-        let mut relay_stop = stop_rx.clone();
-        let relay_task = tokio::spawn(async move {
-            relay
-                .run(async move {
-                    let _ = relay_stop.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let mut tasks = Vec::new();
+        if self.config.relay {
+            let relay = self.wiring.relay.clone();
+            let stop = stopped();
+            tasks.push(tokio::spawn(async move { relay.run(stop).await }));
+        }
+        if let (Some(k), true) = (&self.config.kafka, self.config.analytics_consumer) {
+            let consumer = KafkaConsumer::new(&k.config, k.consumer.clone(), self.wiring.state.analytics.clone())
+                .map_err(|e| std::io::Error::other(format!("Kafka consumer settings refused: {e}")))?;
+            let stop = stopped();
+            tasks.push(tokio::spawn(async move { consumer.run(stop).await }));
+        }
+        let events = match &self.config.kafka {
+            None => "in-process bus".to_owned(),
+            Some(k) => format!(
+                "Kafka {} topic {} (analytics consumer {})",
+                k.config.brokers,
+                k.config.events_topic(),
+                if self.config.analytics_consumer { "in-process" } else { "in `watchme consume`" }
+            ),
+        };
         tracing::info!(
             addr = %self.addr,
-            storage = "memory (data is lost on restart)",
+            storage = %match &self.config.database {
+                Database::Memory => "memory (data is lost on restart)".to_owned(),
+                d => d.redacted(),
+            },
             cache = if self.config.redis.is_some() { "in-process L1 + Redis" } else { "in-process" },
-            events = "in-process bus",
+            events,
+            relay = self.config.relay,
             movies = if self.config.tmdb.is_some() { "TMDb" } else { "bundled catalog (no TMDb credential set)" },
             "listening"
         );
@@ -358,7 +440,9 @@ impl App {
             .run_with_graceful_shutdown(endpoint, shutdown, Some(self.config.shutdown_grace))
             .await;
         let _ = stop_tx.send(true);
-        let _ = relay_task.await;
+        for t in tasks {
+            let _ = t.await;
+        }
         // Publish what the last requests produced before the process ends.
         if self.config.relay {
             for _ in 0..100 {

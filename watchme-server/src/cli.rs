@@ -26,6 +26,9 @@ enum Command {
     Migrate,
     /// Run only the outbox relay (when servers run with WATCHME_RELAY=false).
     Relay,
+    /// Run the analytics consumer: Kafka events into the analytics tables
+    /// (needs WATCHME_KAFKA_BROKERS; run one per few partitions).
+    Consume,
     /// Write a consistent backup of the database to a new file.
     Backup {
         /// The file to create.
@@ -70,6 +73,7 @@ pub async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => Storage::open(&config, true).await.map(|_| ()).map_err(|e| e.to_string()),
         Command::Relay => relay(config).await,
+        Command::Consume => consume(config).await,
         Command::Backup { output } => crate::ops::backup(&config, &output).await.map_err(|e| e.to_string()).map(|()| {
             tracing::info!(output = %output.display(), "backup written");
         }),
@@ -105,8 +109,30 @@ async fn serve(config: Config) -> Result<(), String> {
 async fn relay(config: Config) -> Result<(), String> {
     let storage = Storage::open(&config, config.auto_migrate).await.map_err(|e| e.to_string())?;
     let w = build_state(&config, storage, vec![0; 32]).map_err(|e| e.to_string())?;
+    if let Some(k) = &config.kafka {
+        crate::app::prepare_topics(k).await.map_err(|e| e.to_string())?;
+    }
     tracing::info!(database = %config.database.redacted(), "outbox relay running");
     w.relay.run(shutdown_signal()).await;
+    Ok(())
+}
+
+async fn consume(config: Config) -> Result<(), String> {
+    let Some(kafka) = &config.kafka else {
+        return Err("`watchme consume` reads events from Kafka: set WATCHME_KAFKA_BROKERS".into());
+    };
+    let storage = Storage::open(&config, config.auto_migrate).await.map_err(|e| e.to_string())?;
+    crate::app::prepare_topics(kafka).await.map_err(|e| e.to_string())?;
+    let clock = std::sync::Arc::new(watchme_core::ports::SystemClock);
+    let analytics =
+        std::sync::Arc::new(watchme_core::services::AnalyticsService::new(storage.analytics.clone(), clock));
+    let consumer = watchme_adapters::kafka::KafkaConsumer::new(&kafka.config, kafka.consumer.clone(), analytics)
+        .map_err(|e| format!("Kafka consumer settings refused: {e}"))?;
+    tracing::info!(database = %config.database.redacted(), brokers = %kafka.config.brokers, topic = %kafka.config.events_topic(), group = %kafka.consumer.group_id, "analytics consumer running");
+    consumer.run(shutdown_signal()).await;
+    if let Some(sql) = &storage.sql {
+        sql.close().await;
+    }
     Ok(())
 }
 

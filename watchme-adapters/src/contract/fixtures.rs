@@ -103,3 +103,95 @@ impl Drop for OwnRedis {
         self.stop();
     }
 }
+
+/// The shared Kafka-protocol broker tests publish to: `WATCHME_TEST_KAFKA_BROKERS`,
+/// else 127.0.0.1:9092 (started by `scripts/test-services.sh`).
+pub fn kafka_brokers() -> String {
+    std::env::var("WATCHME_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// The tansu binary: `WATCHME_TANSU`, else `tansu` in cargo's bin directory
+/// (where `scripts/install-broker.sh` puts it), else on the PATH.
+pub fn tansu_bin() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("WATCHME_TANSU") {
+        return p.into();
+    }
+    let home = std::env::var("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    match home.map(|h| h.join("bin").join("tansu")) {
+        Ok(p) if p.exists() => p,
+        _ => "tansu".into(),
+    }
+}
+
+/// A Kafka-protocol broker (tansu) of the test's own, on a spare port, with
+/// its messages in a SQLite file that survives [`OwnBroker::stop`] and
+/// [`OwnBroker::restart`]; killed on drop.
+pub struct OwnBroker {
+    child: Option<Child>,
+    dir: std::path::PathBuf,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl OwnBroker {
+    /// Starts one on a free port.
+    ///
+    /// # Panics
+    /// When tansu is missing (run `scripts/install-broker.sh`) or does not come up within 20 s.
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let dir = std::env::temp_dir().join(format!("watchme-broker-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("broker directory");
+        let mut b = Self { child: None, dir, port };
+        b.restart();
+        b
+    }
+
+    /// Its bootstrap address.
+    pub fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it (an outage); what it stored stays.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port and storage.
+    ///
+    /// # Panics
+    /// When it does not come up within 20 s.
+    pub fn restart(&mut self) {
+        self.stop();
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let log = std::fs::File::create(self.dir.join("tansu.log")).expect("broker log");
+        let child = Command::new(tansu_bin())
+            .arg("broker")
+            .args(["--listener-url", &url, "--advertised-listener-url", &url])
+            .arg("--storage-engine")
+            // tansu reads the path after `sqlite://` as relative unless it starts with another slash.
+            .arg(format!("sqlite:///{}", self.dir.join("tansu.db").display()))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("tansu (install it with scripts/install-broker.sh)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "own tansu broker did not start; see {}", self.dir.display());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

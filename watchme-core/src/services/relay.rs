@@ -40,6 +40,15 @@ impl Default for RelayConfig {
     }
 }
 
+/// The delay before retry number `failures` (1-based): `base` doubled per
+/// failure up to `max`, then jittered into its upper half, so many workers
+/// recovering from one outage do not retry in step.
+pub fn backoff(base: Duration, max: Duration, failures: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+    let cap = exp.min(max).as_millis() as u64;
+    Duration::from_millis(cap / 2 + fastrand::u64(0..=cap / 2))
+}
+
 /// Why a relay pass failed; the events stay in the outbox either way.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RelayError {
@@ -102,10 +111,7 @@ impl OutboxRelay {
     /// The delay before retry number `failures` (1-based): exponential with
     /// full jitter, so many relays recovering at once do not retry in step.
     pub fn backoff(&self, failures: u32) -> Duration {
-        let exp = self.config.backoff_base.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
-        let cap = exp.min(self.config.backoff_max);
-        let jittered = cap.as_millis() as u64 / 2 + fastrand::u64(0..=cap.as_millis() as u64 / 2);
-        Duration::from_millis(jittered)
+        backoff(self.config.backoff_base, self.config.backoff_max, failures)
     }
 
     /// Runs until `shutdown` completes: publishes batches back to back while
