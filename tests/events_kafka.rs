@@ -29,6 +29,9 @@ fn kafka_env(broker: &OwnBroker, db: &PgDatabase) -> Vec<(&'static str, String)>
         ("WATCHME_KAFKA_PARTITIONS", "3".into()),
         ("WATCHME_KAFKA_DELIVERY_TIMEOUT_MS", "5000".into()),
         ("WATCHME_KAFKA_SESSION_TIMEOUT_MS", "6000".into()),
+        // How long a rebalance waits for members that vanished (a killed
+        // consumer, or every member's old identity after a broker restart).
+        ("WATCHME_KAFKA_MAX_POLL_INTERVAL_MS", "15000".into()),
     ]
 }
 
@@ -39,10 +42,10 @@ fn consumer(env: &[(&'static str, String)], batch: usize) -> Child {
     command(&env, &["consume"]).stdout(Stdio::null()).stderr(Stdio::inherit()).kill_on_drop(true).spawn().unwrap()
 }
 
-async fn register_and_login(http: &reqwest::Client, base: &str, n: usize) -> Vec<String> {
+async fn register_and_login(http: &reqwest::Client, base: &str, tag: &str, n: usize) -> Vec<String> {
     let mut tokens = Vec::new();
     for i in 0..n {
-        let email = format!("user{i}@example.com");
+        let email = format!("{tag}{i}@example.com");
         let body = json!({"email": email, "password": "correct horse"});
         json_of(http.post(format!("{base}/auth/register")).json(&body).send().await.unwrap(), 201).await;
         tokens.push(login(http, base, &email).await);
@@ -136,7 +139,7 @@ async fn views_through_http_become_exactly_n_times_m_events_and_counts() {
     let http = reqwest::Client::new();
 
     let n = 4;
-    let tokens = register_and_login(&http, &server.base, n).await;
+    let tokens = register_and_login(&http, &server.base, "first", n).await;
     view_all(&http, &server.base, &tokens).await;
     expect_views(&http, &server.base, n as u64, n as u64).await;
 
@@ -174,7 +177,7 @@ async fn views_through_http_become_exactly_n_times_m_events_and_counts() {
     assert_eq!(header(&dead[0], "dlq.attempts").as_deref(), Some("1"));
 
     // A consumer killed (SIGKILL) while batches flow, then restarted.
-    let more = register_and_login(&http, &server.base, 6).await;
+    let more = register_and_login(&http, &server.base, "more", 6).await;
     let before = stats(&http, &server.base, MOVIES[0]).await["views"].as_u64().unwrap();
     view_all(&http, &server.base, &more).await;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -203,7 +206,7 @@ async fn a_broker_outage_of_30_seconds_loses_nothing_and_counts_nothing_twice() 
     let server = start(&dir.0, &env).await;
     let http = reqwest::Client::new();
 
-    let tokens = register_and_login(&http, &server.base, 3).await;
+    let tokens = register_and_login(&http, &server.base, "user", 3).await;
     view_all(&http, &server.base, &tokens).await;
     expect_views(&http, &server.base, 3, 3).await;
 

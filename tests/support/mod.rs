@@ -81,7 +81,19 @@ pub async fn start(data_dir: &Path, extra: &[(&str, String)]) -> Server {
             break v["addr"].as_str().expect("addr field").to_owned();
         }
     };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    // WATCHME_TEST_LOG_DIR keeps each server's log, for debugging a failed run.
+    let mut keep = std::env::var_os("WATCHME_TEST_LOG_DIR").map(|d| {
+        let path = Path::new(&d).join(format!("server-{}.log", addr.replace(':', "_")));
+        std::fs::File::create(path).expect("log file")
+    });
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(f) = keep.as_mut() {
+                use std::io::Write;
+                let _ = writeln!(f, "{line}");
+            }
+        }
+    });
     Server { child, base: format!("http://{addr}") }
 }
 

@@ -75,6 +75,7 @@ fn fast() -> ConsumerConfig {
         backoff_base: Duration::from_millis(20),
         backoff_max: Duration::from_millis(200),
         session_timeout: Duration::from_secs(6),
+        max_poll_interval: Duration::from_secs(15),
         ..ConsumerConfig::default()
     }
 }

@@ -49,6 +49,7 @@ const DEFAULT_KAFKA_COMPRESSION: &str = "lz4";
 const DEFAULT_KAFKA_LINGER_MS: &str = "5";
 const DEFAULT_KAFKA_DELIVERY_TIMEOUT_MS: &str = "30000";
 const DEFAULT_KAFKA_SESSION_TIMEOUT_MS: &str = "45000";
+const DEFAULT_KAFKA_MAX_POLL_INTERVAL_MS: &str = "300000";
 const DEFAULT_ANALYTICS_CONSUMER: &str = "false";
 const DEFAULT_CONSUMER_GROUP: &str = "watchme-analytics";
 const DEFAULT_CONSUMER_BATCH_SIZE: &str = "500";
@@ -125,6 +126,13 @@ pub struct RawConfig {
     /// Milliseconds the consumer group waits for a silent consumer before rebalancing.
     #[arg(long, env = "WATCHME_KAFKA_SESSION_TIMEOUT_MS", default_value = DEFAULT_KAFKA_SESSION_TIMEOUT_MS)]
     pub kafka_session_timeout_ms: String,
+    /// Milliseconds a consumer may spend on one batch (retries included) before it leaves the group;
+    /// also how long a rebalance waits for vanished members.
+    #[arg(long, env = "WATCHME_KAFKA_MAX_POLL_INTERVAL_MS", default_value = DEFAULT_KAFKA_MAX_POLL_INTERVAL_MS)]
+    pub kafka_max_poll_interval_ms: String,
+    /// librdkafka debug contexts (e.g. `cgrp,topic,msg`), logged under target `librdkafka`; unset = off.
+    #[arg(long, env = "WATCHME_KAFKA_DEBUG")]
+    pub kafka_debug: Option<String>,
     /// Run the analytics consumer inside the server (`true`/`false`), for
     /// single-node setups; otherwise run `watchme consume`.
     #[arg(long, env = "WATCHME_ANALYTICS_CONSUMER", default_value = DEFAULT_ANALYTICS_CONSUMER)]
@@ -646,6 +654,7 @@ impl RawConfig {
                 1_000u64,
                 3_600_000,
             )),
+            debug: self.kafka_debug.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
             ..watchme_adapters::kafka::KafkaConfig::new(brokers)
         };
         let consumer = watchme_adapters::kafka::ConsumerConfig {
@@ -658,8 +667,17 @@ impl RawConfig {
                 1_000u64,
                 3_600_000,
             )),
+            max_poll_interval: Duration::from_millis(c.number(
+                "WATCHME_KAFKA_MAX_POLL_INTERVAL_MS",
+                &self.kafka_max_poll_interval_ms,
+                1_000u64,
+                86_400_000,
+            )),
             ..watchme_adapters::kafka::ConsumerConfig::default()
         };
+        if consumer.max_poll_interval < consumer.session_timeout {
+            c.fail("WATCHME_KAFKA_MAX_POLL_INTERVAL_MS", "must be at least WATCHME_KAFKA_SESSION_TIMEOUT_MS");
+        }
         let create_topics = c.boolean("WATCHME_KAFKA_CREATE_TOPICS", &self.kafka_create_topics);
         Some(Kafka { config, consumer, create_topics })
     }
@@ -691,6 +709,8 @@ impl RawConfig {
             kafka_linger_ms: DEFAULT_KAFKA_LINGER_MS.into(),
             kafka_delivery_timeout_ms: DEFAULT_KAFKA_DELIVERY_TIMEOUT_MS.into(),
             kafka_session_timeout_ms: DEFAULT_KAFKA_SESSION_TIMEOUT_MS.into(),
+            kafka_max_poll_interval_ms: DEFAULT_KAFKA_MAX_POLL_INTERVAL_MS.into(),
+            kafka_debug: None,
             analytics_consumer: DEFAULT_ANALYTICS_CONSUMER.into(),
             consumer_group: DEFAULT_CONSUMER_GROUP.into(),
             consumer_batch_size: DEFAULT_CONSUMER_BATCH_SIZE.into(),
@@ -786,5 +806,43 @@ mod tests {
         let c = raw.validate().unwrap();
         assert!(c.admin_emails.contains(&Email::parse("root@example.com").unwrap()));
         assert_eq!(c.admin_emails.len(), 2);
+    }
+
+    #[test]
+    fn kafka_settings_are_validated_together() {
+        let mut raw = RawConfig::defaults();
+        raw.kafka_brokers = Some("kafka1:9092,nohost".into());
+        raw.kafka_topic_prefix = "bad prefix".into();
+        raw.kafka_compression = "gzip".into();
+        raw.kafka_partitions = "0".into();
+        raw.kafka_session_timeout_ms = "60000".into();
+        raw.kafka_max_poll_interval_ms = "10000".into();
+        let keys: Vec<&str> = raw.validate().unwrap_err().iter().map(|e| e.key).collect();
+        for key in [
+            "WATCHME_KAFKA_BROKERS",
+            "WATCHME_KAFKA_TOPIC_PREFIX",
+            "WATCHME_KAFKA_COMPRESSION",
+            "WATCHME_KAFKA_PARTITIONS",
+            "WATCHME_KAFKA_MAX_POLL_INTERVAL_MS",
+        ] {
+            assert!(keys.contains(&key), "{key} not reported: {keys:?}");
+        }
+
+        let mut raw = RawConfig::defaults();
+        raw.analytics_consumer = "true".into();
+        let keys: Vec<&str> = raw.validate().unwrap_err().iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["WATCHME_ANALYTICS_CONSUMER"], "a consumer without Kafka is refused");
+
+        raw.kafka_brokers = Some("127.0.0.1:9092".into());
+        let c = raw.validate().unwrap();
+        let k = c.kafka.unwrap();
+        assert_eq!(
+            (k.config.events_topic(), k.config.dlq_topic()),
+            ("watchme.events".into(), "watchme.events.dlq".into())
+        );
+        assert_eq!(
+            (k.consumer.group_id.as_str(), k.config.partitions, c.analytics_consumer),
+            ("watchme-analytics", 6, true)
+        );
     }
 }

@@ -192,6 +192,9 @@ impl OwnBroker {
 impl Drop for OwnBroker {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // WATCHME_TEST_LOG_DIR keeps the broker's files, for debugging a failed run.
+        if std::env::var_os("WATCHME_TEST_LOG_DIR").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }

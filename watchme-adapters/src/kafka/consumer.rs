@@ -53,6 +53,10 @@ pub struct ConsumerConfig {
     pub backoff_max: Duration,
     /// How long the group waits for a silent member before giving its partitions to others.
     pub session_timeout: Duration,
+    /// Longest time between two polls before the consumer counts as stuck
+    /// and leaves the group (`max.poll.interval.ms`); also how long a
+    /// rebalance waits for members that vanished to rejoin.
+    pub max_poll_interval: Duration,
 }
 
 impl Default for ConsumerConfig {
@@ -65,6 +69,7 @@ impl Default for ConsumerConfig {
             backoff_base: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),
             session_timeout: Duration::from_secs(45),
+            max_poll_interval: Duration::from_secs(300),
         }
     }
 }
@@ -146,6 +151,7 @@ impl KafkaConsumer {
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", session_ms.to_string())
             .set("heartbeat.interval.ms", (session_ms / 3).max(1).to_string())
+            .set("max.poll.interval.ms", config.max_poll_interval.as_millis().max(session_ms).to_string())
             .create_with_context(GroupContext)?;
         consumer.subscribe(&[&kafka.events_topic()])?;
         Ok(Self {
@@ -202,7 +208,10 @@ impl KafkaConsumer {
                     if failures == 1 {
                         tracing::warn!(error = %e, "Kafka consumer error; retrying");
                     }
-                    tokio::time::sleep(backoff(self.config.backoff_base, self.config.backoff_max, failures)).await;
+                    // librdkafka reconnects by itself, and rebalances only
+                    // progress inside recv(): keep polling, never slower than 1/s.
+                    let pause = backoff(self.config.backoff_base, self.config.backoff_max, failures);
+                    tokio::time::sleep(pause.min(Duration::from_secs(1))).await;
                 }
             }
         };

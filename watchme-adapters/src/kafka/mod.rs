@@ -69,6 +69,9 @@ pub struct KafkaConfig {
     pub delivery_timeout: Duration,
     /// Timeout of admin and metadata requests.
     pub request_timeout: Duration,
+    /// librdkafka debug contexts (its `debug` setting, e.g. `cgrp,topic`),
+    /// logged at debug level under the target `librdkafka`; `None` = off.
+    pub debug: Option<String>,
 }
 
 impl KafkaConfig {
@@ -85,6 +88,7 @@ impl KafkaConfig {
             compression: "lz4".into(),
             delivery_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(10),
+            debug: None,
         }
     }
 
@@ -103,9 +107,12 @@ impl KafkaConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers)
             .set("client.id", &self.client_id)
-            .set("socket.timeout.ms", self.request_timeout.as_millis().max(10).to_string())
-            // librdkafka logs through its own logger; keep it to warnings.
-            .set("log_level", "4");
+            .set("socket.timeout.ms", self.request_timeout.as_millis().max(10).to_string());
+        match &self.debug {
+            Some(contexts) => c.set("debug", contexts).set("log_level", "7"),
+            // Warnings and errors only: the rest is noise in production.
+            None => c.set("log_level", "4"),
+        };
         c
     }
 

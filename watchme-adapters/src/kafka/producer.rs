@@ -2,7 +2,7 @@
 //! when the broker acknowledged every event of the batch.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,7 +19,8 @@ use super::{headers, KafkaConfig};
 /// user's events stay in order in one partition. Clones share the producer.
 #[derive(Clone)]
 pub struct KafkaBus {
-    producer: FutureProducer,
+    producer: Arc<RwLock<FutureProducer>>,
+    config: Arc<KafkaConfig>,
     topic: String,
     request_timeout: Duration,
     published: Arc<AtomicU64>,
@@ -33,7 +34,8 @@ impl KafkaBus {
     /// [`KafkaError`] when librdkafka refuses the settings.
     pub fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
         Ok(Self {
-            producer: config.producer().create()?,
+            producer: Arc::new(RwLock::new(config.producer().create()?)),
+            config: Arc::new(config.clone()),
             topic: config.events_topic(),
             request_timeout: config.request_timeout,
             published: Arc::new(AtomicU64::new(0)),
@@ -55,7 +57,7 @@ impl KafkaBus {
     /// # Errors
     /// The reason, when the broker does not answer within `timeout`.
     pub async fn ping(&self, timeout: Duration) -> Result<(), String> {
-        let (producer, topic) = (self.producer.clone(), self.topic.clone());
+        let (producer, topic) = (self.current(), self.topic.clone());
         // fetch_metadata blocks its thread until the broker answers.
         tokio::task::spawn_blocking(move || producer.client().fetch_metadata(Some(&topic), timeout))
             .await
@@ -66,7 +68,28 @@ impl KafkaBus {
 
     /// Waits up to the request timeout for queued events to be sent.
     pub fn flush(&self) {
-        let _ = self.producer.flush(self.request_timeout);
+        let _ = self.current().flush(self.request_timeout);
+    }
+
+    fn current(&self) -> FutureProducer {
+        self.producer.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces a producer whose batch failed with a fresh one. After
+    /// delivery timeouts librdkafka bumps the idempotent producer's epoch,
+    /// which some Kafka-protocol brokers mishandle (tansu 0.6 loses its
+    /// storage task on the next produce); a fresh producer id is accepted by
+    /// every broker and costs one InitProducerId request. The batch is
+    /// retried as a whole anyway, so no sequence continuity is lost.
+    fn renew(&self, failed: &FutureProducer) {
+        let mut slot = self.producer.write().unwrap_or_else(|e| e.into_inner());
+        // Another publish may have renewed it already.
+        if std::ptr::eq(slot.client().native_ptr(), failed.client().native_ptr()) {
+            match self.config.producer().create() {
+                Ok(p) => *slot = p,
+                Err(e) => tracing::warn!(error = %e, "could not renew the Kafka producer; keeping the old one"),
+            }
+        }
     }
 }
 
@@ -93,6 +116,7 @@ impl EventBus for KafkaBus {
     async fn publish(&self, events: &[EventEnvelope]) -> Result<(), EventBusError> {
         // Enqueue all first (in order: the idempotent producer keeps that
         // order per partition), then wait for every delivery report.
+        let producer = self.current();
         let mut pending = Vec::with_capacity(events.len());
         for ev in events {
             let payload = ev.to_json();
@@ -100,7 +124,7 @@ impl EventBus for KafkaBus {
                 .key(ev.aggregate_id.as_bytes())
                 .payload(&payload)
                 .headers(event_headers(ev));
-            match self.producer.send_result(record) {
+            match producer.send_result(record) {
                 Ok(delivery) => pending.push(delivery),
                 // Already enqueued events may still arrive: a retry then
                 // delivers them twice, which consumers deduplicate.
@@ -123,7 +147,10 @@ impl EventBus for KafkaBus {
         }
         match failed {
             None => Ok(()),
-            Some(c) => Err(EventBusError::Unavailable(c)),
+            Some(c) => {
+                self.renew(&producer);
+                Err(EventBusError::Unavailable(c))
+            }
         }
     }
 }
