@@ -19,6 +19,7 @@ const MOVIES: i64 = 50;
 
 #[tokio::main]
 async fn main() {
+    tracing_subscriber::fmt().with_env_filter("warn").with_writer(std::io::stderr).init();
     let args: Vec<String> = std::env::args().collect();
     let brokers = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:9092".into());
     let pg = args.get(2).cloned().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());

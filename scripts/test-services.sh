@@ -4,8 +4,9 @@
 # tools (pg_dump/pg_restore for the backup tests), and Redis on
 # 127.0.0.1:6379 with redis-server on the PATH (the outage tests start their
 # own on a spare port), and a Kafka-protocol broker (tansu) on
-# 127.0.0.1:9092, built once by scripts/install-broker.sh (the outage tests
-# start their own on spare ports). Fast when all is there.
+# 127.0.0.1:9092, built once by scripts/install-broker.sh, keeping its
+# messages in memory (the tests that stop a broker start their own, on
+# SQLite, on spare ports). Fast when all is there.
 set -euo pipefail
 
 need_apt=()
@@ -44,7 +45,7 @@ if ! broker_up; then
   mkdir -p "$dir"
   nohup "${CARGO_HOME:-$HOME/.cargo}/bin/tansu" broker \
     --listener-url tcp://127.0.0.1:9092 --advertised-listener-url tcp://127.0.0.1:9092 \
-    --storage-engine "sqlite:///$dir/tansu.db" >"$dir/tansu.log" 2>&1 &
+    --storage-engine memory://tansu/ >"$dir/tansu.log" 2>&1 &
   for _ in $(seq 1 100); do broker_up && break; sleep 0.1; done
 fi
 broker_up && echo "kafka: tansu answering on 127.0.0.1:9092" || { echo "tansu did not start; see ${WATCHME_BROKER_DIR:-/var/tmp/watchme-broker}/tansu.log"; exit 1; }
