@@ -26,13 +26,14 @@ use std::time::Duration;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use watchme_core::domain::EventEnvelope;
 use watchme_core::error::{chain, StorageError};
 use watchme_core::ports::EventHandler;
 use watchme_core::services::backoff;
 
+use super::producer::Renewable;
 use super::{headers, KafkaConfig};
 
 /// How the consumer batches and retries.
@@ -125,7 +126,7 @@ type Shutdown<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 /// Consumes `<prefix>.events` in a consumer group and hands batches to a handler.
 pub struct KafkaConsumer {
     consumer: Arc<StreamConsumer<GroupContext>>,
-    dlq: FutureProducer,
+    dlq: Renewable,
     dlq_topic: String,
     handler: Arc<dyn EventHandler>,
     config: ConsumerConfig,
@@ -156,7 +157,7 @@ impl KafkaConsumer {
         consumer.subscribe(&[&kafka.events_topic()])?;
         Ok(Self {
             consumer: Arc::new(consumer),
-            dlq: kafka.producer().create()?,
+            dlq: Renewable::new(kafka)?,
             dlq_topic: kafka.dlq_topic(),
             handler,
             config,
@@ -315,7 +316,8 @@ impl KafkaConsumer {
             if let Some(p) = m.payload() {
                 record = record.payload(p);
             }
-            let sent = match self.dlq.send_result(record) {
+            let producer = self.dlq.current();
+            let sent = match producer.send_result(record) {
                 Ok(delivery) => match delivery.await {
                     Ok(Ok(_)) => Ok(()),
                     Ok(Err((e, _))) => Err(e.to_string()),
@@ -331,6 +333,7 @@ impl KafkaConsumer {
                 }
                 Err(e) => {
                     failures += 1;
+                    self.dlq.renew(&producer);
                     let delay = backoff(self.config.backoff_base, self.config.backoff_max, failures);
                     tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing to the dead-letter topic failed; retrying");
                     if !sleep_or_stop(delay, shutdown).await {

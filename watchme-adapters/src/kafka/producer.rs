@@ -19,8 +19,7 @@ use super::{headers, KafkaConfig};
 /// user's events stay in order in one partition. Clones share the producer.
 #[derive(Clone)]
 pub struct KafkaBus {
-    producer: Arc<RwLock<FutureProducer>>,
-    config: Arc<KafkaConfig>,
+    producer: Renewable,
     topic: String,
     request_timeout: Duration,
     published: Arc<AtomicU64>,
@@ -34,8 +33,7 @@ impl KafkaBus {
     /// [`KafkaError`] when librdkafka refuses the settings.
     pub fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
         Ok(Self {
-            producer: Arc::new(RwLock::new(config.producer().create()?)),
-            config: Arc::new(config.clone()),
+            producer: Renewable::new(config)?,
             topic: config.events_topic(),
             request_timeout: config.request_timeout,
             published: Arc::new(AtomicU64::new(0)),
@@ -57,7 +55,7 @@ impl KafkaBus {
     /// # Errors
     /// The reason, when the broker does not answer within `timeout`.
     pub async fn ping(&self, timeout: Duration) -> Result<(), String> {
-        let (producer, topic) = (self.current(), self.topic.clone());
+        let (producer, topic) = (self.producer.current(), self.topic.clone());
         // fetch_metadata blocks its thread until the broker answers.
         tokio::task::spawn_blocking(move || producer.client().fetch_metadata(Some(&topic), timeout))
             .await
@@ -68,22 +66,35 @@ impl KafkaBus {
 
     /// Waits up to the request timeout for queued events to be sent.
     pub fn flush(&self) {
-        let _ = self.current().flush(self.request_timeout);
+        let _ = self.producer.current().flush(self.request_timeout);
+    }
+}
+
+/// A producer that is replaced by a fresh one after a failed send. After
+/// delivery timeouts librdkafka bumps the idempotent producer's epoch,
+/// which some Kafka-protocol brokers mishandle (tansu 0.6 loses its storage
+/// task on the next produce); a fresh producer id is accepted by every
+/// broker and costs one InitProducerId request. Failed sends are retried
+/// whole anyway, so no sequence continuity is lost.
+#[derive(Clone)]
+pub(super) struct Renewable {
+    slot: Arc<RwLock<FutureProducer>>,
+    config: Arc<KafkaConfig>,
+}
+
+impl Renewable {
+    pub(super) fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
+        Ok(Self { slot: Arc::new(RwLock::new(config.producer().create()?)), config: Arc::new(config.clone()) })
     }
 
-    fn current(&self) -> FutureProducer {
-        self.producer.read().unwrap_or_else(|e| e.into_inner()).clone()
+    /// The producer to send with now.
+    pub(super) fn current(&self) -> FutureProducer {
+        self.slot.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Replaces a producer whose batch failed with a fresh one. After
-    /// delivery timeouts librdkafka bumps the idempotent producer's epoch,
-    /// which some Kafka-protocol brokers mishandle (tansu 0.6 loses its
-    /// storage task on the next produce); a fresh producer id is accepted by
-    /// every broker and costs one InitProducerId request. The batch is
-    /// retried as a whole anyway, so no sequence continuity is lost.
-    fn renew(&self, failed: &FutureProducer) {
-        let mut slot = self.producer.write().unwrap_or_else(|e| e.into_inner());
-        // Another publish may have renewed it already.
+    /// Replaces `failed` with a fresh producer, unless another caller already did.
+    pub(super) fn renew(&self, failed: &FutureProducer) {
+        let mut slot = self.slot.write().unwrap_or_else(|e| e.into_inner());
         if std::ptr::eq(slot.client().native_ptr(), failed.client().native_ptr()) {
             match self.config.producer().create() {
                 Ok(p) => *slot = p,
@@ -116,7 +127,7 @@ impl EventBus for KafkaBus {
     async fn publish(&self, events: &[EventEnvelope]) -> Result<(), EventBusError> {
         // Enqueue all first (in order: the idempotent producer keeps that
         // order per partition), then wait for every delivery report.
-        let producer = self.current();
+        let producer = self.producer.current();
         let mut pending = Vec::with_capacity(events.len());
         for ev in events {
             let payload = ev.to_json();
@@ -148,7 +159,7 @@ impl EventBus for KafkaBus {
         match failed {
             None => Ok(()),
             Some(c) => {
-                self.renew(&producer);
+                self.producer.renew(&producer);
                 Err(EventBusError::Unavailable(c))
             }
         }
