@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs tansu, the Apache-2.0 Kafka-protocol broker the Kafka tests run
 # against, into cargo's bin directory. A build already present at the pinned
-# version is reused: the first build takes about 10 minutes on 2 cores, a
+# version is reused: the first build took about 20 minutes on 2 cores here, a
 # second run of this script takes milliseconds.
 set -euo pipefail
 
@@ -13,7 +13,7 @@ if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "$TANSU_VERSION"; the
   exit 0
 fi
 
-echo "installing tansu $TANSU_VERSION (first time only, ~10 minutes)"
+echo "installing tansu $TANSU_VERSION (first time only, about 20 minutes)"
 # Its own target directory, so it never contends with the project's build lock
 # and a later `cargo clean` of the project does not force a rebuild.
 CARGO_TARGET_DIR="${TANSU_BUILD_DIR:-${TMPDIR:-/tmp}/tansu-build}" \
