@@ -391,6 +391,16 @@ impl Check {
             }
         }
     }
+
+    /// A whole number of milliseconds within `min..=max`.
+    fn millis(&mut self, key: &'static str, raw: &str, min: u64, max: u64) -> Duration {
+        Duration::from_millis(self.number(key, raw, min, max))
+    }
+
+    /// A whole number of seconds within `min..=max`.
+    fn secs(&mut self, key: &'static str, raw: &str, min: u64, max: u64) -> Duration {
+        Duration::from_secs(self.number(key, raw, min, max))
+    }
 }
 
 impl RawConfig {
@@ -437,21 +447,15 @@ impl RawConfig {
         };
         let db = watchme_adapters::sql::SqlOptions {
             max_connections: c.number("WATCHME_DB_MAX_CONNECTIONS", &self.db_max_connections, 1u32, 1000),
-            acquire_timeout: Duration::from_millis(c.number(
-                "WATCHME_DB_ACQUIRE_TIMEOUT_MS",
-                &self.db_acquire_timeout_ms,
-                10u64,
-                600_000,
-            )),
-            statement_timeout: Duration::from_millis(c.number(
+            acquire_timeout: c.millis("WATCHME_DB_ACQUIRE_TIMEOUT_MS", &self.db_acquire_timeout_ms, 10, 600_000),
+            statement_timeout: c.millis(
                 "WATCHME_DB_STATEMENT_TIMEOUT_MS",
                 &self.db_statement_timeout_ms,
-                10u64,
+                10,
                 3_600_000,
-            )),
+            ),
         };
-        let db_startup_timeout =
-            Duration::from_secs(c.number("WATCHME_DB_STARTUP_TIMEOUT_SECS", &self.db_startup_timeout_secs, 0u64, 3600));
+        let db_startup_timeout = c.secs("WATCHME_DB_STARTUP_TIMEOUT_SECS", &self.db_startup_timeout_secs, 0, 3600);
         let auto_migrate = c.boolean("WATCHME_AUTO_MIGRATE", &self.auto_migrate);
         let relay = c.boolean("WATCHME_RELAY", &self.relay);
         let outbox_retention = Duration::from_secs(
@@ -471,7 +475,7 @@ impl RawConfig {
             }
             Some(s) => Some(Secret::new(s)),
         };
-        let jwt_ttl = Duration::from_secs(c.number("WATCHME_JWT_TTL_SECS", &self.jwt_ttl_secs, 30u64, 86_400));
+        let jwt_ttl = c.secs("WATCHME_JWT_TTL_SECS", &self.jwt_ttl_secs, 30, 86_400);
         let mut admin_emails = HashSet::new();
         for raw in self.admin_emails.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match Email::parse(raw) {
@@ -502,10 +506,8 @@ impl RawConfig {
         };
         let cache_max_bytes = c.number("WATCHME_CACHE_MAX_MB", &self.cache_max_mb, 1u64, 65_536) * 1024 * 1024;
         let max_body_bytes = c.number("WATCHME_MAX_BODY_KIB", &self.max_body_kib, 1usize, 10 * 1024) * 1024;
-        let outbox_poll =
-            Duration::from_millis(c.number("WATCHME_OUTBOX_POLL_MS", &self.outbox_poll_ms, 10u64, 60_000));
-        let shutdown_grace =
-            Duration::from_secs(c.number("WATCHME_SHUTDOWN_GRACE_SECS", &self.shutdown_grace_secs, 0u64, 600));
+        let outbox_poll = c.millis("WATCHME_OUTBOX_POLL_MS", &self.outbox_poll_ms, 10, 60_000);
+        let shutdown_grace = c.secs("WATCHME_SHUTDOWN_GRACE_SECS", &self.shutdown_grace_secs, 0, 600);
         let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let auth = match (nonempty(&self.tmdb_api_key), nonempty(&self.tmdb_token)) {
             (Some(_), Some(_)) => {
@@ -533,8 +535,7 @@ impl RawConfig {
                 format!("expected an http(s) URL, got {:?}", self.tmdb_image_base_url),
             );
         }
-        let tmdb_timeout =
-            Duration::from_millis(c.number("WATCHME_TMDB_TIMEOUT_MS", &self.tmdb_timeout_ms, 100u64, 60_000));
+        let tmdb_timeout = c.millis("WATCHME_TMDB_TIMEOUT_MS", &self.tmdb_timeout_ms, 100, 60_000);
         let tmdb_rate = c.number("WATCHME_TMDB_RATE_LIMIT", &self.tmdb_rate_limit, 1u32, 1000);
         let tmdb = auth.map(|auth| watchme_adapters::tmdb::TmdbConfig {
             base_url: self.tmdb_base_url.trim().to_owned(),
@@ -557,36 +558,15 @@ impl RawConfig {
                 None
             }
         };
-        let cache_l1_ttl =
-            Duration::from_secs(c.number("WATCHME_CACHE_L1_TTL_SECS", &self.cache_l1_ttl_secs, 0u64, 3600));
+        let cache_l1_ttl = c.secs("WATCHME_CACHE_L1_TTL_SECS", &self.cache_l1_ttl_secs, 0, 3600);
         let movie_policy = watchme_core::services::MoviePolicy {
             key_prefix: "watchme:v1".into(),
             // The catalog has one language; TMDb's is part of every key.
             language: if tmdb.is_some() { language } else { "catalog".into() },
-            details_ttl: Duration::from_secs(c.number(
-                "WATCHME_CACHE_DETAILS_TTL_SECS",
-                &self.cache_details_ttl_secs,
-                1u64,
-                30 * 86_400,
-            )),
-            popular_ttl: Duration::from_secs(c.number(
-                "WATCHME_CACHE_POPULAR_TTL_SECS",
-                &self.cache_popular_ttl_secs,
-                1u64,
-                30 * 86_400,
-            )),
-            search_ttl: Duration::from_secs(c.number(
-                "WATCHME_CACHE_SEARCH_TTL_SECS",
-                &self.cache_search_ttl_secs,
-                1u64,
-                30 * 86_400,
-            )),
-            stale_grace: Duration::from_secs(c.number(
-                "WATCHME_CACHE_STALE_GRACE_SECS",
-                &self.cache_stale_grace_secs,
-                0u64,
-                90 * 86_400,
-            )),
+            details_ttl: c.secs("WATCHME_CACHE_DETAILS_TTL_SECS", &self.cache_details_ttl_secs, 1, 30 * 86_400),
+            popular_ttl: c.secs("WATCHME_CACHE_POPULAR_TTL_SECS", &self.cache_popular_ttl_secs, 1, 30 * 86_400),
+            search_ttl: c.secs("WATCHME_CACHE_SEARCH_TTL_SECS", &self.cache_search_ttl_secs, 1, 30 * 86_400),
+            stale_grace: c.secs("WATCHME_CACHE_STALE_GRACE_SECS", &self.cache_stale_grace_secs, 0, 90 * 86_400),
         };
         if !c.0.is_empty() {
             return Err(c.0);
@@ -647,13 +627,13 @@ impl RawConfig {
             partitions: c.number("WATCHME_KAFKA_PARTITIONS", &self.kafka_partitions, 1i32, 10_000),
             replication_factor: c.number("WATCHME_KAFKA_REPLICATION_FACTOR", &self.kafka_replication_factor, 1i32, 100),
             compression: compression.to_owned(),
-            linger: Duration::from_millis(c.number("WATCHME_KAFKA_LINGER_MS", &self.kafka_linger_ms, 0u64, 10_000)),
-            delivery_timeout: Duration::from_millis(c.number(
+            linger: c.millis("WATCHME_KAFKA_LINGER_MS", &self.kafka_linger_ms, 0, 10_000),
+            delivery_timeout: c.millis(
                 "WATCHME_KAFKA_DELIVERY_TIMEOUT_MS",
                 &self.kafka_delivery_timeout_ms,
-                1_000u64,
+                1_000,
                 3_600_000,
-            )),
+            ),
             debug: self.kafka_debug.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
             ..watchme_adapters::kafka::KafkaConfig::new(brokers)
         };
@@ -661,18 +641,18 @@ impl RawConfig {
             group_id: group.to_owned(),
             batch_size: c.number("WATCHME_CONSUMER_BATCH_SIZE", &self.consumer_batch_size, 1usize, 10_000),
             max_attempts: c.number("WATCHME_CONSUMER_MAX_ATTEMPTS", &self.consumer_max_attempts, 1u32, 100),
-            session_timeout: Duration::from_millis(c.number(
+            session_timeout: c.millis(
                 "WATCHME_KAFKA_SESSION_TIMEOUT_MS",
                 &self.kafka_session_timeout_ms,
-                1_000u64,
+                1_000,
                 3_600_000,
-            )),
-            max_poll_interval: Duration::from_millis(c.number(
+            ),
+            max_poll_interval: c.millis(
                 "WATCHME_KAFKA_MAX_POLL_INTERVAL_MS",
                 &self.kafka_max_poll_interval_ms,
-                1_000u64,
+                1_000,
                 86_400_000,
-            )),
+            ),
             ..watchme_adapters::kafka::ConsumerConfig::default()
         };
         if consumer.max_poll_interval < consumer.session_timeout {
