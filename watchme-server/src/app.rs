@@ -22,7 +22,7 @@ use watchme_core::ports::{AnalyticsStore, Cache, EventBus, LibraryRepo, MovieSou
 use watchme_core::services::{AnalyticsService, AuthService, LibraryService, MovieService, OutboxRelay, RelayConfig};
 
 use crate::api::error::chain;
-use crate::config::{Config, Database, Kafka};
+use crate::config::{Config, Database};
 use crate::health::{HealthChecks, Probe};
 
 /// The services the handlers call, built once.
@@ -233,7 +233,7 @@ pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Re
 
     let probe_storage = storage.clone();
     let probe_cache = cache.clone();
-    let probes = vec![
+    let mut probes = vec![
         Probe::new("database", true, move || {
             let s = probe_storage.clone();
             async move { s.ping().await }
@@ -260,7 +260,6 @@ pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Re
             }
         }),
     ];
-    let mut probes = probes;
     if let Some(k) = kafka.clone() {
         // Not required: while Kafka is away events wait in the outbox.
         probes.push(Probe::new("events", false, move || {
@@ -313,16 +312,17 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     f.write_all(b"\n")
 }
 
-/// Creates the Kafka topics when configured to. A broker that refuses stops
-/// the start-up with its reason; one that does not answer does not (events
-/// wait in the outbox meanwhile): creation is retried in the background.
+/// Creates the Kafka topics when Kafka is configured and topic creation is
+/// on. A broker that refuses stops the start-up with its reason; one that
+/// does not answer does not (events wait in the outbox meanwhile): creation
+/// is retried in the background.
 ///
 /// # Errors
 /// [`StartError::Config`] when the broker refuses to create a topic.
-pub async fn prepare_topics(kafka: &Kafka) -> Result<(), StartError> {
-    if !kafka.create_topics {
+pub async fn prepare_topics(config: &Config) -> Result<(), StartError> {
+    let Some(kafka) = config.kafka.as_ref().filter(|k| k.create_topics) else {
         return Ok(());
-    }
+    };
     match ensure_topics(&kafka.config).await {
         Ok(()) => Ok(()),
         Err(e @ SetupError::Refused { .. }) => Err(StartError::Config(e.to_string())),
@@ -371,9 +371,7 @@ impl App {
         let secret = resolve_jwt_secret(&config)?;
         let storage = Storage::open(&config, config.auto_migrate).await?;
         let wiring = build_state(&config, storage, secret)?;
-        if let Some(k) = &config.kafka {
-            prepare_topics(k).await?;
-        }
+        prepare_topics(&config).await?;
         let acceptor =
             TcpListener::bind(config.bind).into_acceptor().await.map_err(io(format!("binding {}", config.bind)))?;
         let addr = acceptor

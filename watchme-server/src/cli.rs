@@ -109,9 +109,7 @@ async fn serve(config: Config) -> Result<(), String> {
 async fn relay(config: Config) -> Result<(), String> {
     let storage = Storage::open(&config, config.auto_migrate).await.map_err(|e| e.to_string())?;
     let w = build_state(&config, storage, vec![0; 32]).map_err(|e| e.to_string())?;
-    if let Some(k) = &config.kafka {
-        crate::app::prepare_topics(k).await.map_err(|e| e.to_string())?;
-    }
+    crate::app::prepare_topics(&config).await.map_err(|e| e.to_string())?;
     tracing::info!(database = %config.database.redacted(), "outbox relay running");
     w.relay.run(shutdown_signal()).await;
     Ok(())
@@ -122,7 +120,7 @@ async fn consume(config: Config) -> Result<(), String> {
         return Err("`watchme consume` reads events from Kafka: set WATCHME_KAFKA_BROKERS".into());
     };
     let storage = Storage::open(&config, config.auto_migrate).await.map_err(|e| e.to_string())?;
-    crate::app::prepare_topics(kafka).await.map_err(|e| e.to_string())?;
+    crate::app::prepare_topics(&config).await.map_err(|e| e.to_string())?;
     let clock = std::sync::Arc::new(watchme_core::ports::SystemClock);
     let analytics =
         std::sync::Arc::new(watchme_core::services::AnalyticsService::new(storage.analytics.clone(), clock));

@@ -21,7 +21,6 @@ use super::{headers, KafkaConfig};
 pub struct KafkaBus {
     producer: Renewable,
     topic: String,
-    request_timeout: Duration,
     published: Arc<AtomicU64>,
 }
 
@@ -35,7 +34,6 @@ impl KafkaBus {
         Ok(Self {
             producer: Renewable::new(config)?,
             topic: config.events_topic(),
-            request_timeout: config.request_timeout,
             published: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -66,7 +64,7 @@ impl KafkaBus {
 
     /// Waits up to the request timeout for queued events to be sent.
     pub fn flush(&self) {
-        let _ = self.producer.current().flush(self.request_timeout);
+        let _ = self.producer.current().flush(self.producer.config.request_timeout);
     }
 }
 
