@@ -9,14 +9,13 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use serde_json::{json, Value};
 use support::{command, json_of, login, start, Server, TempDir};
 use tokio::process::Child;
-use watchme_adapters::contract::fixtures::{OwnBroker, PgDatabase};
+use watchme_adapters::contract::fixtures::{header, topic_reader, OwnBroker, PgDatabase};
 
 const PREFIX: &str = "e2e";
 const MOVIES: [u64; 5] = [550, 680, 13, 155, 27205];
@@ -97,14 +96,7 @@ async fn expect_views(http: &reqwest::Client, base: &str, views: u64, unique: u6
 
 /// Reads `topic` from the start until nothing new arrived for a few seconds.
 async fn read_all(brokers: &str, topic: &str) -> Vec<OwnedMessage> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", format!("reader-{}", uuid::Uuid::new_v4().simple()))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[topic]).unwrap();
+    let consumer = topic_reader(brokers, topic);
     let mut out = Vec::new();
     loop {
         // The first message may take a while (group join); later ones come at once.
@@ -114,10 +106,6 @@ async fn read_all(brokers: &str, topic: &str) -> Vec<OwnedMessage> {
             _ => return out,
         }
     }
-}
-
-fn header(m: &OwnedMessage, key: &str) -> Option<String> {
-    m.headers()?.iter().find(|h| h.key == key).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
 fn by_type(messages: &[OwnedMessage]) -> HashMap<String, usize> {

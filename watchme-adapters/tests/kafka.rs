@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
-use watchme_adapters::contract::fixtures::kafka_brokers;
+use watchme_adapters::contract::fixtures::{header, kafka_brokers, topic_reader};
 use watchme_adapters::contract::meta;
 use watchme_adapters::kafka::{ensure_topics, headers, ConsumerConfig, KafkaBus, KafkaConfig, KafkaConsumer};
 use watchme_adapters::memory::MemoryAnalyticsStore;
@@ -40,14 +40,7 @@ fn view(movie: i64, user: Option<UserId>) -> EventEnvelope {
 
 /// Reads every message of `topic` from the beginning until `n` arrived.
 async fn read_topic(brokers: &str, topic: &str, n: usize) -> Vec<OwnedMessage> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", format!("reader-{}", uuid::Uuid::new_v4().simple()))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[topic]).unwrap();
+    let consumer = topic_reader(brokers, topic);
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while out.len() < n {
@@ -58,10 +51,6 @@ async fn read_topic(brokers: &str, topic: &str, n: usize) -> Vec<OwnedMessage> {
         }
     }
     out
-}
-
-fn header(m: &OwnedMessage, key: &str) -> Option<String> {
-    m.headers()?.iter().find(|h| h.key == key).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
 fn analytics() -> (Arc<AnalyticsService>, Arc<MemoryAnalyticsStore>) {

@@ -198,3 +198,29 @@ impl Drop for OwnBroker {
         }
     }
 }
+
+/// A consumer in a group of its own that reads `topic` from the beginning,
+/// for tests that check what was published.
+///
+/// # Panics
+/// When librdkafka refuses the settings or the subscription.
+#[cfg(feature = "kafka")]
+pub fn topic_reader(brokers: &str, topic: &str) -> rdkafka::consumer::StreamConsumer {
+    use rdkafka::consumer::Consumer;
+    let consumer: rdkafka::consumer::StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("reader-{}", uuid::Uuid::new_v4().simple()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("a topic reader");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    consumer
+}
+
+/// The value of a message's header `key`, as text.
+#[cfg(feature = "kafka")]
+pub fn header(m: &rdkafka::message::OwnedMessage, key: &str) -> Option<String> {
+    use rdkafka::message::{Headers, Message};
+    m.headers()?.iter().find(|h| h.key == key).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
+}
