@@ -74,7 +74,10 @@ async fn stats(http: &reqwest::Client, base: &str, movie: u64) -> Value {
 
 /// Waits until every movie shows `views` views, then checks they stay there.
 async fn expect_views(http: &reqwest::Client, base: &str, views: u64, unique: u64) {
-    let deadline = Instant::now() + Duration::from_secs(120);
+    // After a broker restart the consumer group usually recovers in ~6 s,
+    // but in about one run in three tansu takes 100-120 s to hand the
+    // partitions back (cause not found yet); the counts must still be exact.
+    let deadline = Instant::now() + Duration::from_secs(240);
     for m in MOVIES {
         loop {
             let s = stats(http, base, m).await;
