@@ -1,7 +1,7 @@
 //! The contract suites against the in-memory adapters.
 
 use watchme_adapters::contract;
-use watchme_adapters::memory::{MemoryAnalyticsStore, MemoryCache, MemoryStore};
+use watchme_adapters::memory::{MemoryAnalyticsStore, MemoryCache, MemoryRateLimiter, MemoryStore};
 
 #[tokio::test]
 async fn memory_user_repo_meets_the_contract() {
@@ -32,4 +32,14 @@ async fn memory_analytics_store_meets_the_contract() {
 #[tokio::test]
 async fn memory_cache_meets_the_contract() {
     contract::cache(&MemoryCache::default()).await;
+}
+
+#[tokio::test]
+async fn memory_session_repo_meets_the_contract() {
+    contract::session_repo(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn memory_rate_limiter_meets_the_contract() {
+    contract::rate_limiter(&MemoryRateLimiter::new(), "memory").await;
 }

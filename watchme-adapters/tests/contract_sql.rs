@@ -21,6 +21,7 @@ macro_rules! on_both {
 
 on_both! {
     user_repo_meets_the_contract => |db| contract::user_repo(&db.store).await;
+    session_repo_meets_the_contract => |db| contract::session_repo(&db.store).await;
     library_repo_meets_the_contract => |db| contract::library_repo(&db.store).await;
     outbox_meets_the_contract => |db| contract::outbox(&db.store).await;
     writes_and_events_are_atomic => |db| contract::outbox_atomic_with_writes(&db.store, &db.store, &db.store).await;

@@ -2,8 +2,8 @@
 
 mod common;
 
-use watchme_core::domain::{DisplayName, Email, Password, RequestContext, Role};
-use watchme_core::services::{AuthError, Registration};
+use watchme_core::domain::{ClientInfo, DisplayName, Email, Password, RefreshToken, RequestContext, Role};
+use watchme_core::services::{AuthError, LoginSuccess, Registration, WeakPassword};
 
 fn reg(email: &str, password: &str) -> Registration {
     Registration {
@@ -22,10 +22,10 @@ async fn register_then_login_issues_a_token_for_that_user() {
 
     let ok = k
         .auth
-        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap())
+        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap(), ClientInfo::default())
         .await
         .unwrap();
-    let claims = k.auth.authenticate(&ok.access.token).unwrap();
+    let claims = k.auth.authenticate(&ok.tokens.access.token).await.unwrap();
     assert_eq!(claims.user_id, user.id);
     assert!(ok.user.last_login_at.is_some());
     assert_eq!(k.auth.current_user(user.id).await.unwrap().id, user.id);
@@ -41,7 +41,7 @@ async fn login_failures_do_not_say_whether_the_email_exists() {
         ("nobody@example.com", "correct horse", "unknown email"),
     ];
     for (email, pw, case) in cases {
-        let err = k.auth.login(&ctx, &Email::parse(email).unwrap(), &Password::parse(pw).unwrap()).await.unwrap_err();
+        let err = k.auth.login(&ctx, &Email::parse(email).unwrap(), &Password::parse(pw).unwrap(), ClientInfo::default()).await.unwrap_err();
         assert!(matches!(err, AuthError::InvalidCredentials), "case: {case}: {err:?}");
     }
 }
@@ -54,7 +54,9 @@ async fn registration_refusals() {
     let err = k.auth.register(&ctx, reg("ADA@example.com", "another pass")).await.unwrap_err();
     assert!(matches!(err, AuthError::EmailTaken), "{err:?}");
     let err = k.auth.register(&ctx, reg("bob@example.com", "Bob@Example.com")).await.unwrap_err();
-    assert!(matches!(err, AuthError::WeakPassword), "{err:?}");
+    assert!(matches!(err, AuthError::WeakPassword(WeakPassword::EqualsEmail)), "{err:?}");
+    let err = k.auth.register(&ctx, reg("bob@example.com", "Password123")).await.unwrap_err();
+    assert!(matches!(err, AuthError::WeakPassword(WeakPassword::Common)), "{err:?}");
 }
 
 #[tokio::test]
@@ -65,8 +67,8 @@ async fn admin_emails_get_the_admin_role_and_display_names_are_kept() {
     r.display_name = Some(DisplayName::parse("The Operator").unwrap());
     let user = k.auth.register(&ctx, r).await.unwrap();
     assert_eq!((user.role, user.display_name.as_str()), (Role::Admin, "The Operator"));
-    let ok = k.auth.login(&ctx, &user.email, &Password::parse("correct horse").unwrap()).await.unwrap();
-    assert_eq!(k.auth.authenticate(&ok.access.token).unwrap().role, Role::Admin);
+    let ok = k.auth.login(&ctx, &user.email, &Password::parse("correct horse").unwrap(), ClientInfo::default()).await.unwrap();
+    assert_eq!(k.auth.authenticate(&ok.tokens.access.token).await.unwrap().role, Role::Admin);
 }
 
 #[tokio::test]
@@ -77,14 +79,14 @@ async fn storage_outage_is_unavailable_not_a_wrong_password() {
     k.store.set_available(false);
     let err = k
         .auth
-        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap())
+        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap(), ClientInfo::default())
         .await
         .unwrap_err();
     assert!(matches!(err, AuthError::Unavailable(_)), "{err:?}");
     k.store.set_available(true);
     assert!(k
         .auth
-        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap())
+        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap(), ClientInfo::default())
         .await
         .is_ok());
 }
@@ -93,6 +95,75 @@ async fn storage_outage_is_unavailable_not_a_wrong_password() {
 async fn garbage_tokens_are_invalid() {
     let k = common::kit();
     for t in ["", "abc", "a.b.c"] {
-        assert!(matches!(k.auth.authenticate(t), Err(AuthError::InvalidToken)), "case: {t:?}");
+        assert!(matches!(k.auth.authenticate(t).await, Err(AuthError::InvalidToken)), "case: {t:?}");
     }
+}
+
+async fn logged_in(k: &common::Kit, email: &str) -> LoginSuccess {
+    let ctx = RequestContext::anonymous();
+    let _ = k.auth.register(&ctx, reg(email, "correct horse")).await;
+    let client = ClientInfo::new(Some("test-agent/1.0"), Some("198.51.100.4".into()));
+    k.auth.login(&ctx, &Email::parse(email).unwrap(), &Password::parse("correct horse").unwrap(), client).await.unwrap()
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_the_old_token_stops_working() {
+    let k = common::kit();
+    let first = logged_in(&k, "ada@example.com").await;
+    let second = k.auth.refresh(&first.tokens.refresh).await.unwrap();
+    assert_ne!(second.refresh, first.tokens.refresh);
+    assert_eq!(second.session.id, first.tokens.session.id, "one session across rotations");
+    let claims = k.auth.authenticate(&second.access.token).await.unwrap();
+    assert_eq!(claims.session_id, Some(first.tokens.session.id), "access tokens carry the session id");
+    let third = k.auth.refresh(&second.refresh).await.unwrap();
+    assert!(k.auth.authenticate(&third.access.token).await.is_ok());
+    let err = k.auth.refresh(&RefreshToken::new("wmr_never-issued")).await.unwrap_err();
+    assert!(matches!(err, AuthError::InvalidRefreshToken), "{err:?}");
+}
+
+#[tokio::test]
+async fn reusing_a_rotated_token_revokes_the_family_and_its_access_tokens() {
+    let k = common::kit();
+    let stolen = logged_in(&k, "ada@example.com").await;
+    let legit = k.auth.refresh(&stolen.tokens.refresh).await.unwrap();
+    assert!(k.auth.authenticate(&legit.access.token).await.is_ok());
+    // The thief replays the rotated token: refused, and the whole session dies.
+    let err = k.auth.refresh(&stolen.tokens.refresh).await.unwrap_err();
+    assert!(matches!(err, AuthError::InvalidRefreshToken), "{err:?}");
+    let err = k.auth.refresh(&legit.refresh).await.unwrap_err();
+    assert!(matches!(err, AuthError::InvalidRefreshToken), "the current token of the family is revoked too: {err:?}");
+    for token in [&stolen.tokens.access.token, &legit.access.token] {
+        let err = k.auth.authenticate(token).await.unwrap_err();
+        assert!(matches!(err, AuthError::InvalidToken), "access tokens of a revoked session fail: {err:?}");
+    }
+    // Another login of the same user is a different family and unaffected.
+    let other = logged_in(&k, "ada@example.com").await;
+    assert!(k.auth.authenticate(&other.tokens.access.token).await.is_ok());
+}
+
+#[tokio::test]
+async fn sessions_are_listed_revoked_and_private_to_their_owner() {
+    let k = common::kit();
+    let a1 = logged_in(&k, "ada@example.com").await;
+    let a2 = logged_in(&k, "ada@example.com").await;
+    let bob = logged_in(&k, "bob@example.com").await;
+    let listed = k.auth.sessions(a1.user.id).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].client.user_agent.as_deref(), Some("test-agent/1.0"));
+    assert_eq!(listed[0].client.ip.as_deref(), Some("198.51.100.4"));
+
+    let err = k.auth.revoke_session(bob.user.id, a1.tokens.session.id).await.unwrap_err();
+    assert!(matches!(err, AuthError::SessionNotFound), "bob cannot revoke ada's session: {err:?}");
+    assert!(k.auth.authenticate(&a1.tokens.access.token).await.is_ok());
+
+    k.auth.revoke_session(a1.user.id, a1.tokens.session.id).await.unwrap();
+    assert!(matches!(k.auth.authenticate(&a1.tokens.access.token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(k.auth.refresh(&a1.tokens.refresh).await, Err(AuthError::InvalidRefreshToken)));
+    assert_eq!(k.auth.sessions(a1.user.id).await.unwrap().len(), 1);
+
+    let claims = k.auth.authenticate(&a2.tokens.access.token).await.unwrap();
+    k.auth.logout(&claims).await.unwrap();
+    assert!(matches!(k.auth.authenticate(&a2.tokens.access.token).await, Err(AuthError::InvalidToken)));
+    assert!(k.auth.sessions(a1.user.id).await.unwrap().is_empty());
+    assert!(k.auth.authenticate(&bob.tokens.access.token).await.is_ok(), "other users are untouched");
 }

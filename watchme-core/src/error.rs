@@ -121,3 +121,11 @@ pub enum TokenError {
     #[error("token signing failed")]
     Internal(#[source] Cause),
 }
+
+/// Failure of [`crate::ports::RateLimiter`].
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RateLimitError {
+    /// The limiter's store cannot be reached.
+    #[error("rate limiter unavailable")]
+    Unavailable(#[source] Cause),
+}

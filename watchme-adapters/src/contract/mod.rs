@@ -11,13 +11,17 @@ mod analytics;
 mod cache;
 pub mod fixtures;
 mod library;
+mod limits;
 mod outbox;
+mod sessions;
 mod users;
 
 pub use analytics::analytics_store;
 pub use cache::cache;
 pub use library::library_repo;
+pub use limits::rate_limiter;
 pub use outbox::{outbox, outbox_atomic_with_writes};
+pub use sessions::session_repo;
 pub use users::user_repo;
 
 use time::OffsetDateTime;

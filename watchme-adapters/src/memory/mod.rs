@@ -8,9 +8,11 @@
 mod analytics;
 mod bus;
 mod cache;
+mod limiter;
 mod store;
 
 pub use analytics::MemoryAnalyticsStore;
 pub use bus::InProcessBus;
 pub use cache::MemoryCache;
+pub use limiter::MemoryRateLimiter;
 pub use store::MemoryStore;

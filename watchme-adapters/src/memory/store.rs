@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use watchme_core::domain::{
     Email, EventEnvelope, EventMeta, Favorite, LibraryChange, LibraryEntry, LibraryUpdate, MovieId, MovieRef, Page,
-    PageRequest, PasswordHash, User, UserId, View, WatchStatus,
+    PageRequest, PasswordHash, RefreshTokenHash, Session, SessionId, User, UserId, View, WatchStatus,
 };
 use watchme_core::error::{cause_msg, StorageError, UserRepoError};
-use watchme_core::ports::{LibraryRepo, Outbox, OutboxRecord, OutboxStats, UserRepo};
+use watchme_core::ports::{LibraryRepo, Outbox, OutboxRecord, OutboxStats, Rotation, SessionRepo, UserRepo};
 
 struct OutboxRow {
     event: EventEnvelope,
@@ -35,6 +35,9 @@ struct State {
     // rows kept for the retention period (which can be millions).
     unpublished: BTreeSet<i64>,
     next_outbox_id: i64,
+    sessions: HashMap<SessionId, Session>,
+    // Every refresh token hash a session ever had -> (session, rotated away?).
+    refresh_tokens: HashMap<RefreshTokenHash, (SessionId, bool)>,
 }
 
 impl State {
@@ -127,6 +130,63 @@ impl UserRepo for MemoryStore {
         let user = s.users.get_mut(&id).ok_or(UserRepoError::NotFound)?;
         user.password_hash = hash.clone();
         Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionRepo for MemoryStore {
+    async fn create_session(&self, session: &Session, refresh: &RefreshTokenHash) -> Result<(), StorageError> {
+        let mut s = self.lock()?;
+        s.sessions.insert(session.id, session.clone());
+        s.refresh_tokens.insert(refresh.clone(), (session.id, false));
+        Ok(())
+    }
+
+    async fn rotate(
+        &self,
+        presented: &RefreshTokenHash,
+        next: &RefreshTokenHash,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<Rotation, StorageError> {
+        let mut s = self.lock()?;
+        let Some(&(id, rotated)) = s.refresh_tokens.get(presented) else { return Ok(Rotation::Unknown) };
+        let Some(session) = s.sessions.get(&id).cloned() else { return Ok(Rotation::Unknown) };
+        if rotated {
+            return Ok(Rotation::Reused(session));
+        }
+        if !session.is_active(now) {
+            return Ok(Rotation::Inactive(session));
+        }
+        s.refresh_tokens.insert(presented.clone(), (id, true));
+        s.refresh_tokens.insert(next.clone(), (id, false));
+        let stored = s.sessions.get_mut(&id).ok_or_else(|| StorageError::Internal(cause_msg("session vanished")))?;
+        stored.last_used_at = now;
+        stored.expires_at = expires_at;
+        Ok(Rotation::Rotated(stored.clone()))
+    }
+
+    async fn find_session(&self, id: SessionId) -> Result<Option<Session>, StorageError> {
+        Ok(self.lock()?.sessions.get(&id).cloned())
+    }
+
+    async fn active_sessions(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StorageError> {
+        let s = self.lock()?;
+        let mut out: Vec<Session> =
+            s.sessions.values().filter(|x| x.user_id == user && x.is_active(now)).cloned().collect();
+        out.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at).then(b.id.cmp(&a.id)));
+        Ok(out)
+    }
+
+    async fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StorageError> {
+        let mut s = self.lock()?;
+        Ok(match s.sessions.get_mut(&id) {
+            Some(x) if x.revoked_at.is_none() => {
+                x.revoked_at = Some(now);
+                true
+            }
+            _ => false,
+        })
     }
 }
 

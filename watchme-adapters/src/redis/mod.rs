@@ -1,5 +1,5 @@
-//! The [`Cache`] port over Redis, and the two-tier cache (in-process L1 in
-//! front of Redis) that production replicas share.
+//! The [`Cache`] port over Redis, the two-tier cache (in-process L1 in
+//! front of Redis) that production replicas share, and the shared rate limiter.
 //!
 //! Redis is an optimisation, never a dependency a request waits on: every
 //! operation is bounded by a short timeout, a Redis that is down at start-up
@@ -8,6 +8,7 @@
 //! prefixed with a namespace, so two deployments (or two tests) sharing a
 //! Redis never see each other's keys.
 
+mod limiter;
 mod two_tier;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tokio::sync::Mutex;
 use watchme_core::error::{cause, cause_msg, CacheError};
 use watchme_core::ports::Cache;
 
+pub use limiter::RedisRateLimiter;
 pub use two_tier::TwoTierCache;
 
 /// Connection settings. `Debug` hides the URL, which may hold a password.

@@ -1,4 +1,4 @@
-//! SQL storage for every storage port (users, library, outbox, analytics),
+//! SQL storage for every storage port (users, sessions, library, outbox, analytics),
 //! on PostgreSQL (production, shared by stateless replicas) and SQLite (the
 //! embedded default, one file).
 //!
@@ -14,6 +14,7 @@ mod analytics;
 mod error;
 mod library;
 mod outbox;
+mod sessions;
 mod users;
 
 use std::str::FromStr;

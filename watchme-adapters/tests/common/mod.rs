@@ -6,12 +6,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use watchme_adapters::catalog::CatalogSource;
-use watchme_adapters::crypto::{Argon2Hasher, Argon2Params, JwtConfig, JwtIssuer};
+use watchme_adapters::crypto::{Argon2Hasher, Argon2Params, JwtConfig, JwtIssuer, JwtKey};
 use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryStore};
 use watchme_core::domain::Email;
 use watchme_core::ports::{MovieSource, SystemClock};
 use watchme_core::services::{
-    AnalyticsService, AuthService, LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig,
+    AnalyticsService, AuthService, AuthSettings, LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig,
 };
 
 pub struct Kit {
@@ -36,15 +36,23 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
     let analytics = Arc::new(AnalyticsService::new(Arc::new(MemoryAnalyticsStore::new()), clock.clone()));
     let bus = InProcessBus::new(vec![analytics.clone()]);
     let tokens = JwtIssuer::new(JwtConfig {
-        secret: b"test-secret-test-secret-test-secret".to_vec(),
+        signing: JwtKey::hs256("test", b"test-secret-test-secret-test-secret").unwrap(),
+        verify_only: vec![],
         issuer: "watchme".into(),
         audience: "watchme-api".into(),
         ttl: std::time::Duration::from_secs(900),
         leeway: std::time::Duration::from_secs(0),
-    });
+    })
+    .unwrap();
     let admins: HashSet<Email> = [Email::parse("root@example.com").unwrap()].into();
-    let auth =
-        AuthService::new(Arc::new(store.clone()), Arc::new(cheap_hasher()), Arc::new(tokens), clock.clone(), admins);
+    let auth = AuthService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(cheap_hasher()),
+        Arc::new(tokens),
+        clock.clone(),
+        AuthSettings { admin_emails: admins, ..AuthSettings::default() },
+    );
     let movies = Arc::new(MovieService::new(source, Arc::new(cache.clone()), clock.clone(), MoviePolicy::default()));
     let library = LibraryService::new(Arc::new(store.clone()), Arc::new(store.clone()), movies.clone(), clock.clone());
     let relay = OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, RelayConfig::default());

@@ -5,17 +5,21 @@
 //! never reach a repository.
 
 mod analytics;
+mod common_passwords;
 mod context;
 mod event;
 mod library;
 mod movie;
 mod page;
+mod session;
 mod user;
 
 pub use analytics::*;
+pub use common_passwords::*;
 pub use context::*;
 pub use event::*;
 pub use library::*;
 pub use movie::*;
 pub use page::*;
+pub use session::*;
 pub use user::*;

@@ -1,9 +1,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use uuid::Uuid;
-
-use crate::domain::{Password, PasswordHash, Role, UserId};
+use crate::domain::{Password, PasswordHash, RefreshToken, RefreshTokenHash, Role, SessionId, UserId};
 use crate::error::{HashError, TokenError};
 
 /// Hashes and verifies passwords (argon2id in production).
@@ -36,7 +34,7 @@ pub struct AccessClaims {
     /// Their role when the token was issued.
     pub role: Role,
     /// The login session the token belongs to, when sessions are tracked.
-    pub session_id: Option<Uuid>,
+    pub session_id: Option<SessionId>,
 }
 
 /// A signed access token.
@@ -62,4 +60,14 @@ pub trait TokenIssuer: Send + Sync + 'static {
     /// # Errors
     /// [`TokenError::Invalid`] for any token that is not one we issued and still valid.
     fn verify(&self, token: &str) -> Result<AccessClaims, TokenError>;
+
+    /// A fresh opaque refresh token (at least 256 random bits) and the hash it is stored under.
+    ///
+    /// # Errors
+    /// [`TokenError::Internal`] when the system has no randomness to give.
+    fn new_refresh_token(&self) -> Result<(RefreshToken, RefreshTokenHash), TokenError>;
+
+    /// The stored hash of a presented refresh token (a fast, unsalted digest:
+    /// the token is 256 random bits, so nothing can be guessed from it).
+    fn hash_refresh_token(&self, token: &RefreshToken) -> RefreshTokenHash;
 }

@@ -1,16 +1,36 @@
-//! Registration, login and token verification.
+//! Registration, login, refresh-token rotation, sessions and token verification.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use crate::domain::{
-    DisplayName, Email, EventEnvelope, EventMeta, EventPayload, Password, PasswordHash, RequestContext, Role, User,
-    UserId,
+    is_common_password, ClientInfo, DisplayName, Email, EventEnvelope, EventMeta, EventPayload, Password,
+    PasswordHash, RefreshToken, RequestContext, Role, Session, SessionId, User, UserId,
 };
 use crate::error::{Cause, HashError, StorageError, TokenError, UserRepoError};
-use crate::ports::{AccessClaims, Clock, IssuedToken, PasswordHasher, TokenIssuer, UserRepo};
+use crate::ports::{AccessClaims, Clock, IssuedToken, PasswordHasher, Rotation, SessionRepo, TokenIssuer, UserRepo};
+
+/// Why a password was refused at registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeakPassword {
+    /// It is the account's email.
+    EqualsEmail,
+    /// It is in the bundled list of the most common passwords.
+    Common,
+}
+
+impl std::fmt::Display for WeakPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::EqualsEmail => "it must differ from the email",
+            Self::Common => "it is one of the most common passwords",
+        })
+    }
+}
 
 /// Why an authentication use case failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -18,15 +38,21 @@ pub enum AuthError {
     /// The email is registered already.
     #[error("email already registered")]
     EmailTaken,
-    /// The password is refused for this account (equal to the email).
-    #[error("password is too easy to guess")]
-    WeakPassword,
+    /// The password is refused for this account.
+    #[error("password is too easy to guess: {0}")]
+    WeakPassword(WeakPassword),
     /// Wrong email or password; deliberately does not say which.
     #[error("invalid email or password")]
     InvalidCredentials,
-    /// The access token is missing, invalid, expired, or its user is gone.
+    /// The access token is missing, invalid, expired, its session revoked, or its user gone.
     #[error("invalid or expired token")]
     InvalidToken,
+    /// The refresh token is unknown, expired, revoked, or was already used.
+    #[error("invalid or expired refresh token")]
+    InvalidRefreshToken,
+    /// No session with this id belongs to the caller.
+    #[error("session not found")]
+    SessionNotFound,
     /// A dependency is down; retry later.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] Cause),
@@ -73,41 +99,105 @@ pub struct Registration {
     pub display_name: Option<DisplayName>,
 }
 
+/// An access token and the refresh token that renews it, both of one session.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    /// The short-lived JWT.
+    pub access: IssuedToken,
+    /// The opaque refresh token; valid once.
+    pub refresh: RefreshToken,
+    /// How long the refresh token stays valid if not used.
+    pub refresh_expires_in: Duration,
+    /// The session both belong to.
+    pub session: Session,
+}
+
 /// A successful login.
 #[derive(Debug, Clone)]
 pub struct LoginSuccess {
     /// Who logged in.
     pub user: User,
-    /// Their access token.
-    pub access: IssuedToken,
+    /// Their tokens.
+    pub tokens: TokenPair,
 }
 
-/// Registration, login and token checks.
+/// Settings of [`AuthService`].
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Accounts with these emails get the admin role.
+    pub admin_emails: HashSet<Email>,
+    /// How long a refresh token stays valid unused (each rotation starts it again).
+    pub refresh_ttl: Duration,
+    /// How long a replica trusts its last look at a session: a session
+    /// revoked elsewhere stops being honoured here within this time (at once
+    /// on the replica that revoked it).
+    pub session_check_ttl: Duration,
+    /// Refuse passwords from the bundled list of common passwords.
+    pub reject_common_passwords: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            admin_emails: HashSet::new(),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            session_check_ttl: Duration::from_secs(10),
+            reject_common_passwords: true,
+        }
+    }
+}
+
+// Sessions this replica looked at recently: id -> (active, when checked).
+// Bounded by clearing it whole when it grows past MAX (a cold re-check per
+// session is cheap; a memory leak under a token flood is not).
+#[derive(Default)]
+struct SessionChecks(Mutex<HashMap<SessionId, (bool, OffsetDateTime)>>);
+
+impl SessionChecks {
+    const MAX: usize = 100_000;
+
+    fn get(&self, id: SessionId) -> Option<(bool, OffsetDateTime)> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id).copied()
+    }
+
+    fn put(&self, id: SessionId, active: bool, at: OffsetDateTime) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(id, (active, at));
+    }
+}
+
+/// Registration, login, sessions and token checks.
 pub struct AuthService {
     users: Arc<dyn UserRepo>,
+    sessions: Arc<dyn SessionRepo>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenIssuer>,
     clock: Arc<dyn Clock>,
-    admin_emails: HashSet<Email>,
+    settings: AuthSettings,
+    checks: SessionChecks,
     // Verified against when the email is unknown, so a login takes as long
     // whether or not the account exists (no user enumeration by timing).
     dummy_hash: OnceCell<PasswordHash>,
 }
 
 impl AuthService {
-    /// Builds the service; accounts whose email is in `admin_emails` get the admin role.
+    /// Builds the service over its ports.
     pub fn new(
         users: Arc<dyn UserRepo>,
+        sessions: Arc<dyn SessionRepo>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenIssuer>,
         clock: Arc<dyn Clock>,
-        admin_emails: HashSet<Email>,
+        settings: AuthSettings,
     ) -> Self {
-        Self { users, hasher, tokens, clock, admin_emails, dummy_hash: OnceCell::new() }
+        Self { users, sessions, hasher, tokens, clock, settings, checks: SessionChecks::default(), dummy_hash: OnceCell::new() }
     }
 
     fn role_for(&self, user: &User) -> Role {
-        if self.admin_emails.contains(&user.email) {
+        if self.settings.admin_emails.contains(&user.email) {
             Role::Admin
         } else {
             user.role
@@ -120,7 +210,10 @@ impl AuthService {
     /// [`AuthError::EmailTaken`], [`AuthError::WeakPassword`], or a dependency failure.
     pub async fn register(&self, ctx: &RequestContext, reg: Registration) -> Result<User, AuthError> {
         if reg.password.expose().trim().to_lowercase() == reg.email.as_str() {
-            return Err(AuthError::WeakPassword);
+            return Err(AuthError::WeakPassword(WeakPassword::EqualsEmail));
+        }
+        if self.settings.reject_common_passwords && is_common_password(reg.password.expose()) {
+            return Err(AuthError::WeakPassword(WeakPassword::Common));
         }
         let password_hash = self.hasher.hash(&reg.password).await?;
         let now = self.clock.now();
@@ -150,7 +243,8 @@ impl AuthService {
         Ok(user)
     }
 
-    /// Checks credentials, records `UserLoggedIn` and issues an access token.
+    /// Checks credentials, records `UserLoggedIn`, opens a session and
+    /// issues its access and refresh tokens.
     ///
     /// # Errors
     /// [`AuthError::InvalidCredentials`] for an unknown email or a wrong
@@ -160,6 +254,7 @@ impl AuthService {
         ctx: &RequestContext,
         email: &Email,
         password: &Password,
+        client: ClientInfo,
     ) -> Result<LoginSuccess, AuthError> {
         let Some(mut user) = self.users.find_by_email(email).await? else {
             let dummy = self
@@ -192,19 +287,133 @@ impl AuthService {
         self.users.record_login(user.id, now, &[event]).await?;
         user.last_login_at = Some(now);
         user.role = self.role_for(&user);
-        let access = self
-            .tokens
-            .issue(&AccessClaims { user_id: user.id, role: user.role, session_id: None })
-            .map_err(token_internal)?;
-        Ok(LoginSuccess { user, access })
+        let (refresh, hash) = self.tokens.new_refresh_token().map_err(token_internal)?;
+        let session = Session {
+            id: SessionId::new(),
+            user_id: user.id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + self.settings.refresh_ttl,
+            client,
+            revoked_at: None,
+        };
+        self.sessions.create_session(&session, &hash).await?;
+        let access = self.access_token(&user, session.id)?;
+        tracing::info!(user_id = %user.id, session_id = %session.id, "logged in");
+        let tokens = TokenPair { access, refresh, refresh_expires_in: self.settings.refresh_ttl, session };
+        Ok(LoginSuccess { user, tokens })
     }
 
-    /// Verifies an access token.
+    fn access_token(&self, user: &User, session: SessionId) -> Result<IssuedToken, AuthError> {
+        self.tokens
+            .issue(&AccessClaims { user_id: user.id, role: self.role_for(user), session_id: Some(session) })
+            .map_err(token_internal)
+    }
+
+    /// Rotates a refresh token: the presented one stops working and a new
+    /// pair of the same session is returned. Presenting a token that was
+    /// already rotated revokes its whole session (someone else holds a copy)
+    /// and is logged as a security event.
     ///
     /// # Errors
-    /// [`AuthError::InvalidToken`] for any token that is not valid now.
-    pub fn authenticate(&self, token: &str) -> Result<AccessClaims, AuthError> {
-        self.tokens.verify(token).map_err(token_internal)
+    /// [`AuthError::InvalidRefreshToken`] for an unknown, expired, revoked or
+    /// reused token, or a dependency failure.
+    pub async fn refresh(&self, presented: &RefreshToken) -> Result<TokenPair, AuthError> {
+        let now = self.clock.now();
+        let old = self.tokens.hash_refresh_token(presented);
+        let (refresh, next) = self.tokens.new_refresh_token().map_err(token_internal)?;
+        let session = match self.sessions.rotate(&old, &next, now, now + self.settings.refresh_ttl).await? {
+            Rotation::Rotated(s) => s,
+            Rotation::Reused(s) => {
+                self.sessions.revoke_session(s.id, now).await?;
+                self.checks.put(s.id, false, now);
+                tracing::warn!(
+                    security_event = "refresh_token_reuse",
+                    user_id = %s.user_id,
+                    session_id = %s.id,
+                    "a rotated refresh token was presented again; the session is revoked"
+                );
+                return Err(AuthError::InvalidRefreshToken);
+            }
+            Rotation::Inactive(_) | Rotation::Unknown => return Err(AuthError::InvalidRefreshToken),
+        };
+        let user = self.users.find_by_id(session.user_id).await?.ok_or(AuthError::InvalidRefreshToken)?;
+        let access = self.access_token(&user, session.id)?;
+        Ok(TokenPair { access, refresh, refresh_expires_in: self.settings.refresh_ttl, session })
+    }
+
+    /// Ends the session of the caller's access token (logout).
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] for a token without a session, or a dependency failure.
+    pub async fn logout(&self, caller: &AccessClaims) -> Result<(), AuthError> {
+        let id = caller.session_id.ok_or(AuthError::InvalidToken)?;
+        self.revoke_session(caller.user_id, id).await.map_err(|e| match e {
+            AuthError::SessionNotFound => AuthError::InvalidToken,
+            other => other,
+        })
+    }
+
+    /// The user's active sessions, most recently used first.
+    ///
+    /// # Errors
+    /// A dependency failure.
+    pub async fn sessions(&self, user: UserId) -> Result<Vec<Session>, AuthError> {
+        Ok(self.sessions.active_sessions(user, self.clock.now()).await?)
+    }
+
+    /// Revokes one of the user's sessions; another user's session is "not found".
+    ///
+    /// # Errors
+    /// [`AuthError::SessionNotFound`] when `user` has no such session, or a dependency failure.
+    pub async fn revoke_session(&self, user: UserId, id: SessionId) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        match self.sessions.find_session(id).await? {
+            Some(s) if s.user_id == user && s.is_active(now) => {
+                self.sessions.revoke_session(id, now).await?;
+                self.checks.put(id, false, now);
+                tracing::info!(user_id = %user, session_id = %id, "session revoked");
+                Ok(())
+            }
+            _ => Err(AuthError::SessionNotFound),
+        }
+    }
+
+    /// Verifies an access token and that its session is still active.
+    ///
+    /// The session is looked up at most once per
+    /// [`AuthSettings::session_check_ttl`] per replica; if the store is down
+    /// the last answer is used, and without one the check fails as unavailable.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] for any token that is not valid now, or
+    /// whose session is revoked; [`AuthError::Unavailable`] when the session
+    /// cannot be checked.
+    pub async fn authenticate(&self, token: &str) -> Result<AccessClaims, AuthError> {
+        let claims = self.tokens.verify(token).map_err(token_internal)?;
+        let sid = claims.session_id.ok_or(AuthError::InvalidToken)?;
+        let now = self.clock.now();
+        let cached = self.checks.get(sid);
+        let fresh = cached.filter(|(_, at)| now - *at < self.settings.session_check_ttl);
+        let active = match fresh {
+            Some((active, _)) => active,
+            None => match self.sessions.find_session(sid).await {
+                Ok(found) => {
+                    let active = found.is_some_and(|s| s.user_id == claims.user_id && s.is_active(now));
+                    self.checks.put(sid, active, now);
+                    active
+                }
+                Err(e) => match cached {
+                    Some((active, _)) => active,
+                    None => return Err(e.into()),
+                },
+            },
+        };
+        if active {
+            Ok(claims)
+        } else {
+            Err(AuthError::InvalidToken)
+        }
     }
 
     /// The account behind a verified token.

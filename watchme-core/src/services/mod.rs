@@ -7,6 +7,7 @@
 mod analytics;
 mod auth;
 mod library;
+mod limits;
 mod movies;
 mod relay;
 mod single_flight;
@@ -14,6 +15,7 @@ mod single_flight;
 pub use analytics::*;
 pub use auth::*;
 pub use library::*;
+pub use limits::*;
 pub use movies::*;
 pub use relay::*;
 pub use single_flight::SingleFlight;

@@ -1,0 +1,37 @@
+use std::time::Duration;
+
+use watchme_core::ports::{RateLimiter, RatePolicy};
+
+/// The [`RateLimiter`] contract. `unique` must differ between runs against
+/// a shared store (it is put in policy names so runs never share counts).
+pub async fn rate_limiter(limiter: &dyn RateLimiter, unique: &str) {
+    let strict = RatePolicy::new(format!("contract-{unique}-strict"), 3, Duration::from_secs(3600));
+    for n in 0..3u32 {
+        let d = limiter.check(&strict, "10.0.0.1").await.expect("check");
+        assert!(d.allowed, "request {} of 3 is allowed", n + 1);
+        assert_eq!((d.limit, d.remaining), (3, 2 - n), "remaining counts down");
+        assert!(d.retry_after.is_none(), "an allowed request has no retry-after");
+        assert!(d.reset_after > Duration::ZERO && d.reset_after <= Duration::from_secs(3600), "reset within the window");
+    }
+    let d = limiter.check(&strict, "10.0.0.1").await.expect("check");
+    assert!(!d.allowed, "the 4th request in the window is refused");
+    assert_eq!(d.remaining, 0);
+    let wait = d.retry_after.expect("a refusal says when to retry");
+    assert!(
+        wait > Duration::from_secs(1100) && wait <= Duration::from_secs(1200),
+        "retry after about one interval (window / limit = 1200 s), got {wait:?}"
+    );
+    assert!(!limiter.check(&strict, "10.0.0.1").await.expect("check").allowed, "refusals do not refill the budget");
+
+    assert!(limiter.check(&strict, "10.0.0.2").await.expect("check").allowed, "another key has its own budget");
+    let other = RatePolicy::new(format!("contract-{unique}-other"), 3, Duration::from_secs(3600));
+    assert!(limiter.check(&other, "10.0.0.1").await.expect("check").allowed, "another policy has its own budget");
+
+    // The budget refills continuously: one request per interval.
+    let quick = RatePolicy::new(format!("contract-{unique}-quick"), 2, Duration::from_millis(400));
+    assert!(limiter.check(&quick, "k").await.expect("check").allowed);
+    assert!(limiter.check(&quick, "k").await.expect("check").allowed);
+    assert!(!limiter.check(&quick, "k").await.expect("check").allowed, "burst used up");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(limiter.check(&quick, "k").await.expect("check").allowed, "one interval (200 ms) later, one more");
+}
