@@ -51,6 +51,25 @@ async fn wait_for_views(base: &str, movie: u64, views: u64) {
     }
 }
 
+/// Waits until the relay has published every outbox row, so nothing changes
+/// between a backup and the server's stop.
+async fn wait_for_outbox_drained(url: &str) {
+    let store = watchme_adapters::sql::SqlStore::connect_lazy(url, &Default::default()).expect("url");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        if n == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{n} outbox rows never published");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    store.close().await;
+}
+
 async fn survives_restart(extra: &[(&str, String)]) {
     let dir = TempDir::new("restart");
     let server = start(&dir.0, extra).await;
@@ -103,6 +122,7 @@ async fn sqlite_backup_restores_every_table() {
     let server = start(&src.0, &[]).await;
     populate(&server.base).await;
     wait_for_views(&server.base, 680, 2).await;
+    wait_for_outbox_drained(&format!("sqlite://{}/watchme.db", src.0.display())).await;
     let file = files.0.join("watchme.backup.db");
     // Online backup, while the server runs.
     run(&[("WATCHME_DATA_DIR", src.0.display().to_string())], &["backup", "--output", &file.display().to_string()])

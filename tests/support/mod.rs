@@ -60,6 +60,11 @@ pub async fn start(data_dir: &Path, extra: &[(&str, String)]) -> Server {
         ("WATCHME_OUTBOX_POLL_MS", "50".into()),
         // Cheap argon2 keeps the walk fast; the OWASP default is tested in the adapter.
         ("WATCHME_ARGON2_MEMORY_KIB", "1024".into()),
+        // Every test client is 127.0.0.1: generous budgets unless a test sets its own.
+        ("WATCHME_RATE_ANONYMOUS", "100000/60".into()),
+        ("WATCHME_RATE_USER", "100000/60".into()),
+        ("WATCHME_RATE_AUTH_IP", "1000/60".into()),
+        ("WATCHME_RATE_AUTH_ACCOUNT", "1000/60".into()),
     ];
     envs.extend(extra.iter().cloned());
     let mut child = command(&envs, &[])
@@ -139,6 +144,8 @@ pub async fn login(http: &reqwest::Client, base: &str, email: &str) -> String {
 /// The application tables (everything but sqlx's own bookkeeping).
 pub const TABLES: &[&str] = &[
     "users",
+    "sessions",
+    "refresh_tokens",
     "views",
     "favorites",
     "library_entries",

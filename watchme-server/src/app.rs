@@ -8,22 +8,27 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::listener::{Acceptor, AcceptorExt, BoxAcceptor, Listener, RustlsCertificate, RustlsConfig, TcpListener};
 use poem::{EndpointExt, Server};
 use watchme_adapters::catalog::CatalogSource;
-use watchme_adapters::crypto::{generate_secret, Argon2Hasher, JwtConfig, JwtIssuer};
+use watchme_adapters::crypto::{generate_secret, Argon2Hasher, JwtConfig, JwtIssuer, JwtKey};
 use watchme_adapters::kafka::{ensure_topics, KafkaBus, KafkaConsumer, SetupError};
-use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryStore};
-use watchme_adapters::redis::{RedisCache, TwoTierCache};
+use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryRateLimiter, MemoryStore};
+use watchme_adapters::redis::{RedisCache, RedisRateLimiter, TwoTierCache};
 use watchme_adapters::sql::SqlStore;
 use watchme_adapters::tmdb::{BreakerState, TmdbSource};
 use watchme_core::error::StorageError;
-use watchme_core::ports::{AnalyticsStore, Cache, EventBus, LibraryRepo, MovieSource, Outbox, SystemClock, UserRepo};
-use watchme_core::services::{AnalyticsService, AuthService, LibraryService, MovieService, OutboxRelay, RelayConfig};
+use watchme_core::ports::{
+    AnalyticsStore, Cache, EventBus, LibraryRepo, MovieSource, Outbox, RateLimiter, SessionRepo, SystemClock, UserRepo,
+};
+use watchme_core::services::{
+    AnalyticsService, AuthService, AuthSettings, LibraryService, MovieService, OutboxRelay, RateLimits, RelayConfig,
+};
 
 use crate::api::error::chain;
-use crate::config::{Config, Database};
+use crate::config::{Config, Database, PreviousKey, SigningKeySource};
 use crate::health::{HealthChecks, Probe};
+use crate::security::HttpPolicy;
 
 /// The services the handlers call, built once.
 pub struct AppState {
@@ -37,6 +42,10 @@ pub struct AppState {
     pub analytics: Arc<AnalyticsService>,
     /// Dependency probes.
     pub health: HealthChecks,
+    /// Rate limits, when turned on.
+    pub limits: Option<Arc<RateLimits>>,
+    /// Body limit, client IPs behind proxies, security headers, CORS.
+    pub http: HttpPolicy,
 }
 
 /// Why the server could not start.
@@ -69,6 +78,8 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
 pub struct Storage {
     /// Accounts.
     pub users: Arc<dyn UserRepo>,
+    /// Login sessions and refresh tokens.
+    pub sessions: Arc<dyn SessionRepo>,
     /// Histories, favorites, library entries.
     pub library: Arc<dyn LibraryRepo>,
     /// The transactional outbox.
@@ -94,6 +105,7 @@ impl Storage {
                 let m = MemoryStore::new();
                 return Ok(Self {
                     users: Arc::new(m.clone()),
+                    sessions: Arc::new(m.clone()),
                     library: Arc::new(m.clone()),
                     outbox: Arc::new(m.clone()),
                     analytics: Arc::new(MemoryAnalyticsStore::new()),
@@ -139,6 +151,7 @@ impl Storage {
         }
         Ok(Self {
             users: Arc::new(store.clone()),
+            sessions: Arc::new(store.clone()),
             library: Arc::new(store.clone()),
             outbox: Arc::new(store.clone()),
             analytics: Arc::new(store.clone()),
@@ -168,11 +181,31 @@ pub struct Wiring {
     pub kafka: Option<KafkaBus>,
 }
 
-/// Builds adapters and services over `storage` with the given JWT secret.
+/// The keys access tokens are signed and verified with.
+#[derive(Debug, Clone)]
+pub struct SigningKeys {
+    /// Signs new tokens.
+    pub signing: JwtKey,
+    /// Retired keys, verify only.
+    pub verify_only: Vec<JwtKey>,
+}
+
+impl SigningKeys {
+    /// One HS256 key and nothing else (tests, and commands that issue no tokens).
+    ///
+    /// # Errors
+    /// [`StartError::Config`] for a secret shorter than 32 bytes.
+    pub fn hs256(secret: &[u8]) -> Result<Self, StartError> {
+        let signing = JwtKey::hs256("primary", secret).map_err(|e| StartError::Config(e.to_string()))?;
+        Ok(Self { signing, verify_only: Vec::new() })
+    }
+}
+
+/// Builds adapters and services over `storage`, signing with `keys`.
 ///
 /// # Errors
 /// [`StartError::Config`] when an adapter refuses its configuration.
-pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Result<Wiring, StartError> {
+pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Result<Wiring, StartError> {
     let clock = Arc::new(SystemClock);
     // With Redis: a short-lived in-process L1 in front of the Redis all
     // replicas share; without: the in-process cache alone.
@@ -206,19 +239,38 @@ pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Re
 
     let hasher = Argon2Hasher::new(config.argon2).map_err(|e| StartError::Config(format!("argon2 parameters: {e}")))?;
     let tokens = JwtIssuer::new(JwtConfig {
-        secret: jwt_secret,
+        signing: keys.signing,
+        verify_only: keys.verify_only,
         issuer: "watchme".into(),
         audience: "watchme-api".into(),
         ttl: config.jwt_ttl,
         leeway: Duration::from_secs(5),
-    });
+    })
+    .map_err(|e| StartError::Config(format!("JWT keys: {e}")))?;
     let auth = Arc::new(AuthService::new(
         storage.users.clone(),
+        storage.sessions.clone(),
         Arc::new(hasher),
         Arc::new(tokens),
         clock.clone(),
-        config.admin_emails.clone(),
+        AuthSettings {
+            admin_emails: config.admin_emails.clone(),
+            refresh_ttl: config.security.refresh_ttl,
+            session_check_ttl: config.security.session_check_ttl,
+            reject_common_passwords: true,
+        },
     ));
+    // With Redis every replica counts against one shared budget; the
+    // in-process limiter is the embedded default and the fallback for
+    // credential attempts while Redis is away.
+    let limits = config.security.rate_limits.clone().map(|policies| {
+        let local: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new());
+        let shared: Arc<dyn RateLimiter> = match &redis {
+            Some(r) => Arc::new(RedisRateLimiter::new(r.clone())),
+            None => local.clone(),
+        };
+        Arc::new(RateLimits::new(shared, local, policies))
+    });
     let movies = Arc::new(MovieService::new(source.clone(), cache.clone(), clock.clone(), config.movie_policy.clone()));
     let library =
         Arc::new(LibraryService::new(storage.library.clone(), storage.outbox.clone(), movies.clone(), clock.clone()));
@@ -268,19 +320,51 @@ pub fn build_state(config: &Config, storage: Storage, jwt_secret: Vec<u8>) -> Re
         }));
     }
     let health = HealthChecks::new(probes, Duration::from_secs(2));
-    let state = Arc::new(AppState { auth, movies, library, analytics, health });
+    let http = HttpPolicy::from_config(config);
+    let state = Arc::new(AppState { auth, movies, library, analytics, health, limits, http });
     Ok(Wiring { state, relay, storage, kafka })
 }
 
-/// The JWT secret: from config, else from `<data dir>/jwt_secret`, else
-/// generated there on first start so tokens survive a restart.
+/// The signing and verification keys from the config: key files are read
+/// here, and an HS256 secret that is not configured is generated.
+///
+/// # Errors
+/// [`StartError`] when a key file cannot be read or holds no usable key.
+pub fn resolve_signing_keys(config: &Config) -> Result<SigningKeys, StartError> {
+    let bad = |what: &str, e: watchme_adapters::crypto::KeyError| StartError::Config(format!("{what}: {e}"));
+    let read = |path: &Path| std::fs::read(path).map_err(io(format!("reading key file {}", path.display())));
+    let signing = match &config.security.signing {
+        SigningKeySource::Hs256 { kid, secret } => {
+            let secret = match secret {
+                Some(s) => s.expose().as_bytes().to_vec(),
+                None => resolve_jwt_secret(config)?,
+            };
+            JwtKey::hs256(kid, &secret).map_err(|e| bad("WATCHME_JWT_SECRET", e))?
+        }
+        SigningKeySource::EdDsa { kid, private_key, public_key } => {
+            JwtKey::ed25519(kid, &read(private_key)?, &read(public_key)?).map_err(|e| bad("WATCHME_JWT_PRIVATE_KEY_FILE", e))?
+        }
+    };
+    let mut verify_only = Vec::new();
+    for k in &config.security.previous_keys {
+        verify_only.push(match k {
+            PreviousKey::Hs256 { kid, secret } => {
+                JwtKey::hs256(kid, secret.expose().as_bytes()).map_err(|e| bad("WATCHME_JWT_PREVIOUS_KEYS", e))?
+            }
+            PreviousKey::EdDsa { kid, public_key } => {
+                JwtKey::ed25519_public(kid, &read(public_key)?).map_err(|e| bad("WATCHME_JWT_PREVIOUS_KEYS", e))?
+            }
+        });
+    }
+    Ok(SigningKeys { signing, verify_only })
+}
+
+/// The HS256 secret kept in `<data dir>/jwt_secret`, generated there on
+/// first start so tokens survive a restart.
 ///
 /// # Errors
 /// [`StartError`] when the file cannot be read or written, or is too short.
 pub fn resolve_jwt_secret(config: &Config) -> Result<Vec<u8>, StartError> {
-    if let Some(s) = &config.jwt_secret {
-        return Ok(s.expose().as_bytes().to_vec());
-    }
     let path = config.data_dir.join("jwt_secret");
     if path.exists() {
         let s = std::fs::read_to_string(&path).map_err(io(format!("reading {}", path.display())))?;
@@ -356,7 +440,7 @@ pub async fn prepare_topics(config: &Config) -> Result<(), StartError> {
 
 /// A built server, bound and ready to run.
 pub struct App {
-    acceptor: TcpAcceptor,
+    acceptor: BoxAcceptor,
     addr: SocketAddr,
     wiring: Wiring,
     config: Config,
@@ -368,12 +452,22 @@ impl App {
     /// # Errors
     /// [`StartError`] when a component cannot be built or the address cannot be bound.
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let secret = resolve_jwt_secret(&config)?;
+        let keys = resolve_signing_keys(&config)?;
         let storage = Storage::open(&config, config.auto_migrate).await?;
-        let wiring = build_state(&config, storage, secret)?;
+        let wiring = build_state(&config, storage, keys)?;
         prepare_topics(&config).await?;
-        let acceptor =
-            TcpListener::bind(config.bind).into_acceptor().await.map_err(io(format!("binding {}", config.bind)))?;
+        let listener = TcpListener::bind(config.bind);
+        let bound = io(format!("binding {}", config.bind));
+        let acceptor = match &config.security.tls {
+            None => listener.into_acceptor().await.map_err(bound)?.boxed(),
+            Some((cert, key)) => {
+                install_crypto_provider();
+                let cert_pem = std::fs::read(cert).map_err(io(format!("reading WATCHME_TLS_CERT {}", cert.display())))?;
+                let key_pem = std::fs::read(key).map_err(io(format!("reading WATCHME_TLS_KEY {}", key.display())))?;
+                let tls = RustlsConfig::new().fallback(RustlsCertificate::new().cert(cert_pem).key(key_pem));
+                listener.rustls(tls).into_acceptor().await.map_err(bound)?.boxed()
+            }
+        };
         let addr = acceptor
             .local_addr()
             .first()
@@ -431,9 +525,15 @@ impl App {
             events,
             relay = self.config.relay,
             movies = if self.config.tmdb.is_some() { "TMDb" } else { "bundled catalog (no TMDb credential set)" },
+            scheme = if self.config.security.tls.is_some() { "https" } else { "http" },
+            rate_limits = match (&self.config.security.rate_limits, &self.config.redis) {
+                (None, _) => "off",
+                (Some(_), Some(_)) => "shared in Redis",
+                (Some(_), None) => "in-process",
+            },
             "listening"
         );
-        let endpoint = crate::api::app(self.wiring.state.clone(), self.config.max_body_bytes).boxed();
+        let endpoint = crate::api::app(self.wiring.state.clone()).boxed();
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(self.config.shutdown_grace))
             .await;
@@ -456,4 +556,12 @@ impl App {
         tracing::info!("stopped");
         result
     }
+}
+
+/// Picks ring as the process-wide TLS provider: the build carries two
+/// (ring through reqwest, aws-lc-rs through poem's listener) and rustls
+/// refuses to guess between them.
+pub fn install_crypto_provider() {
+    // Err means one is installed already, which is all we need.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod health;
 pub mod ops;
+pub mod security;
 pub mod telemetry;
 
 pub use app::{App, AppState, StartError};

@@ -1,18 +1,26 @@
-//! `POST /auth/register`, `POST /auth/login`, `GET /me`.
+//! Accounts, tokens and sessions: `POST /auth/register`, `/auth/login`,
+//! `/auth/refresh`, `/auth/logout`, `GET`/`DELETE /auth/sessions`, `GET /me`.
+//!
+//! Login, register and refresh are counted against the strict per-IP and
+//! per-account budgets before any password is hashed.
 
 use std::sync::Arc;
 
+use poem::Request;
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
-use watchme_core::domain::{DisplayName, Email, Password};
-use watchme_core::services::Registration;
+use time::OffsetDateTime;
+use watchme_core::domain::{ClientInfo, DisplayName, Email, Password, RefreshToken, Session, SessionId};
+use watchme_core::services::{AuthAttempt, Registration, TokenPair};
 
 use super::dto::UserDto;
 use super::error::ApiError;
 use super::extract::{BearerAuth, JsonBody, MaybeAuth};
 use super::Tag;
 use crate::app::AppState;
+use crate::security::{ClientIp, RateSlot};
 
 /// A new account.
 #[derive(Debug, Object, Deserialize)]
@@ -20,7 +28,7 @@ use crate::app::AppState;
 pub struct RegisterRequest {
     /// Login email (case does not matter).
     pub email: String,
-    /// 8 to 128 characters, not equal to the email.
+    /// 8 to 128 characters, not equal to the email, not one of the 19,640 most common passwords.
     pub password: String,
     /// Name shown to others; defaults to the part of the email before `@`.
     pub display_name: Option<String>,
@@ -36,15 +44,73 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// An access token.
+/// A refresh token to rotate.
+#[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh; it works once.
+    pub refresh_token: String,
+}
+
+/// An access token and the refresh token that renews it.
 #[derive(Debug, Object)]
 pub struct TokenResponse {
     /// JWT to send as `Authorization: Bearer <access_token>`.
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: String,
-    /// Seconds until the token expires.
+    /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// Opaque token for `POST /auth/refresh`; valid once, keep it secret.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires if not used.
+    pub refresh_expires_in: u64,
+    /// The login session both tokens belong to.
+    pub session_id: String,
+}
+
+impl From<TokenPair> for TokenResponse {
+    fn from(p: TokenPair) -> Self {
+        Self {
+            access_token: p.access.token,
+            token_type: "Bearer".into(),
+            expires_in: p.access.expires_in.as_secs(),
+            refresh_token: p.refresh.expose().to_owned(),
+            refresh_expires_in: p.refresh_expires_in.as_secs(),
+            session_id: p.session.id.to_string(),
+        }
+    }
+}
+
+/// One login session of the caller.
+#[derive(Debug, Object)]
+pub struct SessionDto {
+    /// Session id, for `DELETE /auth/sessions/{id}`.
+    pub id: String,
+    /// When the login happened.
+    pub created_at: OffsetDateTime,
+    /// When the session's refresh token was last used.
+    pub last_used_at: OffsetDateTime,
+    /// When it ends unless refreshed before.
+    pub expires_at: OffsetDateTime,
+    /// The client's User-Agent at login.
+    pub user_agent: Option<String>,
+    /// The client's IP at login.
+    pub ip: Option<String>,
+    /// Whether this is the session of the token making the request.
+    pub current: bool,
+}
+
+fn session_dto(s: Session, current: Option<SessionId>) -> SessionDto {
+    SessionDto {
+        id: s.id.to_string(),
+        created_at: s.created_at,
+        last_used_at: s.last_used_at,
+        expires_at: s.expires_at,
+        user_agent: s.client.user_agent,
+        ip: s.client.ip,
+        current: current == Some(s.id),
+    }
 }
 
 #[derive(ApiResponse)]
@@ -55,8 +121,8 @@ enum RegisterResponse {
 }
 
 #[derive(ApiResponse)]
-enum LoginResponse {
-    /// Logged in.
+enum TokensResponse {
+    /// Tokens issued.
     #[oai(status = 200)]
     Ok(Json<TokenResponse>),
 }
@@ -66,6 +132,20 @@ enum MeResponse {
     /// The caller's account.
     #[oai(status = 200)]
     Ok(Json<UserDto>),
+}
+
+#[derive(ApiResponse)]
+enum SessionsResponse {
+    /// The caller's active sessions, most recently used first.
+    #[oai(status = 200)]
+    Ok(Json<Vec<SessionDto>>),
+}
+
+#[derive(ApiResponse)]
+enum Revoked {
+    /// The session is revoked: its refresh token and access tokens stop working.
+    #[oai(status = 204)]
+    NoContent,
 }
 
 /// Accounts and tokens.
@@ -78,6 +158,19 @@ impl AuthApi {
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
     }
+
+    /// Counts a credential attempt; refuses it with a 429 when over budget.
+    async fn attempt(&self, req: &Request, what: AuthAttempt, account: Option<&str>) -> Result<(), ApiError> {
+        let Some(limits) = &self.state.limits else { return Ok(()) };
+        let ip = ClientIp::of(req);
+        let d = limits.auth_attempt(what, &ip, account).await;
+        RateSlot::record(req, d);
+        if d.allowed {
+            return Ok(());
+        }
+        tracing::warn!(security_event = "auth_rate_limited", attempt = ?what, client_ip = %ip, "credential attempt refused by the rate limit");
+        Err(ApiError::rate_limited(&d))
+    }
 }
 
 fn email(raw: &str) -> Result<Email, ApiError> {
@@ -88,12 +181,17 @@ fn password(raw: &str) -> Result<Password, ApiError> {
     Password::parse(raw).map_err(|e| ApiError::invalid_field("password", e))
 }
 
+fn client(req: &Request) -> ClientInfo {
+    ClientInfo::new(req.header("user-agent"), Some(ClientIp::of(req)))
+}
+
 #[OpenApi(tag = "Tag::Auth")]
 impl AuthApi {
     /// Create an account.
     #[oai(path = "/auth/register", method = "post")]
-    async fn register(&self, body: JsonBody<RegisterRequest>) -> Result<RegisterResponse, ApiError> {
+    async fn register(&self, req: &Request, body: JsonBody<RegisterRequest>) -> Result<RegisterResponse, ApiError> {
         let b = body.0;
+        self.attempt(req, AuthAttempt::Register, Some(&b.email)).await?;
         let reg = Registration {
             email: email(&b.email)?,
             password: password(&b.password)?,
@@ -108,12 +206,13 @@ impl AuthApi {
         Ok(RegisterResponse::Created(Json(user.into())))
     }
 
-    /// Log in with email and password; answers an access token.
+    /// Log in with email and password; answers an access token and a refresh token.
     ///
     /// A wrong email and a wrong password give the same 401, in the same time.
     #[oai(path = "/auth/login", method = "post")]
-    async fn login(&self, body: JsonBody<LoginRequest>) -> Result<LoginResponse, ApiError> {
+    async fn login(&self, req: &Request, body: JsonBody<LoginRequest>) -> Result<TokensResponse, ApiError> {
         let b = body.0;
+        self.attempt(req, AuthAttempt::Login, Some(&b.email)).await?;
         // A malformed email cannot belong to an account: same answer as a wrong one.
         let (Ok(email), Ok(password)) = (Email::parse(&b.email), Password::parse(&b.password)) else {
             if b.email.trim().is_empty() {
@@ -124,12 +223,45 @@ impl AuthApi {
             }
             return Err(ApiError::unauthorized("invalid_credentials", "invalid email or password"));
         };
-        let ok = self.state.auth.login(&MaybeAuth(None).ctx(), &email, &password).await?;
-        Ok(LoginResponse::Ok(Json(TokenResponse {
-            access_token: ok.access.token,
-            token_type: "Bearer".into(),
-            expires_in: ok.access.expires_in.as_secs(),
-        })))
+        let ok = self.state.auth.login(&MaybeAuth(None).ctx(), &email, &password, client(req)).await?;
+        Ok(TokensResponse::Ok(Json(ok.tokens.into())))
+    }
+
+    /// Exchange a refresh token for a new access token and a new refresh token.
+    ///
+    /// The presented token stops working. Presenting a token that was
+    /// already exchanged ends its whole session (a copy was stolen): log in again.
+    #[oai(path = "/auth/refresh", method = "post")]
+    async fn refresh(&self, req: &Request, body: JsonBody<RefreshRequest>) -> Result<TokensResponse, ApiError> {
+        self.attempt(req, AuthAttempt::Refresh, None).await?;
+        let token = body.0.refresh_token;
+        if token.is_empty() || token.len() > 256 {
+            return Err(ApiError::invalid_field("refresh_token", "must be a token from login or refresh"));
+        }
+        let pair = self.state.auth.refresh(&RefreshToken::new(token)).await?;
+        Ok(TokensResponse::Ok(Json(pair.into())))
+    }
+
+    /// End the session of the access token (logout everywhere that session is used).
+    #[oai(path = "/auth/logout", method = "post")]
+    async fn logout(&self, auth: BearerAuth) -> Result<Revoked, ApiError> {
+        self.state.auth.logout(&auth.0.claims()).await?;
+        Ok(Revoked::NoContent)
+    }
+
+    /// The caller's active sessions (devices logged in).
+    #[oai(path = "/auth/sessions", method = "get")]
+    async fn sessions(&self, auth: BearerAuth) -> Result<SessionsResponse, ApiError> {
+        let list = self.state.auth.sessions(auth.0.user_id).await?;
+        Ok(SessionsResponse::Ok(Json(list.into_iter().map(|s| session_dto(s, auth.0.session_id)).collect())))
+    }
+
+    /// Revoke one of the caller's sessions (another user's session is a 404).
+    #[oai(path = "/auth/sessions/:id", method = "delete")]
+    async fn revoke(&self, auth: BearerAuth, id: Path<String>) -> Result<Revoked, ApiError> {
+        let id = SessionId::parse(&id.0).map_err(|_| ApiError::invalid_field("id", "must be a session id (UUID)"))?;
+        self.state.auth.revoke_session(auth.0.user_id, id).await?;
+        Ok(Revoked::NoContent)
     }
 
     /// The caller's account.

@@ -109,6 +109,12 @@ impl ApiError {
         Self::NotFound(body(code, message))
     }
 
+    /// A 429 for a refused rate-limit decision (the middleware adds the `RateLimit-*` headers).
+    pub fn rate_limited(d: &watchme_core::ports::RateDecision) -> Self {
+        let wait = d.retry_after.map_or(1, |w| w.as_millis().div_ceil(1000).max(1) as u64);
+        Self::TooManyRequests(body("rate_limited", format!("too many requests; retry in {wait} s")), wait)
+    }
+
     /// The opaque 500.
     pub fn internal_opaque() -> Self {
         Self::Internal(body("internal", "internal error; quote the request id when reporting it"))
@@ -218,11 +224,13 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::EmailTaken => Self::Conflict(body("email_taken", "this email is already registered")),
-            AuthError::WeakPassword => {
-                Self::invalid_field("password", "too easy to guess: it must differ from the email")
-            }
+            AuthError::WeakPassword(why) => Self::invalid_field("password", format!("too easy to guess: {why}")),
             AuthError::InvalidCredentials => Self::unauthorized("invalid_credentials", "invalid email or password"),
             AuthError::InvalidToken => Self::unauthorized("invalid_token", "the access token is invalid or expired"),
+            AuthError::InvalidRefreshToken => {
+                Self::unauthorized("invalid_refresh_token", "the refresh token is invalid, expired or already used")
+            }
+            AuthError::SessionNotFound => Self::not_found("session_not_found", "you have no active session with this id"),
             AuthError::Unavailable(c) => Self::unavailable("storage", cause_ref(&c)),
             AuthError::Internal(c) => Self::internal(cause_ref(&c)),
         }

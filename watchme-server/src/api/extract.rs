@@ -11,7 +11,8 @@ use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchemaRef, Registry
 use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme};
 use serde::de::DeserializeOwned;
-use watchme_core::domain::{RequestContext, Role, UserId};
+use watchme_core::domain::{RequestContext, Role, SessionId, UserId};
+use watchme_core::ports::AccessClaims;
 
 use super::error::ApiError;
 use crate::app::AppState;
@@ -24,6 +25,49 @@ pub struct BodyLimit(pub usize);
 impl BodyLimit {
     /// Used when the router sets none.
     pub const DEFAULT: usize = 64 * 1024;
+}
+
+/// Deepest nesting of arrays and objects accepted in a JSON body: no DTO
+/// needs more than 3, and deep nesting is a classic parser-exhaustion attack.
+pub const MAX_JSON_DEPTH: usize = 16;
+
+/// Longest string accepted anywhere in a JSON body, in bytes as written.
+pub const MAX_JSON_STRING: usize = 4096;
+
+/// Checks nesting depth and string lengths in one pass over the raw bytes,
+/// before serde allocates anything for them.
+fn check_json_shape(bytes: &[u8]) -> Result<(), String> {
+    let (mut depth, mut in_string, mut escaped, mut len) = (0usize, false, false, 0usize);
+    for &b in bytes {
+        if in_string {
+            len += 1;
+            if len > MAX_JSON_STRING {
+                return Err(format!("a string is longer than {MAX_JSON_STRING} bytes"));
+            }
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = true;
+                len = 0;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(format!("nesting is deeper than {MAX_JSON_DEPTH} levels"));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A JSON request body parsed with serde: unknown fields are refused where
@@ -61,6 +105,9 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
         })?;
         if bytes.is_empty() {
             return Err(ApiError::bad_request("invalid_body", "a JSON request body is required").into());
+        }
+        if let Err(why) = check_json_shape(&bytes) {
+            return Err(ApiError::bad_request("json_too_complex", format!("request body refused: {why}")).into());
         }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de).map(JsonBody).map_err(|e| {
@@ -128,12 +175,19 @@ pub struct Caller {
     pub user_id: UserId,
     /// Their role.
     pub role: Role,
+    /// The login session their token belongs to.
+    pub session_id: Option<SessionId>,
 }
 
 impl Caller {
     /// The service-layer context for this caller and the current trace.
     pub fn ctx(&self) -> RequestContext {
         RequestContext { user_id: Some(self.user_id), role: self.role, trace: context::trace() }
+    }
+
+    /// What their access token asserted.
+    pub fn claims(&self) -> AccessClaims {
+        AccessClaims { user_id: self.user_id, role: self.role, session_id: self.session_id }
     }
 
     /// Refuses callers without the admin role.
@@ -156,9 +210,9 @@ pub struct BearerAuth(pub Caller);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let state = req.data::<Arc<AppState>>().ok_or_else(ApiError::internal_opaque)?;
-    let claims = state.auth.authenticate(&bearer.token).map_err(ApiError::from)?;
+    let claims = state.auth.authenticate(&bearer.token).await.map_err(ApiError::from)?;
     context::record_user(&claims.user_id.to_string());
-    Ok(Caller { user_id: claims.user_id, role: claims.role })
+    Ok(Caller { user_id: claims.user_id, role: claims.role, session_id: claims.session_id })
 }
 
 /// Authentication that may be absent: no `Authorization` header means an
@@ -207,7 +261,21 @@ impl<'a> ApiExtractor<'a> for MaybeAuth {
 
 #[cfg(test)]
 mod tests {
-    use super::field_in_message;
+    use super::{check_json_shape, field_in_message, MAX_JSON_DEPTH, MAX_JSON_STRING};
+
+    #[test]
+    fn deep_nesting_and_long_strings_are_refused() {
+        let ok = format!("{}{}", "[".repeat(MAX_JSON_DEPTH), "]".repeat(MAX_JSON_DEPTH));
+        assert!(check_json_shape(ok.as_bytes()).is_ok());
+        let deep = format!("{}{}", "[".repeat(MAX_JSON_DEPTH + 1), "]".repeat(MAX_JSON_DEPTH + 1));
+        assert!(check_json_shape(deep.as_bytes()).unwrap_err().contains("deeper"));
+        let brackets_in_strings = format!(r#"{{"a": "{}"}}"#, "[".repeat(100));
+        assert!(check_json_shape(brackets_in_strings.as_bytes()).is_ok(), "brackets inside strings do not count");
+        let escaped_quote = r#"{"a": "x\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}"#;
+        assert!(check_json_shape(escaped_quote.as_bytes()).is_ok(), "an escaped quote does not end the string");
+        let long = format!(r#"{{"a": "{}"}}"#, "x".repeat(MAX_JSON_STRING + 1));
+        assert!(check_json_shape(long.as_bytes()).unwrap_err().contains("longer"));
+    }
 
     #[test]
     fn serde_field_messages_name_the_field() {

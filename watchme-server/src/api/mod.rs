@@ -15,7 +15,8 @@ pub mod payload;
 
 use std::sync::Arc;
 
-use poem::middleware::CatchPanic;
+use poem::http::Method;
+use poem::middleware::{CatchPanic, Cors};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApiService, Tags};
 
@@ -72,17 +73,48 @@ pub fn openapi(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
 }
 
 /// The whole HTTP application: API, spec, docs, and the middleware that
-/// gives every response a request id and every failure the error shape.
-pub fn app(state: Arc<AppState>, max_body_bytes: usize) -> impl Endpoint<Output = poem::Response> {
+/// gives every response a request id, security and rate-limit headers, and
+/// every failure the error shape.
+pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
     let api = openapi(state.clone());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
+    let cors = cors(&state.http.cors_origins);
     Route::new()
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        .with_if(cors.is_some(), cors.unwrap_or_default())
+        .around(crate::security::guard)
+        .data(extract::BodyLimit(state.http.max_body_bytes))
         .data(state)
-        .data(extract::BodyLimit(max_body_bytes))
         .with(CatchPanic::new().with_handler(panic_response))
         .with(RequestContext)
+}
+
+/// CORS for the configured origins only; `None` (no CORS headers at all,
+/// so browsers allow same-origin use only) when the list is empty.
+fn cors(origins: &[String]) -> Option<Cors> {
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        Cors::new()
+            .allow_origins(origins.iter().map(String::as_str))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers(["authorization", "content-type", "x-request-id", "traceparent"])
+            .expose_headers([
+                "x-request-id",
+                "x-cache",
+                "retry-after",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+                "x-pagination-page",
+                "x-pagination-limit",
+                "x-pagination-page-count",
+                "x-pagination-item-count",
+            ])
+            .max_age(600),
+    )
 }

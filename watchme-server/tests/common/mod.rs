@@ -8,7 +8,7 @@ use poem::endpoint::BoxEndpoint;
 use poem::test::{TestClient, TestResponse};
 use poem::EndpointExt;
 use serde_json::{json, Value};
-use watchme_server::app::{build_state, Storage, Wiring};
+use watchme_server::app::{build_state, SigningKeys, Storage, Wiring};
 use watchme_server::RawConfig;
 
 /// The client every server test drives.
@@ -28,6 +28,11 @@ pub fn test_config() -> RawConfig {
     raw.argon2_iterations = "1".into();
     raw.admin_emails = "root@example.com".into();
     raw.max_body_kib = "4".into();
+    // Generous budgets: the tests of rate limiting set their own.
+    raw.security.rate_anonymous = "100000/60".into();
+    raw.security.rate_user = "100000/60".into();
+    raw.security.rate_auth_ip = "1000/60".into();
+    raw.security.rate_auth_account = "1000/60".into();
     raw
 }
 
@@ -35,8 +40,9 @@ pub fn test_config() -> RawConfig {
 pub async fn build(raw: RawConfig) -> TestApp {
     let config = raw.validate().expect("test config is valid");
     let storage = Storage::open(&config, true).await.expect("storage");
-    let wiring = build_state(&config, storage, b"test-secret-test-secret-test-secret!".to_vec()).expect("state");
-    let ep = watchme_server::api::app(wiring.state.clone(), config.max_body_bytes).boxed();
+    let keys = SigningKeys::hs256(b"test-secret-test-secret-test-secret!").expect("key");
+    let wiring = build_state(&config, storage, keys).expect("state");
+    let ep = watchme_server::api::app(wiring.state.clone()).boxed();
     TestApp { client: Arc::new(TestClient::new(ep)), wiring }
 }
 

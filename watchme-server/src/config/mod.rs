@@ -12,6 +12,10 @@ use std::time::Duration;
 use clap::Args;
 use watchme_core::domain::Email;
 
+mod security;
+
+pub use security::{PreviousKey, RawSecurity, Security, SigningKeySource};
+
 const DEFAULT_DB_MAX_CONNECTIONS: &str = "10";
 const DEFAULT_DB_ACQUIRE_TIMEOUT_MS: &str = "3000";
 const DEFAULT_DB_STATEMENT_TIMEOUT_MS: &str = "5000";
@@ -218,6 +222,9 @@ pub struct RawConfig {
     /// Seconds in-flight requests get to finish on shutdown.
     #[arg(long, env = "WATCHME_SHUTDOWN_GRACE_SECS", default_value = DEFAULT_SHUTDOWN_GRACE_SECS)]
     pub shutdown_grace_secs: String,
+    /// Keys, sessions, rate limits, proxies, TLS, CORS.
+    #[command(flatten)]
+    pub security: RawSecurity,
 }
 
 /// How logs are written.
@@ -248,8 +255,6 @@ pub struct Config {
     pub relay: bool,
     /// How long published events stay in the outbox.
     pub outbox_retention: Duration,
-    /// HMAC secret for access tokens, when configured.
-    pub jwt_secret: Option<Secret>,
     /// Access token lifetime.
     pub jwt_ttl: Duration,
     /// Emails granted the admin role.
@@ -280,6 +285,8 @@ pub struct Config {
     pub kafka: Option<Kafka>,
     /// Run the analytics consumer inside the server.
     pub analytics_consumer: bool,
+    /// Keys, sessions, rate limits, proxies, TLS, CORS.
+    pub security: Security,
 }
 
 /// The Kafka event bus and its analytics consumer.
@@ -568,6 +575,7 @@ impl RawConfig {
             search_ttl: c.secs("WATCHME_CACHE_SEARCH_TTL_SECS", &self.cache_search_ttl_secs, 1, 30 * 86_400),
             stale_grace: c.secs("WATCHME_CACHE_STALE_GRACE_SECS", &self.cache_stale_grace_secs, 0, 90 * 86_400),
         };
+        let security = self.security.validate(&mut c, jwt_secret);
         if !c.0.is_empty() {
             return Err(c.0);
         }
@@ -580,7 +588,6 @@ impl RawConfig {
             auto_migrate,
             relay,
             outbox_retention,
-            jwt_secret,
             jwt_ttl,
             admin_emails,
             log: self.log.clone(),
@@ -596,6 +603,7 @@ impl RawConfig {
             cache_l1_ttl,
             kafka,
             analytics_consumer,
+            security,
         })
     }
 
@@ -719,6 +727,7 @@ impl RawConfig {
             max_body_kib: DEFAULT_MAX_BODY_KIB.into(),
             outbox_poll_ms: DEFAULT_OUTBOX_POLL_MS.into(),
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS.into(),
+            security: RawSecurity::defaults(),
         }
     }
 }

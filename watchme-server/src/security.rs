@@ -1,0 +1,221 @@
+//! HTTP-level protections: the client's IP (believing X-Forwarded-For only
+//! from trusted proxies), rate limits with their `RateLimit-*` headers, and
+//! the security headers every response carries.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use ipnet::IpNet;
+use poem::http::header::{AUTHORIZATION, CACHE_CONTROL, RETRY_AFTER};
+use poem::http::{HeaderValue, Method, StatusCode};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use watchme_core::ports::RateDecision;
+use watchme_core::services::{stricter, Requester};
+
+use crate::api::error::{error_response, ApiError};
+use crate::app::AppState;
+use crate::config::Config;
+
+/// What the HTTP layer enforces, from the config.
+#[derive(Debug, Clone, Default)]
+pub struct HttpPolicy {
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Send Strict-Transport-Security.
+    pub hsts: bool,
+    /// CORS origins; empty = CORS off.
+    pub cors_origins: Vec<String>,
+}
+
+impl HttpPolicy {
+    /// The policy the config asks for.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            max_body_bytes: config.max_body_bytes,
+            trusted_proxies: config.security.trusted_proxies.clone(),
+            hsts: config.security.hsts,
+            cors_origins: config.security.cors_origins.clone(),
+        }
+    }
+
+    /// The client's address: the peer, or, when the peer is a trusted proxy,
+    /// the right-most X-Forwarded-For entry that is not itself a trusted
+    /// proxy (entries further left are written by the client and can be forged).
+    pub fn client_ip(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|n| n.contains(ip));
+        let peer = peer?;
+        if !trusted(&peer) {
+            return Some(peer);
+        }
+        let hops: Vec<IpAddr> = forwarded_for
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|h| h.trim().parse::<IpAddr>().ok())
+            .collect();
+        hops.iter().rev().find(|ip| !trusted(ip)).or(hops.first()).copied().or(Some(peer))
+    }
+}
+
+/// The client's IP as resolved for this request (request data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl ClientIp {
+    /// The resolved IP of `req`, as a rate-limit key and for session records.
+    pub fn of(req: &Request) -> String {
+        match req.data::<ClientIp>().and_then(|c| c.0) {
+            Some(ip) => ip.to_string(),
+            None => "unknown".into(),
+        }
+    }
+}
+
+/// Where a handler leaves a stricter rate-limit decision (login's) for the
+/// response headers (request data).
+#[derive(Debug, Clone, Default)]
+pub struct RateSlot(Arc<Mutex<Option<RateDecision>>>);
+
+impl RateSlot {
+    /// Records `d` on `req`'s slot, keeping the stricter of what is there and `d`.
+    pub fn record(req: &Request, d: RateDecision) {
+        if let Some(slot) = req.data::<RateSlot>() {
+            let mut s = slot.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            *s = Some(match *s {
+                Some(prev) => stricter(prev, d),
+                None => d,
+            });
+        }
+    }
+
+    fn take(&self) -> Option<RateDecision> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+    }
+}
+
+fn unlimited_path(path: &str) -> bool {
+    path.starts_with("/health") || path == "/metrics" || path.starts_with("/docs") || path == "/openapi.json"
+}
+
+fn ceil_secs(d: std::time::Duration) -> u64 {
+    d.as_millis().div_ceil(1000) as u64
+}
+
+fn set(resp: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(name, v);
+    }
+}
+
+/// Resolves the client IP, applies the general rate limit (per user with a
+/// valid token, else per IP), runs the request, then adds the `RateLimit-*`
+/// and security headers. Runs inside the request context, so refusals get
+/// the error shape with the request id.
+pub async fn guard<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let Some(state) = req.data::<Arc<AppState>>().cloned() else {
+        return Ok(error_response(ApiError::internal_opaque().into()));
+    };
+    let policy = &state.http;
+    let peer = req.remote_addr().as_socket_addr().map(std::net::SocketAddr::ip);
+    let ip = policy.client_ip(peer, req.header("x-forwarded-for"));
+    req.set_data(ClientIp(ip));
+    let slot = RateSlot::default();
+    req.set_data(slot.clone());
+    let path = req.uri().path().to_owned();
+
+    let mut general = None;
+    if let Some(limits) = state.limits.as_ref().filter(|_| !unlimited_path(&path) && req.method() != Method::OPTIONS) {
+        // Only the signature is checked here (cheap); the handler does the full check.
+        let user = req
+            .header(AUTHORIZATION)
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|t| state.auth.verify_signature(t.trim()).ok())
+            .map(|c| c.user_id);
+        let ip_key = ClientIp::of(&req);
+        let who = match user {
+            Some(id) => Requester::User(id),
+            None => Requester::Anonymous(&ip_key),
+        };
+        let d = limits.request(who).await;
+        if !d.allowed {
+            tracing::info!(client_ip = %ip_key, "request refused by the rate limit");
+            let mut resp = ApiError::rate_limited(&d).into_response();
+            decorate(&mut resp, policy, &path, Some(d));
+            return Ok(resp);
+        }
+        general = Some(d);
+    }
+    let mut resp = match ep.call(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => error_response(e),
+    };
+    let decision = match (general, slot.take()) {
+        (Some(a), Some(b)) => Some(stricter(a, b)),
+        (a, b) => a.or(b),
+    };
+    decorate(&mut resp, policy, &path, decision);
+    Ok(resp)
+}
+
+fn decorate(resp: &mut Response, policy: &HttpPolicy, path: &str, decision: Option<RateDecision>) {
+    if let Some(d) = decision {
+        set(resp, "ratelimit-limit", &d.limit.to_string());
+        set(resp, "ratelimit-remaining", &d.remaining.to_string());
+        set(resp, "ratelimit-reset", &ceil_secs(d.reset_after).to_string());
+        if let (false, Some(wait)) = (d.allowed, d.retry_after) {
+            if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+                set(resp, RETRY_AFTER.as_str(), &ceil_secs(wait).max(1).to_string());
+            }
+        }
+    }
+    set(resp, "x-content-type-options", "nosniff");
+    set(resp, "referrer-policy", "no-referrer");
+    set(resp, "x-frame-options", "DENY");
+    set(resp, "cross-origin-opener-policy", "same-origin");
+    // The API answers JSON only: nothing in it may load or run anything.
+    // Swagger UI is a page with its own inline scripts and styles.
+    let csp = if path.starts_with("/docs") {
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    };
+    set(resp, "content-security-policy", csp);
+    if policy.hsts {
+        set(resp, "strict-transport-security", "max-age=31536000; includeSubDomains");
+    }
+    if path.starts_with("/auth/") {
+        // Tokens must not linger in shared or browser caches.
+        set(resp, CACHE_CONTROL.as_str(), "no-store");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(trusted: &[&str]) -> HttpPolicy {
+        HttpPolicy { trusted_proxies: trusted.iter().map(|s| s.parse().unwrap()).collect(), ..HttpPolicy::default() }
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let none = policy(&[]);
+        assert_eq!(none.client_ip(ip("203.0.113.5"), Some("1.2.3.4")), ip("203.0.113.5"), "untrusted peer");
+        let lb = policy(&["10.0.0.0/8"]);
+        assert_eq!(lb.client_ip(ip("10.0.0.2"), Some("198.51.100.7")), ip("198.51.100.7"));
+        assert_eq!(
+            lb.client_ip(ip("10.0.0.2"), Some("6.6.6.6, 198.51.100.7, 10.0.0.9")),
+            ip("198.51.100.7"),
+            "the right-most untrusted hop; the forged left part is ignored"
+        );
+        assert_eq!(lb.client_ip(ip("10.0.0.2"), None), ip("10.0.0.2"), "no header: the proxy itself");
+        assert_eq!(lb.client_ip(ip("10.0.0.2"), Some("garbage")), ip("10.0.0.2"));
+        assert_eq!(lb.client_ip(ip("203.0.113.5"), Some("1.2.3.4")), ip("203.0.113.5"), "only trusted peers");
+        assert_eq!(lb.client_ip(None, Some("1.2.3.4")), None);
+    }
+}
