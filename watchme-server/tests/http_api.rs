@@ -423,6 +423,10 @@ async fn the_spec_and_docs_list_every_endpoint() {
     for p in [
         "/auth/register",
         "/auth/login",
+        "/auth/refresh",
+        "/auth/logout",
+        "/auth/sessions",
+        "/auth/sessions/{id}",
         "/me",
         "/movies/popular",
         "/movies/search",

@@ -123,11 +123,21 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
             };
             if inner.is_syntax() || inner.is_eof() {
                 ApiError::bad_request("invalid_json", format!("request body is not valid JSON: {reason}")).into()
+            } else if is_secret_field(&field) {
+                // serde quotes the offending value ("invalid type: integer `1234`"); never echo a secret.
+                ApiError::invalid_field(field, "must be a string").into()
             } else {
                 ApiError::invalid_field(field, reason).into()
             }
         })
     }
+}
+
+/// Fields whose values are secrets: their parse errors never quote the value.
+const SECRET_FIELDS: &[&str] = &["password", "refresh_token"];
+
+fn is_secret_field(path: &str) -> bool {
+    SECRET_FIELDS.iter().any(|f| path == *f || path.ends_with(&format!(".{f}")))
 }
 
 fn field_in_message(msg: &str) -> Option<String> {
