@@ -16,6 +16,8 @@ use watchme_adapters::sql::{SqlOptions, SqlStore};
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// Every line the server wrote to stdout (its JSON log) so far.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -75,12 +77,14 @@ pub async fn start(data_dir: &Path, extra: &[(&str, String)]) -> Server {
         .expect("start the watchme binary");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let deadline = Instant::now() + Duration::from_secs(60);
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let addr = loop {
         let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
             .await
             .expect("server announced its address in time")
             .expect("read stdout")
             .expect("server exited before listening");
+        logs.lock().unwrap().push(line.clone());
         let Ok(v) = serde_json::from_str::<Value>(&line) else { panic!("log line is not JSON: {line}") };
         if v["message"] == "listening" && v["target"] == "watchme_server::app" {
             break v["addr"].as_str().expect("addr field").to_owned();
@@ -91,15 +95,17 @@ pub async fn start(data_dir: &Path, extra: &[(&str, String)]) -> Server {
         let path = Path::new(&d).join(format!("server-{}.log", addr.replace(':', "_")));
         std::fs::File::create(path).expect("log file")
     });
+    let sink = logs.clone();
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
             if let Some(f) = keep.as_mut() {
                 use std::io::Write;
                 let _ = writeln!(f, "{line}");
             }
+            sink.lock().unwrap().push(line);
         }
     });
-    Server { child, base: format!("http://{addr}") }
+    Server { child, base: format!("http://{addr}"), logs }
 }
 
 impl Server {

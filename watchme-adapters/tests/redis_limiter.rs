@@ -9,7 +9,7 @@ use watchme_adapters::contract::fixtures::OwnRedis;
 use watchme_adapters::memory::MemoryRateLimiter;
 use watchme_adapters::redis::{RedisCache, RedisConfig, RedisRateLimiter};
 use watchme_core::ports::{RateLimiter, RatePolicy};
-use watchme_core::services::{AuthAttempt, RatePolicies, RateLimits, Requester};
+use watchme_core::services::{AuthAttempt, RateLimits, RatePolicies, Requester};
 
 fn shared_limiter(namespace: &str) -> RedisRateLimiter {
     let mut cfg = RedisConfig::new("redis://127.0.0.1:6379");

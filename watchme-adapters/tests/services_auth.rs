@@ -22,7 +22,12 @@ async fn register_then_login_issues_a_token_for_that_user() {
 
     let ok = k
         .auth
-        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap(), ClientInfo::default())
+        .login(
+            &ctx,
+            &Email::parse("ada@example.com").unwrap(),
+            &Password::parse("correct horse").unwrap(),
+            ClientInfo::default(),
+        )
         .await
         .unwrap();
     let claims = k.auth.authenticate(&ok.tokens.access.token).await.unwrap();
@@ -41,7 +46,11 @@ async fn login_failures_do_not_say_whether_the_email_exists() {
         ("nobody@example.com", "correct horse", "unknown email"),
     ];
     for (email, pw, case) in cases {
-        let err = k.auth.login(&ctx, &Email::parse(email).unwrap(), &Password::parse(pw).unwrap(), ClientInfo::default()).await.unwrap_err();
+        let err = k
+            .auth
+            .login(&ctx, &Email::parse(email).unwrap(), &Password::parse(pw).unwrap(), ClientInfo::default())
+            .await
+            .unwrap_err();
         assert!(matches!(err, AuthError::InvalidCredentials), "case: {case}: {err:?}");
     }
 }
@@ -67,7 +76,11 @@ async fn admin_emails_get_the_admin_role_and_display_names_are_kept() {
     r.display_name = Some(DisplayName::parse("The Operator").unwrap());
     let user = k.auth.register(&ctx, r).await.unwrap();
     assert_eq!((user.role, user.display_name.as_str()), (Role::Admin, "The Operator"));
-    let ok = k.auth.login(&ctx, &user.email, &Password::parse("correct horse").unwrap(), ClientInfo::default()).await.unwrap();
+    let ok = k
+        .auth
+        .login(&ctx, &user.email, &Password::parse("correct horse").unwrap(), ClientInfo::default())
+        .await
+        .unwrap();
     assert_eq!(k.auth.authenticate(&ok.tokens.access.token).await.unwrap().role, Role::Admin);
 }
 
@@ -79,14 +92,24 @@ async fn storage_outage_is_unavailable_not_a_wrong_password() {
     k.store.set_available(false);
     let err = k
         .auth
-        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap(), ClientInfo::default())
+        .login(
+            &ctx,
+            &Email::parse("ada@example.com").unwrap(),
+            &Password::parse("correct horse").unwrap(),
+            ClientInfo::default(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AuthError::Unavailable(_)), "{err:?}");
     k.store.set_available(true);
     assert!(k
         .auth
-        .login(&ctx, &Email::parse("ada@example.com").unwrap(), &Password::parse("correct horse").unwrap(), ClientInfo::default())
+        .login(
+            &ctx,
+            &Email::parse("ada@example.com").unwrap(),
+            &Password::parse("correct horse").unwrap(),
+            ClientInfo::default()
+        )
         .await
         .is_ok());
 }

@@ -96,7 +96,8 @@ async fn openapi(config: &Config) -> Result<(), String> {
     let mut memory = config.clone();
     memory.database = Database::Memory;
     let storage = Storage::open(&memory, false).await.map_err(|e| e.to_string())?;
-    let w = build_state(&memory, storage, SigningKeys::hs256(&[0; 32]).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let w = build_state(&memory, storage, SigningKeys::hs256(&[0; 32]).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
     println!("{}", crate::api::openapi(w.state).spec());
     Ok(())
 }
@@ -108,7 +109,8 @@ async fn serve(config: Config) -> Result<(), String> {
 
 async fn relay(config: Config) -> Result<(), String> {
     let storage = Storage::open(&config, config.auto_migrate).await.map_err(|e| e.to_string())?;
-    let w = build_state(&config, storage, SigningKeys::hs256(&[0; 32]).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let w = build_state(&config, storage, SigningKeys::hs256(&[0; 32]).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
     crate::app::prepare_topics(&config).await.map_err(|e| e.to_string())?;
     tracing::info!(database = %config.database.redacted(), "outbox relay running");
     w.relay.run(shutdown_signal()).await;

@@ -49,11 +49,8 @@ impl HttpPolicy {
         if !trusted(&peer) {
             return Some(peer);
         }
-        let hops: Vec<IpAddr> = forwarded_for
-            .unwrap_or("")
-            .split(',')
-            .filter_map(|h| h.trim().parse::<IpAddr>().ok())
-            .collect();
+        let hops: Vec<IpAddr> =
+            forwarded_for.unwrap_or("").split(',').filter_map(|h| h.trim().parse::<IpAddr>().ok()).collect();
         hops.iter().rev().find(|ip| !trusted(ip)).or(hops.first()).copied().or(Some(peer))
     }
 }

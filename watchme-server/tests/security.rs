@@ -160,12 +160,28 @@ async fn every_forged_or_stale_token_is_401() {
         (forge(&claims(&|c| c["iss"] = json!("evil")), Algorithm::HS256, Some("primary"), SECRET), "bad iss"),
         (forge(&claims(&|c| c["aud"] = json!("other-api")), Algorithm::HS256, Some("primary"), SECRET), "bad aud"),
         (forge(&claims(&|c| c["exp"] = json!(now() - 60)), Algorithm::HS256, Some("primary"), SECRET), "expired"),
-        (forge(&claims(&|c| c["nbf"] = json!(now() + 600)), Algorithm::HS256, Some("primary"), SECRET), "not yet valid"),
         (
-            forge(&claims(&|c| c["sid"] = json!(uuid::Uuid::new_v4().to_string())), Algorithm::HS256, Some("primary"), SECRET),
+            forge(&claims(&|c| c["nbf"] = json!(now() + 600)), Algorithm::HS256, Some("primary"), SECRET),
+            "not yet valid",
+        ),
+        (
+            forge(
+                &claims(&|c| c["sid"] = json!(uuid::Uuid::new_v4().to_string())),
+                Algorithm::HS256,
+                Some("primary"),
+                SECRET,
+            ),
             "session that does not exist",
         ),
-        (forge(&claims(&|c| c.as_object_mut().unwrap().remove("sid").map(|_| ()).unwrap()), Algorithm::HS256, Some("primary"), SECRET), "no session"),
+        (
+            forge(
+                &claims(&|c| c.as_object_mut().unwrap().remove("sid").map(|_| ()).unwrap()),
+                Algorithm::HS256,
+                Some("primary"),
+                SECRET,
+            ),
+            "no session",
+        ),
         (tampered_sig, "tampered signature"),
         (swapped_payload, "tampered payload"),
         ("not.a.jwt".into(), "garbage"),
@@ -218,7 +234,8 @@ async fn the_21st_login_attempt_is_429_and_accounts_have_their_own_budget() {
         assert_eq!(header(&resp, "ratelimit-remaining"), Some(expected.1.to_string()), "attempt {}", n + 1);
         assert_error(resp, 401, "wrong password").await;
     }
-    let resp = app.client.post("/auth/login").body_json(&json!({"email": "x@example.com", "password": "x"})).send().await;
+    let resp =
+        app.client.post("/auth/login").body_json(&json!({"email": "x@example.com", "password": "x"})).send().await;
     let retry: u64 = header(&resp, "retry-after").expect("retry-after").parse().unwrap();
     assert!((1..=45).contains(&retry), "one attempt refills in 45 s: {retry}");
     assert_eq!(assert_error(resp, 429, "21st attempt").await["code"], "rate_limited");
@@ -247,7 +264,10 @@ async fn every_response_carries_security_headers_and_cors_is_an_allowlist() {
         let resp = app.client.get(path).send().await;
         assert_eq!(header(&resp, "x-content-type-options").as_deref(), Some("nosniff"), "{path}");
         assert_eq!(header(&resp, "referrer-policy").as_deref(), Some("no-referrer"), "{path}");
-        assert_eq!(header(&resp, "content-security-policy").as_deref(), Some("default-src 'none'; frame-ancestors 'none'"));
+        assert_eq!(
+            header(&resp, "content-security-policy").as_deref(),
+            Some("default-src 'none'; frame-ancestors 'none'")
+        );
         assert!(header(&resp, "strict-transport-security").unwrap().starts_with("max-age="), "{path}");
     }
     let allowed = app.client.get("/movies/550").header("origin", "https://app.example.com").send().await;
@@ -282,7 +302,8 @@ async fn hostile_json_is_refused_without_echoing_secrets() {
     assert_eq!(assert_error(post(long).await, 400, "long string").await["code"], "json_too_complex");
     let v = assert_error(post(r#"{"email": "a@b.co", "password": 31415926535}"#.into()).await, 400, "number").await;
     assert!(!v.to_string().contains("31415926535"), "a secret is never echoed: {v}");
-    let v = assert_error(post(r#"{"email": "a@b.co", "password": "x", "admin": true}"#.into()).await, 400, "unknown").await;
+    let v =
+        assert_error(post(r#"{"email": "a@b.co", "password": "x", "admin": true}"#.into()).await, 400, "unknown").await;
     assert_eq!(v["details"][0]["field"], "admin");
     let huge = format!(r#"{{"email": "a@b.co", "password": "{}"}}"#, "x".repeat(3000)).repeat(3);
     assert_eq!(post(huge).await.0.status().as_u16(), 413, "over the 8 KiB body limit");

@@ -11,7 +11,10 @@ pub async fn rate_limiter(limiter: &dyn RateLimiter, unique: &str) {
         assert!(d.allowed, "request {} of 3 is allowed", n + 1);
         assert_eq!((d.limit, d.remaining), (3, 2 - n), "remaining counts down");
         assert!(d.retry_after.is_none(), "an allowed request has no retry-after");
-        assert!(d.reset_after > Duration::ZERO && d.reset_after <= Duration::from_secs(3600), "reset within the window");
+        assert!(
+            d.reset_after > Duration::ZERO && d.reset_after <= Duration::from_secs(3600),
+            "reset within the window"
+        );
     }
     let d = limiter.check(&strict, "10.0.0.1").await.expect("check");
     assert!(!d.allowed, "the 4th request in the window is refused");

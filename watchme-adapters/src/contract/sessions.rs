@@ -30,7 +30,11 @@ pub async fn session_repo(repo: &dyn SessionRepo) {
     // Rotation: the presented token is spent, the new one is current.
     let r = repo.rotate(&hash(1), &hash(2), at(60), at(7200)).await.expect("rotate");
     let Rotation::Rotated(after) = r else { panic!("a current token rotates, got {r:?}") };
-    assert_eq!((after.id, after.last_used_at, after.expires_at), (s1.id, at(60), at(7200)), "rotate extends the session");
+    assert_eq!(
+        (after.id, after.last_used_at, after.expires_at),
+        (s1.id, at(60), at(7200)),
+        "rotate extends the session"
+    );
     assert_eq!(repo.find_session(s1.id).await.expect("find").expect("exists"), after, "the stored session is updated");
     let r = repo.rotate(&hash(2), &hash(3), at(120), at(7200)).await.expect("rotate the new token");
     assert!(matches!(r, Rotation::Rotated(_)), "the new token is current, got {r:?}");
@@ -42,7 +46,11 @@ pub async fn session_repo(repo: &dyn SessionRepo) {
     }
     let r = repo.rotate(&hash(91), &hash(99), at(180), at(9000)).await.expect("rotate");
     assert_eq!(r, Rotation::Unknown, "the hash offered with a reused token was not stored");
-    assert_eq!(repo.rotate(&hash(77), &hash(78), at(180), at(9000)).await.expect("rotate"), Rotation::Unknown, "unknown token");
+    assert_eq!(
+        repo.rotate(&hash(77), &hash(78), at(180), at(9000)).await.expect("rotate"),
+        Rotation::Unknown,
+        "unknown token"
+    );
 
     // Listing: only active sessions of that user, most recently used first.
     let s2 = session(ada, 300);

@@ -11,7 +11,8 @@ use watchme_core::ports::{Rotation, SessionRepo};
 use super::error::{corrupt, storage_error};
 use super::{from_micros, micros, SqlStore};
 
-const SESSION_COLUMNS: &str = "s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.user_agent, s.ip, s.revoked_at";
+const SESSION_COLUMNS: &str =
+    "s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.user_agent, s.ip, s.revoked_at";
 
 fn session_from_row(row: &AnyRow) -> Result<Session, StorageError> {
     let get_s = |c: &str| row.try_get::<String, _>(c).map_err(storage_error);
@@ -48,13 +49,15 @@ impl SessionRepo for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(storage_error)?;
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at, rotated_at) VALUES ($1, $2, $3, NULL)")
-            .bind(refresh.as_str())
-            .bind(session.id.to_string())
-            .bind(micros(session.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(storage_error)?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at, rotated_at) VALUES ($1, $2, $3, NULL)",
+        )
+        .bind(refresh.as_str())
+        .bind(session.id.to_string())
+        .bind(micros(session.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?;
         tx.commit().await.map_err(storage_error)
     }
 
@@ -71,7 +74,8 @@ impl SessionRepo for SqlStore {
             "SELECT {SESSION_COLUMNS}, t.rotated_at AS token_rotated_at FROM refresh_tokens t \
              JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1"
         );
-        let Some(row) = sqlx::query(&sql).bind(presented.as_str()).fetch_optional(&mut *tx).await.map_err(storage_error)?
+        let Some(row) =
+            sqlx::query(&sql).bind(presented.as_str()).fetch_optional(&mut *tx).await.map_err(storage_error)?
         else {
             return Ok(Rotation::Unknown);
         };
@@ -84,22 +88,25 @@ impl SessionRepo for SqlStore {
         }
         // The condition makes the rotation a compare-and-swap: of two
         // concurrent refreshes with one token, the second updates nothing.
-        let done = sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL")
-            .bind(micros(now))
-            .bind(presented.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(storage_error)?;
+        let done =
+            sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL")
+                .bind(micros(now))
+                .bind(presented.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(storage_error)?;
         if done.rows_affected() == 0 {
             return Ok(Rotation::Reused(session));
         }
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at, rotated_at) VALUES ($1, $2, $3, NULL)")
-            .bind(next.as_str())
-            .bind(session.id.to_string())
-            .bind(micros(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(storage_error)?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at, rotated_at) VALUES ($1, $2, $3, NULL)",
+        )
+        .bind(next.as_str())
+        .bind(session.id.to_string())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?;
         sqlx::query("UPDATE sessions SET last_used_at = $1, expires_at = $2 WHERE id = $3")
             .bind(micros(now))
             .bind(micros(expires_at))
@@ -108,7 +115,11 @@ impl SessionRepo for SqlStore {
             .await
             .map_err(storage_error)?;
         tx.commit().await.map_err(storage_error)?;
-        Ok(Rotation::Rotated(Session { last_used_at: super::truncate(now), expires_at: super::truncate(expires_at), ..session }))
+        Ok(Rotation::Rotated(Session {
+            last_used_at: super::truncate(now),
+            expires_at: super::truncate(expires_at),
+            ..session
+        }))
     }
 
     async fn find_session(&self, id: SessionId) -> Result<Option<Session>, StorageError> {
@@ -122,8 +133,12 @@ impl SessionRepo for SqlStore {
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL \
              AND s.expires_at > $2 ORDER BY s.last_used_at DESC, s.id DESC"
         );
-        let rows =
-            sqlx::query(&sql).bind(user.to_string()).bind(micros(now)).fetch_all(&self.pool).await.map_err(storage_error)?;
+        let rows = sqlx::query(&sql)
+            .bind(user.to_string())
+            .bind(micros(now))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage_error)?;
         rows.iter().map(session_from_row).collect()
     }
 

@@ -48,7 +48,13 @@ pub struct RateDecision {
 impl RateDecision {
     /// An allowed request that used nothing (limiter bypassed).
     pub fn unlimited(policy: &RatePolicy) -> Self {
-        Self { allowed: true, limit: policy.limit, remaining: policy.limit, reset_after: Duration::ZERO, retry_after: None }
+        Self {
+            allowed: true,
+            limit: policy.limit,
+            remaining: policy.limit,
+            reset_after: Duration::ZERO,
+            retry_after: None,
+        }
     }
 }
 

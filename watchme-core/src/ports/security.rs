@@ -1,8 +1,8 @@
 use std::time::Duration;
 
-use async_trait::async_trait;
 use crate::domain::{Password, PasswordHash, RefreshToken, RefreshTokenHash, Role, SessionId, UserId};
 use crate::error::{HashError, TokenError};
+use async_trait::async_trait;
 
 /// Hashes and verifies passwords (argon2id in production).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]

@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use crate::domain::{
-    is_common_password, ClientInfo, DisplayName, Email, EventEnvelope, EventMeta, EventPayload, Password,
-    PasswordHash, RefreshToken, RequestContext, Role, Session, SessionId, User, UserId,
+    is_common_password, ClientInfo, DisplayName, Email, EventEnvelope, EventMeta, EventPayload, Password, PasswordHash,
+    RefreshToken, RequestContext, Role, Session, SessionId, User, UserId,
 };
 use crate::error::{Cause, HashError, StorageError, TokenError, UserRepoError};
 use crate::ports::{AccessClaims, Clock, IssuedToken, PasswordHasher, Rotation, SessionRepo, TokenIssuer, UserRepo};
@@ -193,7 +193,16 @@ impl AuthService {
         clock: Arc<dyn Clock>,
         settings: AuthSettings,
     ) -> Self {
-        Self { users, sessions, hasher, tokens, clock, settings, checks: SessionChecks::default(), dummy_hash: OnceCell::new() }
+        Self {
+            users,
+            sessions,
+            hasher,
+            tokens,
+            clock,
+            settings,
+            checks: SessionChecks::default(),
+            dummy_hash: OnceCell::new(),
+        }
     }
 
     fn role_for(&self, user: &User) -> Role {

@@ -230,7 +230,9 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidRefreshToken => {
                 Self::unauthorized("invalid_refresh_token", "the refresh token is invalid, expired or already used")
             }
-            AuthError::SessionNotFound => Self::not_found("session_not_found", "you have no active session with this id"),
+            AuthError::SessionNotFound => {
+                Self::not_found("session_not_found", "you have no active session with this id")
+            }
             AuthError::Unavailable(c) => Self::unavailable("storage", cause_ref(&c)),
             AuthError::Internal(c) => Self::internal(cause_ref(&c)),
         }
