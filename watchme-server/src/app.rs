@@ -504,6 +504,25 @@ impl App {
             let stop = stopped();
             tasks.push(tokio::spawn(async move { relay.run(stop).await }));
         }
+        {
+            // Ended sessions are kept a day (for the owner's and an operator's
+            // questions), then deleted; any replica may do it.
+            let auth = self.wiring.state.auth.clone();
+            let mut stop = Box::pin(stopped());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    match auth.prune_sessions(Duration::from_secs(86_400)).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(sessions = n, "pruned ended sessions"),
+                        Err(e) => tracing::warn!(error = %chain(&e), "could not prune ended sessions"),
+                    }
+                    tokio::select! {
+                        () = &mut stop => break,
+                        () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                    }
+                }
+            }));
+        }
         if let (Some(k), true) = (&self.config.kafka, self.config.analytics_consumer) {
             let consumer = KafkaConsumer::new(&k.config, k.consumer.clone(), self.wiring.state.analytics.clone())
                 .map_err(|e| std::io::Error::other(format!("Kafka consumer settings refused: {e}")))?;

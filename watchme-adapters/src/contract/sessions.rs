@@ -75,4 +75,14 @@ pub async fn session_repo(repo: &dyn SessionRepo) {
     let listed: Vec<SessionId> = repo.active_sessions(ada, at(700)).await.expect("list").iter().map(|s| s.id).collect();
     assert_eq!(listed, vec![s2.id], "revoked sessions are not listed");
     assert_eq!(repo.active_sessions(other.user_id, at(700)).await.expect("list").len(), 1, "users are separate");
+
+    // Pruning: sessions expired or revoked before the cut-off go, with their tokens.
+    assert_eq!(repo.prune_sessions(at(450)).await.expect("prune"), 1, "only the session that expired at 400");
+    assert!(repo.find_session(expired.id).await.expect("find").is_none(), "pruned");
+    assert_eq!(repo.rotate(&hash(11), &hash(15), at(700), at(9000)).await.expect("rotate"), Rotation::Unknown);
+    assert_eq!(repo.prune_sessions(at(650)).await.expect("prune"), 1, "the session revoked at 600");
+    assert!(repo.find_session(s1.id).await.expect("find").is_none());
+    assert!(repo.find_session(s2.id).await.expect("find").is_some(), "active sessions stay");
+    let r = repo.rotate(&hash(10), &hash(16), at(700), at(9000)).await.expect("rotate");
+    assert!(matches!(r, Rotation::Rotated(_)), "an active session's token still rotates, got {r:?}");
 }

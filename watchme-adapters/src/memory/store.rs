@@ -188,6 +188,19 @@ impl SessionRepo for MemoryStore {
             _ => false,
         })
     }
+
+    async fn prune_sessions(&self, before: OffsetDateTime) -> Result<u64, StorageError> {
+        let mut s = self.lock()?;
+        let gone: BTreeSet<SessionId> = s
+            .sessions
+            .values()
+            .filter(|x| x.expires_at < before || x.revoked_at.is_some_and(|r| r < before))
+            .map(|x| x.id)
+            .collect();
+        s.sessions.retain(|id, _| !gone.contains(id));
+        s.refresh_tokens.retain(|_, (id, _)| !gone.contains(id));
+        Ok(gone.len() as u64)
+    }
 }
 
 #[async_trait]

@@ -152,4 +152,22 @@ impl SessionRepo for SqlStore {
             .map_err(storage_error)?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn prune_sessions(&self, before: OffsetDateTime) -> Result<u64, StorageError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        let cond = "expires_at < $1 OR revoked_at < $1";
+        sqlx::query(&format!("DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE {cond})"))
+            .bind(micros(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        let done = sqlx::query(&format!("DELETE FROM sessions WHERE {cond}"))
+            .bind(micros(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        tx.commit().await.map_err(storage_error)?;
+        Ok(done.rows_affected())
+    }
 }

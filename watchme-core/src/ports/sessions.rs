@@ -63,4 +63,12 @@ pub trait SessionRepo: Send + Sync + 'static {
     /// # Errors
     /// [`StorageError`] when the store fails.
     async fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StorageError>;
+
+    /// Deletes the sessions that expired or were revoked before `before`,
+    /// with all their refresh-token hashes; returns how many sessions went.
+    /// Their tokens are unknown afterwards, which is refused like a revoked one.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn prune_sessions(&self, before: OffsetDateTime) -> Result<u64, StorageError>;
 }

@@ -388,6 +388,15 @@ impl AuthService {
         }
     }
 
+    /// Deletes sessions that ended (expired or revoked) more than `grace`
+    /// ago; returns how many. Run periodically; any replica may.
+    ///
+    /// # Errors
+    /// A dependency failure.
+    pub async fn prune_sessions(&self, grace: Duration) -> Result<u64, AuthError> {
+        Ok(self.sessions.prune_sessions(self.clock.now() - grace).await?)
+    }
+
     /// Checks only an access token's signature and validity period, not its
     /// session: cheap enough to key a rate limit by user before the request
     /// is handled. Never use it to authorise anything.
