@@ -5,6 +5,8 @@
 #   (c) a bare poem handler returning the same JSON bytes (examples/bare_handler.rs)
 # The server runs on `memory:` storage, so the cache path is what is
 # measured; each WatchMe request still records its anonymous view event.
+# Rate limiting is off here (WATCHME_RATE_LIMIT=false): with Redis it adds a
+# round trip per request, which scripts/bench-login.sh measures on its own.
 # Usage: scripts/bench-cache.sh [duration_secs] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ PID=
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 serve() { # $1 = L1 TTL seconds
-  WATCHME_BIND=127.0.0.1:$PORT WATCHME_DATA_DIR=$WORK WATCHME_LOG=warn WATCHME_DATABASE_URL=memory: \
+  WATCHME_BIND=127.0.0.1:$PORT WATCHME_DATA_DIR=$WORK WATCHME_LOG=warn WATCHME_DATABASE_URL=memory: WATCHME_RATE_LIMIT=false \
     WATCHME_REDIS_URL=$REDIS WATCHME_REDIS_NAMESPACE="bench-$$:" WATCHME_CACHE_L1_TTL_SECS=$1 $BIN >/dev/null 2>&1 &
   PID=$!
   until curl -sf -o /dev/null http://127.0.0.1:$PORT/health/live; do sleep 0.02; done

@@ -190,3 +190,94 @@ async fn sessions_are_listed_revoked_and_private_to_their_owner() {
     assert!(k.auth.sessions(a1.user.id).await.unwrap().is_empty());
     assert!(k.auth.authenticate(&bob.tokens.access.token).await.is_ok(), "other users are untouched");
 }
+
+/// Counts verifications, so a test can see that an unknown email costs the
+/// same hash work as a wrong password.
+struct CountingHasher {
+    inner: watchme_adapters::crypto::Argon2Hasher,
+    verifies: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl watchme_core::ports::PasswordHasher for CountingHasher {
+    async fn hash(
+        &self,
+        p: &Password,
+    ) -> Result<watchme_core::domain::PasswordHash, watchme_core::error::HashError> {
+        self.inner.hash(p).await
+    }
+
+    async fn verify(
+        &self,
+        p: &Password,
+        h: &watchme_core::domain::PasswordHash,
+    ) -> Result<bool, watchme_core::error::HashError> {
+        self.verifies.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.verify(p, h).await
+    }
+
+    fn needs_rehash(&self, h: &watchme_core::domain::PasswordHash) -> bool {
+        self.inner.needs_rehash(h)
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_email_costs_one_verification_like_a_wrong_password() {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    let store = watchme_adapters::memory::MemoryStore::new();
+    let hasher = Arc::new(CountingHasher { inner: common::cheap_hasher(), verifies: Default::default() });
+    let tokens = common::test_issuer();
+    let auth = watchme_core::services::AuthService::new(
+        Arc::new(store.clone()),
+        Arc::new(store),
+        hasher.clone(),
+        Arc::new(tokens),
+        Arc::new(watchme_core::ports::SystemClock),
+        watchme_core::services::AuthSettings::default(),
+    );
+    let ctx = RequestContext::anonymous();
+    auth.register(&ctx, reg("ada@example.com", "correct horse")).await.unwrap();
+    let login = |email: &'static str, pw: &'static str| {
+        let auth = &auth;
+        async move {
+            let e = Email::parse(email).unwrap();
+            auth.login(&RequestContext::anonymous(), &e, &Password::parse(pw).unwrap(), ClientInfo::default()).await
+        }
+    };
+    for (email, pw) in [("ada@example.com", "wrong horse!"), ("nobody@example.com", "wrong horse!")] {
+        let before = hasher.verifies.load(Ordering::SeqCst);
+        assert!(matches!(login(email, pw).await, Err(AuthError::InvalidCredentials)));
+        assert_eq!(hasher.verifies.load(Ordering::SeqCst) - before, 1, "{email}: one argon2id verification");
+    }
+}
+
+#[tokio::test]
+async fn a_parameter_change_rehashes_at_the_next_login() {
+    let k = common::kit();
+    let ctx = RequestContext::anonymous();
+    let user = k.auth.register(&ctx, reg("ada@example.com", "correct horse")).await.unwrap();
+    let stronger = watchme_adapters::crypto::Argon2Hasher::new(watchme_adapters::crypto::Argon2Params {
+        memory_kib: 512,
+        iterations: 2,
+        parallelism: 1,
+    })
+    .unwrap();
+    use watchme_core::ports::{PasswordHasher, UserRepo};
+    assert!(stronger.needs_rehash(&user.password_hash));
+    // Same store, a service configured with the stronger parameters.
+    let auth = watchme_core::services::AuthService::new(
+        std::sync::Arc::new(k.store.clone()),
+        std::sync::Arc::new(k.store.clone()),
+        std::sync::Arc::new(stronger.clone()),
+        std::sync::Arc::new(common::test_issuer()),
+        std::sync::Arc::new(watchme_core::ports::SystemClock),
+        watchme_core::services::AuthSettings::default(),
+    );
+    let pw = Password::parse("correct horse").unwrap();
+    auth.login(&ctx, &user.email, &pw, ClientInfo::default()).await.unwrap();
+    let stored = k.store.find_by_id(user.id).await.unwrap().unwrap().password_hash;
+    assert!(stored.as_str().starts_with("$argon2id$v=19$m=512,t=2,p=1$"), "re-hashed: {}", stored.as_str());
+    assert!(!stronger.needs_rehash(&stored));
+    auth.login(&ctx, &user.email, &pw, ClientInfo::default()).await.expect("the new hash verifies");
+}

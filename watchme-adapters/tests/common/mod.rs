@@ -29,13 +29,9 @@ pub fn cheap_hasher() -> Argon2Hasher {
     Argon2Hasher::new(Argon2Params { memory_kib: 256, iterations: 1, parallelism: 1 }).unwrap()
 }
 
-pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
-    let store = MemoryStore::new();
-    let cache = MemoryCache::default();
-    let clock = Arc::new(SystemClock);
-    let analytics = Arc::new(AnalyticsService::new(Arc::new(MemoryAnalyticsStore::new()), clock.clone()));
-    let bus = InProcessBus::new(vec![analytics.clone()]);
-    let tokens = JwtIssuer::new(JwtConfig {
+/// HS256 tokens with a fixed test key.
+pub fn test_issuer() -> JwtIssuer {
+    JwtIssuer::new(JwtConfig {
         signing: JwtKey::hs256("test", b"test-secret-test-secret-test-secret").unwrap(),
         verify_only: vec![],
         issuer: "watchme".into(),
@@ -43,7 +39,16 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
         ttl: std::time::Duration::from_secs(900),
         leeway: std::time::Duration::from_secs(0),
     })
-    .unwrap();
+    .unwrap()
+}
+
+pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
+    let store = MemoryStore::new();
+    let cache = MemoryCache::default();
+    let clock = Arc::new(SystemClock);
+    let analytics = Arc::new(AnalyticsService::new(Arc::new(MemoryAnalyticsStore::new()), clock.clone()));
+    let bus = InProcessBus::new(vec![analytics.clone()]);
+    let tokens = test_issuer();
     let admins: HashSet<Email> = [Email::parse("root@example.com").unwrap()].into();
     let auth = AuthService::new(
         Arc::new(store.clone()),
