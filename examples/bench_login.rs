@@ -6,7 +6,8 @@
 //!
 //! Prints the median time of one hash and verification on one thread, the
 //! ceiling that implies for this machine's cores, and logins/s measured
-//! with 1, 2, 4 and 16 concurrent clients.
+//! with 1, 2, 4 and 16 concurrent clients, with the default limit on
+//! concurrent hashes (cores - 1) and with one hash per core.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +51,17 @@ async fn main() {
         cores as f64 / one.as_secs_f64()
     );
 
+    let permits = cores.saturating_sub(1).max(1);
+    for (label, limited) in [
+        (format!("default, {permits} hash(es) at once"), (*hasher).clone()),
+        (format!("{cores} hashes at once"), (*hasher).clone().with_max_concurrent(cores)),
+    ] {
+        println!("-- {label}");
+        sweep(Arc::new(limited), &password, secs).await;
+    }
+}
+
+async fn sweep(hasher: Arc<Argon2Hasher>, password: &Password, secs: u64) {
     let store = MemoryStore::new();
     let key = JwtKey::hs256("bench", b"bench-secret-bench-secret-bench-secret").unwrap();
     let tokens = JwtIssuer::new(JwtConfig {
@@ -64,7 +76,7 @@ async fn main() {
     let auth = Arc::new(AuthService::new(
         Arc::new(store.clone()),
         Arc::new(store.clone()),
-        hasher.clone(),
+        hasher,
         Arc::new(tokens),
         Arc::new(SystemClock),
         AuthSettings { admin_emails: HashSet::new(), ..AuthSettings::default() },

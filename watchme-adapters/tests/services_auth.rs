@@ -200,10 +200,7 @@ struct CountingHasher {
 
 #[async_trait::async_trait]
 impl watchme_core::ports::PasswordHasher for CountingHasher {
-    async fn hash(
-        &self,
-        p: &Password,
-    ) -> Result<watchme_core::domain::PasswordHash, watchme_core::error::HashError> {
+    async fn hash(&self, p: &Password) -> Result<watchme_core::domain::PasswordHash, watchme_core::error::HashError> {
         self.inner.hash(p).await
     }
 

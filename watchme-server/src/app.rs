@@ -237,7 +237,11 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         None => (Arc::new(InProcessBus::new(vec![analytics.clone()])), None),
     };
 
-    let hasher = Argon2Hasher::new(config.argon2).map_err(|e| StartError::Config(format!("argon2 parameters: {e}")))?;
+    let mut hasher =
+        Argon2Hasher::new(config.argon2).map_err(|e| StartError::Config(format!("argon2 parameters: {e}")))?;
+    if config.argon2_max_concurrent > 0 {
+        hasher = hasher.with_max_concurrent(config.argon2_max_concurrent);
+    }
     let tokens = JwtIssuer::new(JwtConfig {
         signing: keys.signing,
         verify_only: keys.verify_only,

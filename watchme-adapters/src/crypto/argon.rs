@@ -3,7 +3,10 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash as Phc, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use tokio::sync::Semaphore;
 use watchme_core::domain::{Password, PasswordHash};
 use watchme_core::error::{cause, HashError};
 use watchme_core::ports::PasswordHasher;
@@ -31,10 +34,15 @@ impl Default for Argon2Params {
 }
 
 /// Hashes with argon2id. Hashing costs tens of milliseconds of CPU, so it
-/// runs on tokio's blocking pool: a login never stalls other requests.
+/// runs on tokio's blocking pool: a login never stalls other requests. At
+/// most `max_concurrent` hashes run at once (default: one core fewer than
+/// the machine has, at least one); more would not finish sooner, only fight
+/// over cores and memory bandwidth and starve the threads serving everything
+/// else during a login flood (docs/benchmarks.md has the numbers).
 #[derive(Clone)]
 pub struct Argon2Hasher {
     params: Params,
+    permits: Arc<Semaphore>,
 }
 
 impl Argon2Hasher {
@@ -45,7 +53,23 @@ impl Argon2Hasher {
     pub fn new(p: Argon2Params) -> Result<Self, HashError> {
         let params =
             Params::new(p.memory_kib, p.iterations, p.parallelism, None).map_err(|e| HashError::Internal(cause(e)))?;
-        Ok(Self { params })
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Ok(Self { params, permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))) })
+    }
+
+    /// The same hasher allowing at most `n` (at least 1) hashes at once.
+    #[must_use]
+    pub fn with_max_concurrent(mut self, n: usize) -> Self {
+        self.permits = Arc::new(Semaphore::new(n.max(1)));
+        self
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|e| HashError::Internal(cause(e)))?;
+        tokio::task::spawn_blocking(f).await.map_err(|e| HashError::Internal(cause(e)))?
     }
 
     fn argon(&self) -> Argon2<'static> {
@@ -53,17 +77,11 @@ impl Argon2Hasher {
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, HashError> + Send + 'static,
-) -> Result<T, HashError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| HashError::Internal(cause(e)))?
-}
-
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let (argon, pw) = (self.argon(), password.clone());
-        blocking(move || {
+        self.blocking(move || {
             let salt = SaltString::generate(&mut OsRng);
             argon
                 .hash_password(pw.expose().as_bytes(), &salt)
@@ -75,7 +93,7 @@ impl PasswordHasher for Argon2Hasher {
 
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
         let (pw, phc) = (password.clone(), hash.as_str().to_owned());
-        blocking(move || {
+        self.blocking(move || {
             let parsed = Phc::new(&phc).map_err(|e| HashError::Malformed(cause(e)))?;
             // Verification takes algorithm and cost from the hash itself, so
             // hashes made with older parameters keep working.

@@ -41,6 +41,7 @@ const DEFAULT_LOG_FORMAT: &str = "json";
 const DEFAULT_ARGON2_MEMORY_KIB: &str = "19456";
 const DEFAULT_ARGON2_ITERATIONS: &str = "2";
 const DEFAULT_ARGON2_PARALLELISM: &str = "1";
+const DEFAULT_ARGON2_MAX_CONCURRENT: &str = "0";
 const DEFAULT_CACHE_MAX_MB: &str = "64";
 const DEFAULT_MAX_BODY_KIB: &str = "64";
 const DEFAULT_OUTBOX_POLL_MS: &str = "200";
@@ -210,6 +211,9 @@ pub struct RawConfig {
     /// argon2id lanes.
     #[arg(long, env = "WATCHME_ARGON2_PARALLELISM", default_value = DEFAULT_ARGON2_PARALLELISM)]
     pub argon2_parallelism: String,
+    /// Most argon2id hashes computed at once; 0 = one fewer than the CPU cores (at least 1).
+    #[arg(long, env = "WATCHME_ARGON2_MAX_CONCURRENT", default_value = DEFAULT_ARGON2_MAX_CONCURRENT)]
+    pub argon2_max_concurrent: String,
     /// In-process cache size bound in MiB.
     #[arg(long, env = "WATCHME_CACHE_MAX_MB", default_value = DEFAULT_CACHE_MAX_MB)]
     pub cache_max_mb: String,
@@ -265,6 +269,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// argon2id cost.
     pub argon2: watchme_adapters::crypto::Argon2Params,
+    /// Most hashes at once (0 = the hasher's default, cores - 1).
+    pub argon2_max_concurrent: usize,
     /// In-process cache bound in bytes.
     pub cache_max_bytes: u64,
     /// Request body limit in bytes.
@@ -511,6 +517,8 @@ impl RawConfig {
             iterations: c.number("WATCHME_ARGON2_ITERATIONS", &self.argon2_iterations, 1u32, 100),
             parallelism: c.number("WATCHME_ARGON2_PARALLELISM", &self.argon2_parallelism, 1u32, 64),
         };
+        let argon2_max_concurrent =
+            c.number("WATCHME_ARGON2_MAX_CONCURRENT", &self.argon2_max_concurrent, 0usize, 1024);
         let cache_max_bytes = c.number("WATCHME_CACHE_MAX_MB", &self.cache_max_mb, 1u64, 65_536) * 1024 * 1024;
         let max_body_bytes = c.number("WATCHME_MAX_BODY_KIB", &self.max_body_kib, 1usize, 10 * 1024) * 1024;
         let outbox_poll = c.millis("WATCHME_OUTBOX_POLL_MS", &self.outbox_poll_ms, 10, 60_000);
@@ -593,6 +601,7 @@ impl RawConfig {
             log: self.log.clone(),
             log_format,
             argon2,
+            argon2_max_concurrent,
             cache_max_bytes,
             max_body_bytes,
             outbox_poll,
@@ -723,6 +732,7 @@ impl RawConfig {
             argon2_memory_kib: DEFAULT_ARGON2_MEMORY_KIB.into(),
             argon2_iterations: DEFAULT_ARGON2_ITERATIONS.into(),
             argon2_parallelism: DEFAULT_ARGON2_PARALLELISM.into(),
+            argon2_max_concurrent: DEFAULT_ARGON2_MAX_CONCURRENT.into(),
             cache_max_mb: DEFAULT_CACHE_MAX_MB.into(),
             max_body_kib: DEFAULT_MAX_BODY_KIB.into(),
             outbox_poll_ms: DEFAULT_OUTBOX_POLL_MS.into(),
