@@ -3,50 +3,14 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-use super::{IdError, UserId};
+use super::UserId;
 
-/// Identifies a login session (the refresh-token family); carried in access tokens as `sid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SessionId(Uuid);
-
-impl SessionId {
-    /// A fresh random id.
-    pub fn new() -> Self {
-        Self(Uuid::new_v4())
-    }
-
-    /// Wraps a stored UUID.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// Parses the hyphenated UUID form.
-    pub fn parse(raw: &str) -> Result<Self, IdError> {
-        Uuid::parse_str(raw.trim()).map(Self).map_err(|_| IdError)
-    }
-
-    /// The UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for SessionId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+super::user::uuid_id!(
+    /// Identifies a login session (the refresh-token family); carried in access tokens as `sid`.
+    SessionId
+);
 
 /// Who is on the other end of a request, as far as the server can tell;
 /// shown to the owner in their session list.

@@ -5,7 +5,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// Why a string is not an acceptable [`Email`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -218,44 +217,56 @@ impl AsRef<str> for DisplayName {
 #[error("not a valid id")]
 pub struct IdError;
 
-/// Identifies a user; a random UUID so ids reveal nothing about sign-up order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(Uuid);
+/// Defines a random-UUID id newtype with `new`, `from_uuid`, `parse`,
+/// `as_uuid`, `Default` and `Display`, so every id type behaves the same.
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(uuid::Uuid);
 
-impl UserId {
-    /// A fresh random id.
-    pub fn new() -> Self {
-        Self(Uuid::new_v4())
-    }
+        impl $name {
+            /// A fresh random id.
+            pub fn new() -> Self {
+                Self(uuid::Uuid::new_v4())
+            }
 
-    /// Wraps a stored UUID.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
+            /// Wraps a stored UUID.
+            pub fn from_uuid(id: uuid::Uuid) -> Self {
+                Self(id)
+            }
 
-    /// Parses the hyphenated UUID form.
-    pub fn parse(raw: &str) -> Result<Self, IdError> {
-        Uuid::parse_str(raw.trim()).map(Self).map_err(|_| IdError)
-    }
+            /// Parses the hyphenated UUID form.
+            pub fn parse(raw: &str) -> Result<Self, $crate::domain::IdError> {
+                uuid::Uuid::parse_str(raw.trim()).map(Self).map_err(|_| $crate::domain::IdError)
+            }
 
-    /// The UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
+            /// The UUID.
+            pub fn as_uuid(&self) -> uuid::Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
 }
+pub(crate) use uuid_id;
 
-impl Default for UserId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+uuid_id!(
+    /// Identifies a user; a random UUID so ids reveal nothing about sign-up order.
+    UserId
+);
 
 /// Why a string is not a [`Role`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
