@@ -46,6 +46,8 @@ pub struct AppState {
     pub limits: Option<Arc<RateLimits>>,
     /// Body limit, client IPs behind proxies, security headers, CORS.
     pub http: HttpPolicy,
+    /// How `/metrics` is served, when metrics are on.
+    pub metrics: Option<crate::metrics::MetricsMount>,
 }
 
 /// Why the server could not start.
@@ -228,6 +230,7 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         }
         None => (Arc::new(CatalogSource::bundled().map_err(|e| StartError::Config(e.to_string()))?), None),
     };
+    let gauge_tmdb = tmdb.clone();
     let analytics = Arc::new(AnalyticsService::new(storage.analytics.clone(), clock.clone()));
     let (bus, kafka): (Arc<dyn EventBus>, Option<KafkaBus>) = match &config.kafka {
         Some(k) => {
@@ -325,7 +328,21 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     }
     let health = HealthChecks::new(probes, Duration::from_secs(2));
     let http = HttpPolicy::from_config(config);
-    let state = Arc::new(AppState { auth, movies, library, analytics, health, limits, http });
+    let metrics = config.metrics.as_ref().map(|m| {
+        crate::metrics::handle();
+        let gauges = crate::metrics::Gauges {
+            outbox: Some(storage.outbox.clone()),
+            sql: storage.sql.clone(),
+            tmdb: gauge_tmdb,
+            limits: limits.clone(),
+        };
+        crate::metrics::MetricsMount {
+            gauges,
+            access: crate::metrics::MetricsAccess(m.allow.clone()),
+            on_api_port: m.bind.is_none(),
+        }
+    });
+    let state = Arc::new(AppState { auth, movies, library, analytics, health, limits, http, metrics });
     Ok(Wiring { state, relay, storage, kafka })
 }
 
@@ -560,6 +577,20 @@ impl App {
             },
             "listening"
         );
+        if let (Some(mount), Some(addr)) =
+            (self.wiring.state.metrics.clone(), self.config.metrics.as_ref().and_then(|m| m.bind))
+        {
+            // /metrics on its own port (e.g. only reachable from the monitoring network).
+            let app = poem::Route::new().at("/metrics", crate::metrics::endpoint.data(mount.gauges).data(mount.access));
+            let listener = TcpListener::bind(addr);
+            let stop = stopped();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = Server::new(listener).run_with_graceful_shutdown(app, stop, None).await {
+                    tracing::error!(error = %e, %addr, "metrics listener failed");
+                }
+            }));
+            tracing::info!(%addr, "metrics served on their own address");
+        }
         let endpoint = crate::api::app(self.wiring.state.clone()).boxed();
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(self.config.shutdown_grace))

@@ -74,6 +74,7 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
             .filter(|v| sane_request_id(v))
             .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
         let trace = req.header("traceparent").and_then(|tp| TraceContext::parse(tp, req.header("tracestate")));
+        let method = req.method().to_string();
         let span = tracing::info_span!(
             "request",
             request_id = %request_id,
@@ -97,7 +98,14 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
             resp.headers_mut().insert("x-request-id", v);
         }
         let status = resp.status().as_u16();
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let elapsed = started.elapsed().as_secs_f64();
+        let latency_ms = elapsed * 1000.0;
+        // The route template, never the raw path: ids in paths would make
+        // one series per movie.
+        let route = resp.data::<poem::PathPattern>().map_or_else(|| "unmatched".to_owned(), |p| p.0.to_string());
+        let labels = [("method", method), ("route", route), ("status", status.to_string())];
+        metrics::counter!("http_server_requests_total", &labels).increment(1);
+        metrics::histogram!("http_server_request_duration_seconds", &labels).record(elapsed);
         span.in_scope(|| {
             if status >= 500 {
                 tracing::warn!(status, latency_ms, "request failed");

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod health;
+pub mod metrics;
 pub mod ops;
 pub mod security;
 pub mod telemetry;

@@ -113,6 +113,23 @@ async fn a_stale_copy_is_served_when_tmdb_fails_and_errors_map_without_one() {
     let v = common::assert_error(client.get("/movies/15").send().await, 503, "TMDb refuses our key").await;
     assert_eq!(v["code"], "upstream_misconfigured");
     common::assert_error(client.get("/movies/16").send().await, 404, "TMDb has no such movie").await;
+
+    // The same story in /metrics (the recorder is process-wide: these are at-least checks).
+    let text =
+        String::from_utf8(client.get("/metrics").send().await.0.into_body().into_bytes().await.unwrap().to_vec())
+            .unwrap();
+    let has = |needle: &str| text.lines().any(|l| l.starts_with(needle) && !l.ends_with(" 0"));
+    for series in [
+        "watchme_tmdb_requests_total{outcome=\"ok\"}",
+        "watchme_tmdb_requests_total{outcome=\"error\"}",
+        "watchme_tmdb_requests_total{outcome=\"misconfigured\"}",
+        "watchme_tmdb_requests_total{outcome=\"not_found\"}",
+        "watchme_tmdb_retries_total",
+        "watchme_cache_requests_total{kind=\"details\",result=\"stale\"}",
+        "watchme_tmdb_breaker_state{state=\"closed\"}",
+    ] {
+        assert!(has(series), "{series} missing or zero in:\n{text}");
+    }
 }
 
 #[tokio::test]

@@ -97,6 +97,8 @@ struct Counters {
     dead_lettered: AtomicU64,
     retries: AtomicU64,
     committed_batches: AtomicU64,
+    // When consumer lag was last measured.
+    lag_checked: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// Logs rebalances; offsets need no saving there because a batch is
@@ -192,9 +194,38 @@ impl KafkaConsumer {
                 break;
             }
             self.commit(&batch).await;
+            self.record_lag(&batch);
         }
         self.consumer.unsubscribe();
         tracing::info!(stats = ?self.stats(), "Kafka consumer stopped");
+    }
+
+    /// Sets `watchme_consumer_lag_messages{partition}` for the partitions of
+    /// `batch`: the partition's high watermark minus the next offset this
+    /// group reads. Asking for watermarks is a broker round trip, so it runs
+    /// off the async threads and at most every 5 seconds.
+    fn record_lag(&self, batch: &[OwnedMessage]) {
+        {
+            let mut last = self.counters.lag_checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|t| t.elapsed() < Duration::from_secs(5)) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let mut next: std::collections::BTreeMap<(String, i32), i64> = std::collections::BTreeMap::new();
+        for m in batch {
+            let e = next.entry((m.topic().to_owned(), m.partition())).or_insert(m.offset() + 1);
+            *e = (*e).max(m.offset() + 1);
+        }
+        let consumer = self.consumer.clone();
+        tokio::task::spawn_blocking(move || {
+            for ((topic, partition), next) in next {
+                if let Ok((_, high)) = consumer.fetch_watermarks(&topic, partition, Duration::from_secs(1)) {
+                    let lag = (high - next).max(0) as f64;
+                    metrics::gauge!("watchme_consumer_lag_messages", "partition" => partition.to_string()).set(lag);
+                }
+            }
+        });
     }
 
     /// Waits for one message, then takes what else arrives within the batch wait.
@@ -267,9 +298,13 @@ impl KafkaConsumer {
     async fn apply(&self, events: &[EventEnvelope], shutdown: &mut Shutdown<'_>) -> Applied {
         let (mut attempts, mut failures) = (0u32, 0u32);
         loop {
+            let started = std::time::Instant::now();
             let err = match self.handler.handle(events).await {
                 Ok(()) => {
                     self.counters.applied.fetch_add(events.len() as u64, Ordering::Relaxed);
+                    metrics::counter!("watchme_consumer_events_applied_total").increment(events.len() as u64);
+                    metrics::histogram!("watchme_consumer_apply_duration_seconds")
+                        .record(started.elapsed().as_secs_f64());
                     return Applied::Yes;
                 }
                 Err(e) => e,
@@ -283,6 +318,7 @@ impl KafkaConsumer {
                 }
             }
             self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("watchme_consumer_retries_total").increment(1);
             let delay = backoff(self.config.backoff_base, self.config.backoff_max, failures);
             tracing::warn!(error = %chain(&err), events = events.len(), transient, attempts, retry_in_ms = delay.as_millis() as u64, "applying events failed; retrying");
             if !sleep_or_stop(delay, shutdown).await {
@@ -328,6 +364,7 @@ impl KafkaConsumer {
             match sent {
                 Ok(()) => {
                     self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!("watchme_events_dead_lettered_total").increment(1);
                     tracing::warn!(topic = m.topic(), partition = m.partition(), offset = m.offset(), error, attempts, dlq = %self.dlq_topic, "message dead-lettered");
                     return true;
                 }

@@ -87,9 +87,13 @@ impl TwoTierCache {
 impl Cache for TwoTierCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         if let Some(v) = self.l1.get(key).await? {
+            metrics::counter!("watchme_cache_tier_requests_total", "tier" => "l1", "result" => "hit").increment(1);
             return Ok(Some(v));
         }
+        metrics::counter!("watchme_cache_tier_requests_total", "tier" => "l1", "result" => "miss").increment(1);
         let v = self.l2.get(key).await?;
+        let result = if v.is_some() { "hit" } else { "miss" };
+        metrics::counter!("watchme_cache_tier_requests_total", "tier" => "redis", "result" => result).increment(1);
         if let Some(bytes) = &v {
             self.l1.set(key, bytes.clone(), self.l1_ttl).await?;
         }

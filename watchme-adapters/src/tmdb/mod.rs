@@ -153,6 +153,7 @@ impl TmdbSource {
 
     async fn get<T: DeserializeOwned>(&self, path: &str, params: &[(&str, String)]) -> Result<T, MovieSourceError> {
         if !self.breaker.allow() {
+            metrics::counter!("watchme_tmdb_requests_total", "outcome" => "breaker_open").increment(1);
             return Err(MovieSourceError::Unavailable(cause_msg("TMDb circuit open: recent calls failed")));
         }
         let mut retry = 0;
@@ -160,6 +161,13 @@ impl TmdbSource {
             self.limiter.until_ready().await;
             match self.attempt(path, params).await {
                 Attempt::Done(result) => {
+                    let outcome = match &result {
+                        Ok(_) => "ok",
+                        Err(MovieSourceError::NotFound) => "not_found",
+                        Err(MovieSourceError::Misconfigured(_)) => "misconfigured",
+                        Err(MovieSourceError::Unavailable(_)) => "error",
+                    };
+                    metrics::counter!("watchme_tmdb_requests_total", "outcome" => outcome).increment(1);
                     match &result {
                         Err(MovieSourceError::Unavailable(_)) => self.breaker.failure(),
                         _ => self.breaker.success(),
@@ -168,9 +176,11 @@ impl TmdbSource {
                 }
                 Attempt::Retry { error, wait } => {
                     if retry >= self.config.max_retries {
+                        metrics::counter!("watchme_tmdb_requests_total", "outcome" => "error").increment(1);
                         self.breaker.failure();
                         return Err(error);
                     }
+                    metrics::counter!("watchme_tmdb_retries_total").increment(1);
                     let wait = wait.unwrap_or_else(|| self.backoff(retry));
                     tracing::debug!(path, retry, wait_ms = wait.as_millis() as u64, error = %chain(&error), "retrying TMDb");
                     tokio::time::sleep(wait).await;

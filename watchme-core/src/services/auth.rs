@@ -265,6 +265,23 @@ impl AuthService {
         password: &Password,
         client: ClientInfo,
     ) -> Result<LoginSuccess, AuthError> {
+        let result = self.check_and_open(ctx, email, password, client).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(AuthError::InvalidCredentials) => "failure",
+            Err(_) => "error",
+        };
+        metrics::counter!("watchme_logins_total", "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn check_and_open(
+        &self,
+        ctx: &RequestContext,
+        email: &Email,
+        password: &Password,
+        client: ClientInfo,
+    ) -> Result<LoginSuccess, AuthError> {
         let Some(mut user) = self.users.find_by_email(email).await? else {
             let dummy = self
                 .dummy_hash
@@ -331,7 +348,14 @@ impl AuthService {
         let now = self.clock.now();
         let old = self.tokens.hash_refresh_token(presented);
         let (refresh, next) = self.tokens.new_refresh_token().map_err(token_internal)?;
-        let session = match self.sessions.rotate(&old, &next, now, now + self.settings.refresh_ttl).await? {
+        let rotation = self.sessions.rotate(&old, &next, now, now + self.settings.refresh_ttl).await?;
+        let outcome = match &rotation {
+            Rotation::Rotated(_) => "rotated",
+            Rotation::Reused(_) => "reused",
+            Rotation::Inactive(_) | Rotation::Unknown => "refused",
+        };
+        metrics::counter!("watchme_token_refreshes_total", "outcome" => outcome).increment(1);
+        let session = match rotation {
             Rotation::Rotated(s) => s,
             Rotation::Reused(s) => {
                 self.sessions.revoke_session(s.id, now).await?;

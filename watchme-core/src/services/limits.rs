@@ -103,6 +103,7 @@ impl RateLimits {
                 }
             }
             Err(e) => {
+                metrics::counter!("watchme_rate_limiter_failures_total").increment(1);
                 if !self.degraded.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
                         error = %crate::error::chain(e),
@@ -122,7 +123,9 @@ impl RateLimits {
         };
         let result = self.shared.check(policy, &key).await;
         self.note(&result);
-        result.unwrap_or_else(|_| RateDecision::unlimited(policy))
+        let d = result.unwrap_or_else(|_| RateDecision::unlimited(policy));
+        count_refusal(policy, &d);
+        d
     }
 
     /// Counts one credential attempt against the per-IP and (for login and
@@ -141,7 +144,7 @@ impl RateLimits {
     async fn strict(&self, policy: &RatePolicy, key: &str) -> RateDecision {
         let result = self.shared.check(policy, key).await;
         self.note(&result);
-        match result {
+        let d = match result {
             Ok(d) => d,
             Err(_) => match self.local.check(policy, key).await {
                 Ok(d) => d,
@@ -154,7 +157,15 @@ impl RateLimits {
                     retry_after: Some(policy.interval()),
                 },
             },
-        }
+        };
+        count_refusal(policy, &d);
+        d
+    }
+}
+
+fn count_refusal(policy: &RatePolicy, d: &RateDecision) {
+    if !d.allowed {
+        metrics::counter!("watchme_rate_limited_total", "budget" => policy.name.clone()).increment(1);
     }
 }
 

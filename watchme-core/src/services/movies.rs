@@ -147,8 +147,9 @@ impl MovieService {
         self.cache_bypasses.load(Ordering::Relaxed)
     }
 
-    fn cache_failed(&self, op: &str, e: &crate::error::CacheError) {
+    fn cache_failed(&self, op: &'static str, e: &crate::error::CacheError) {
         self.cache_bypasses.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("watchme_cache_bypasses_total", "op" => op).increment(1);
         if !self.cache_down.swap(true, Ordering::Relaxed) {
             tracing::warn!(error = %e, op, "cache unavailable; bypassing it until it recovers");
         }
@@ -184,8 +185,10 @@ impl MovieService {
             page.per_page()
         );
         let src = self.source.clone();
-        self.cached(&self.list_flight, &key, self.policy.popular_ttl, move || async move { src.popular(page).await })
-            .await
+        self.cached("popular", &self.list_flight, &key, self.policy.popular_ttl, move || async move {
+            src.popular(page).await
+        })
+        .await
     }
 
     /// Search results.
@@ -207,8 +210,10 @@ impl MovieService {
             query.text().to_lowercase()
         );
         let (src, q) = (self.source.clone(), query.clone());
-        self.cached(&self.list_flight, &key, self.policy.search_ttl, move || async move { src.search(&q, page).await })
-            .await
+        self.cached("search", &self.list_flight, &key, self.policy.search_ttl, move || async move {
+            src.search(&q, page).await
+        })
+        .await
     }
 
     /// One movie's details.
@@ -218,8 +223,10 @@ impl MovieService {
     pub async fn details(&self, id: MovieId) -> Result<Fetched<MovieDetails>, MovieError> {
         let key = self.details_key(id);
         let src = self.source.clone();
-        self.cached(&self.details_flight, &key, self.policy.details_ttl, move || async move { src.details(id).await })
-            .await
+        self.cached("details", &self.details_flight, &key, self.policy.details_ttl, move || async move {
+            src.details(id).await
+        })
+        .await
     }
 
     /// Drops one movie's cached details.
@@ -238,7 +245,34 @@ impl MovieService {
         self.cache.delete_prefix(&self.movies_prefix()).await
     }
 
+    /// [`Self::lookup`], counted in `watchme_cache_requests_total{kind, result}`.
     async fn cached<T, F, Fut>(
+        &self,
+        kind: &'static str,
+        flight: &SingleFlight<Result<Fetched<T>, MovieError>>,
+        key: &str,
+        ttl: Duration,
+        fetch: F,
+    ) -> Result<Fetched<T>, MovieError>
+    where
+        T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, MovieSourceError>>,
+    {
+        let result = self.lookup(flight, key, ttl, fetch).await;
+        let outcome = match &result {
+            Ok(f) => match f.cache {
+                CacheStatus::Hit => "hit",
+                CacheStatus::Miss => "miss",
+                CacheStatus::Stale => "stale",
+            },
+            Err(_) => "error",
+        };
+        metrics::counter!("watchme_cache_requests_total", "kind" => kind, "result" => outcome).increment(1);
+        result
+    }
+
+    async fn lookup<T, F, Fut>(
         &self,
         flight: &SingleFlight<Result<Fetched<T>, MovieError>>,
         key: &str,

@@ -88,13 +88,17 @@ impl OutboxRelay {
         }
         let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
         let events: Vec<_> = batch.into_iter().map(|r| r.event).collect();
+        let started = std::time::Instant::now();
         if let Err(e) = self.bus.publish(&events).await {
+            metrics::counter!("watchme_events_publish_failures_total").increment(events.len() as u64);
             if let Err(release) = self.outbox.release(&ids).await {
                 tracing::warn!(error = %release, "could not release claim; it will expire");
             }
             return Err(e.into());
         }
         self.outbox.mark_published(&ids).await?;
+        metrics::counter!("watchme_events_published_total").increment(ids.len() as u64);
+        metrics::histogram!("watchme_relay_batch_duration_seconds").record(started.elapsed().as_secs_f64());
         tracing::debug!(count = ids.len(), "outbox batch published");
         Ok(ids.len())
     }

@@ -80,9 +80,11 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let cors = cors(&state.http.cors_origins);
-    Route::new()
-        .at("/openapi.json", spec)
-        .nest("/docs", docs)
+    let mut route = Route::new().at("/openapi.json", spec).nest("/docs", docs);
+    if let Some(m) = state.metrics.clone().filter(|m| m.on_api_port) {
+        route = route.at("/metrics", crate::metrics::endpoint.data(m.gauges).data(m.access));
+    }
+    route
         .nest("/", api)
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .around(crate::security::guard)

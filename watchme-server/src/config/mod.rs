@@ -229,6 +229,15 @@ pub struct RawConfig {
     /// Keys, sessions, rate limits, proxies, TLS, CORS.
     #[command(flatten)]
     pub security: RawSecurity,
+    /// Serve Prometheus metrics at /metrics.
+    #[arg(long, env = "WATCHME_METRICS", default_value = "true")]
+    pub metrics: String,
+    /// Serve /metrics on this address instead of the API's (e.g. 127.0.0.1:9090).
+    #[arg(long, env = "WATCHME_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Comma-separated addresses/CIDRs allowed to scrape /metrics; empty = anyone who reaches it.
+    #[arg(long, env = "WATCHME_METRICS_ALLOW", default_value = "")]
+    pub metrics_allow: String,
 }
 
 /// How logs are written.
@@ -293,6 +302,17 @@ pub struct Config {
     pub analytics_consumer: bool,
     /// Keys, sessions, rate limits, proxies, TLS, CORS.
     pub security: Security,
+    /// Prometheus metrics, when on.
+    pub metrics: Option<Metrics>,
+}
+
+/// Where and to whom `/metrics` is served.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    /// A separate listen address; `None` = on the API's own.
+    pub bind: Option<SocketAddr>,
+    /// Who may scrape; empty = anyone.
+    pub allow: Vec<ipnet::IpNet>,
 }
 
 /// The Kafka event bus and its analytics consumer.
@@ -584,6 +604,28 @@ impl RawConfig {
             stale_grace: c.secs("WATCHME_CACHE_STALE_GRACE_SECS", &self.cache_stale_grace_secs, 0, 90 * 86_400),
         };
         let security = self.security.validate(&mut c, jwt_secret);
+        let metrics = c.boolean("WATCHME_METRICS", &self.metrics).then(|| Metrics {
+            bind: self.metrics_bind.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
+                s.parse::<SocketAddr>().unwrap_or_else(|_| {
+                    c.fail("WATCHME_METRICS_BIND", format!("expected host:port with an IP host, got {s:?}"));
+                    bind
+                })
+            }),
+            allow: self
+                .metrics_allow
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .filter_map(|item| {
+                    let net =
+                        item.parse::<ipnet::IpNet>().or_else(|_| item.parse::<std::net::IpAddr>().map(Into::into));
+                    if net.is_err() {
+                        c.fail("WATCHME_METRICS_ALLOW", format!("{item:?} is not an IP address or CIDR range"));
+                    }
+                    net.ok()
+                })
+                .collect(),
+        });
         if !c.0.is_empty() {
             return Err(c.0);
         }
@@ -613,6 +655,7 @@ impl RawConfig {
             kafka,
             analytics_consumer,
             security,
+            metrics,
         })
     }
 
@@ -738,6 +781,9 @@ impl RawConfig {
             outbox_poll_ms: DEFAULT_OUTBOX_POLL_MS.into(),
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS.into(),
             security: RawSecurity::defaults(),
+            metrics: "true".into(),
+            metrics_bind: None,
+            metrics_allow: String::new(),
         }
     }
 }
