@@ -183,6 +183,9 @@ pub struct Wiring {
     pub kafka: Option<KafkaBus>,
 }
 
+/// A definite answer of TMDb about our credential, and when it was given.
+type RememberedVerdict = Option<(std::time::Instant, Result<(), String>)>;
+
 /// The keys access tokens are signed and verified with.
 #[derive(Debug, Clone)]
 pub struct SigningKeys {
@@ -290,38 +293,64 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     };
     let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), bus, clock, relay_config));
 
+    let required = |name: &str| config.ready_requires.contains(name);
     let probe_storage = storage.clone();
-    let probe_cache = cache.clone();
-    let mut probes = vec![
-        Probe::new("database", true, move || {
-            let s = probe_storage.clone();
-            async move { s.ping().await }
-        }),
-        Probe::new("cache", false, move || {
-            let (c, r) = (probe_cache.clone(), redis.clone());
+    let mut probes = vec![Probe::new("database", required("database"), move || {
+        let s = probe_storage.clone();
+        async move { s.ping().await }
+    })];
+    match redis.clone() {
+        // Ask Redis itself: a get could be answered by the L1.
+        Some(r) => probes.push(Probe::new("redis", required("redis"), move || {
+            let r = r.clone();
+            async move { r.ping().await.map_err(|e| chain(&e)) }
+        })),
+        None => {
+            let c = cache.clone();
+            probes.push(Probe::new("cache", false, move || {
+                let c = c.clone();
+                async move { c.get("watchme:health").await.map(|_| ()).map_err(|e| e.to_string()) }
+            }));
+        }
+    }
+    if let Some(t) = tmdb {
+        // The credential is checked against TMDb at most every 5 minutes
+        // (a probe storm must not spend TMDb's rate limit); the breaker
+        // state is read every time.
+        let credential: Arc<tokio::sync::Mutex<RememberedVerdict>> = Arc::default();
+        probes.push(Probe::new("movie_source", required("movie_source"), move || {
+            let (t, credential) = (t.clone(), credential.clone());
             async move {
-                match r {
-                    // Ask Redis itself: a get could be answered by the L1.
-                    Some(r) => r.ping().await.map_err(|e| chain(&e)),
-                    None => c.get("watchme:health").await.map(|_| ()).map_err(|e| e.to_string()),
+                if t.breaker_state() == BreakerState::Open {
+                    return Err("TMDb circuit open after repeated failures; serving cached copies".into());
                 }
+                let mut last = credential.lock().await;
+                let fresh = last.as_ref().filter(|(at, _)| at.elapsed() < Duration::from_secs(300));
+                let verdict = match fresh {
+                    Some((_, v)) => v.clone(),
+                    None => match t.check_credentials().await {
+                        // Only a definite answer is kept: an unreachable TMDb is asked again
+                        // next time (the breaker keeps that cheap while it is down).
+                        Ok(()) => {
+                            *last = Some((std::time::Instant::now(), Ok(())));
+                            Ok(())
+                        }
+                        Err(watchme_core::error::MovieSourceError::Misconfigured(_)) => {
+                            let v = Err("TMDb refuses our credential (401): check WATCHME_TMDB_API_KEY / WATCHME_TMDB_TOKEN"
+                                .to_owned());
+                            *last = Some((std::time::Instant::now(), v.clone()));
+                            v
+                        }
+                        Err(e) => Err(format!("TMDb unreachable: {}", chain(&e))),
+                    },
+                };
+                verdict
             }
-        }),
-        Probe::new("movie_source", false, move || {
-            let t = tmdb.clone();
-            async move {
-                match t.map(|t| t.breaker_state()) {
-                    Some(BreakerState::Open) => {
-                        Err("TMDb circuit open after repeated failures; serving cached copies".into())
-                    }
-                    _ => Ok(()),
-                }
-            }
-        }),
-    ];
+        }));
+    }
     if let Some(k) = kafka.clone() {
-        // Not required: while Kafka is away events wait in the outbox.
-        probes.push(Probe::new("events", false, move || {
+        // Not required by default: while Kafka is away events wait in the outbox.
+        probes.push(Probe::new("events", required("events"), move || {
             let k = k.clone();
             async move { k.ping(Duration::from_secs(1)).await }
         }));

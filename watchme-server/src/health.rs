@@ -43,21 +43,42 @@ pub struct ProbeResult {
     pub error: Option<String>,
 }
 
+type Report = (bool, Vec<ProbeResult>);
+
 /// All probes of this instance.
 #[derive(Clone, Default)]
 pub struct HealthChecks {
     probes: Arc<Vec<Probe>>,
     timeout: Duration,
+    // The last report and when it was made: a probe storm (many load
+    // balancers, a tight interval) reaches the dependencies once a second.
+    last: Arc<tokio::sync::Mutex<Option<(Instant, Report)>>>,
 }
 
 impl HealthChecks {
+    /// How long a report is reused.
+    pub const CACHE_FOR: Duration = Duration::from_secs(1);
+
     /// Probes run with `timeout` each.
     pub fn new(probes: Vec<Probe>, timeout: Duration) -> Self {
-        Self { probes: Arc::new(probes), timeout }
+        Self { probes: Arc::new(probes), timeout, last: Arc::default() }
+    }
+
+    /// Every probe's result, at most [`Self::CACHE_FOR`] old: callers
+    /// arriving while a check runs wait for it instead of starting another.
+    pub async fn check(&self) -> Report {
+        let mut last = self.last.lock().await;
+        if let Some((at, report)) = last.as_ref().filter(|(at, _)| at.elapsed() < Self::CACHE_FOR) {
+            let _ = at;
+            return report.clone();
+        }
+        let report = self.run().await;
+        *last = Some((Instant::now(), report.clone()));
+        report
     }
 
     /// Runs every probe concurrently; returns whether the instance is ready and each result.
-    pub async fn check(&self) -> (bool, Vec<ProbeResult>) {
+    async fn run(&self) -> Report {
         // Spawned together, awaited in order: concurrent, and reported in probe order.
         let running: Vec<_> = self
             .probes
@@ -119,5 +140,26 @@ mod tests {
         assert!(!ready);
         assert_eq!(r[0].status, "down");
         assert!(r[0].error.as_deref().unwrap_or_default().contains("no answer"));
+    }
+
+    #[tokio::test]
+    async fn reports_are_reused_for_a_second() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let checks = HealthChecks::new(
+            vec![Probe::new("db", true, move || {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async { Ok(()) }
+            })],
+            Duration::from_millis(200),
+        );
+        let storm: Vec<_> = (0..50).map(|_| checks.check()).collect();
+        for r in futures_util::future::join_all(storm).await {
+            assert!(r.0);
+        }
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "50 concurrent probes, one check");
+        tokio::time::sleep(HealthChecks::CACHE_FOR + Duration::from_millis(50)).await;
+        checks.check().await;
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2, "checked again after a second");
     }
 }

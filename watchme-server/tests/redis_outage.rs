@@ -1,44 +1,64 @@
 //! With WATCHME_REDIS_URL set and Redis stopped, movie pages still answer
-//! 200 and /health/ready shows the cache degraded (not down); both recover.
+//! 200; /health/ready answers 503 naming Redis as down (Redis is required
+//! by default: WATCHME_READY_REQUIRES=database,redis), or 200 degraded when
+//! an operator made Redis optional; both recover by themselves.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use watchme_adapters::contract::fixtures::OwnRedis;
 
-#[tokio::test]
-async fn movie_pages_survive_a_redis_outage_and_health_shows_it() {
+fn dependency<'a>(ready: &'a Value, name: &str) -> &'a Value {
+    ready["dependencies"].as_array().unwrap().iter().find(|d| d["name"] == name).expect("dependency listed")
+}
+
+async fn outage(requires: &str, status_while_down: u16, overall: &str, redis_status: &str) {
     let mut redis = OwnRedis::start();
     let mut raw = common::test_config();
     raw.redis_url = Some(redis.url());
+    raw.ready_requires = requires.into();
     let client = common::build(raw).await.client;
 
     assert_eq!(common::header(&client.get("/movies/550").send().await, "x-cache").as_deref(), Some("MISS"));
     assert_eq!(common::header(&client.get("/movies/550").send().await, "x-cache").as_deref(), Some("HIT"));
     let ready = common::body(client.get("/health/ready").send().await).await;
-    assert_eq!((ready["status"].as_str(), ready["dependencies"][1]["status"].as_str()), (Some("up"), Some("up")));
+    assert_eq!((ready["status"].as_str(), dependency(&ready, "redis")["status"].as_str()), (Some("up"), Some("up")));
 
     redis.stop();
     for id in [550, 603, 680] {
         client.get(format!("/movies/{id}")).send().await.assert_status_is_ok();
     }
-    let ready = client.get("/health/ready").send().await;
-    ready.assert_status_is_ok();
-    let ready = common::body(ready).await;
-    assert_eq!(
-        (ready["status"].as_str(), ready["dependencies"][1]["status"].as_str()),
-        (Some("degraded"), Some("degraded"))
-    );
+    // Reports are reused for a second: wait for a fresh one.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let resp = client.get("/health/ready").send().await;
+    assert_eq!(resp.0.status().as_u16(), status_while_down);
+    let ready = common::body(resp).await;
+    let r = dependency(&ready, "redis");
+    assert_eq!((ready["status"].as_str(), r["status"].as_str()), (Some(overall), Some(redis_status)), "{ready}");
+    assert!(r["error"].is_string() && r["latency_ms"].is_number());
 
     let _redis = OwnRedis::start_on(redis.port);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let r = common::body(client.get("/health/ready").send().await).await;
-        if r["status"] == "up" {
+        let resp = client.get("/health/ready").send().await;
+        let code = resp.0.status().as_u16();
+        let r = common::body(resp).await;
+        if r["status"] == "up" && code == 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "cache never recovered: {r}");
+        assert!(Instant::now() < deadline, "Redis never shown up again: {r}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test]
+async fn readiness_is_503_naming_redis_while_it_is_down_and_pages_still_answer() {
+    outage("database,redis", 503, "down", "down").await;
+}
+
+#[tokio::test]
+async fn with_redis_optional_readiness_only_degrades() {
+    outage("database", 200, "degraded", "degraded").await;
 }

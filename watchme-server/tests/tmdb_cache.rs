@@ -166,3 +166,40 @@ async fn admins_invalidate_the_cache_and_others_may_not() {
     assert_eq!(x_cache(&client.get("/movies/550").send().await), "MISS");
     assert_eq!(tmdb.received_requests().await.unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn readiness_checks_the_tmdb_credential_and_remembers_the_answer() {
+    let tmdb = MockServer::start().await;
+    Mock::given(path("/configuration"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"images": {"base_url": "http://image.tmdb.org/t/p/"}})),
+        )
+        .mount(&tmdb)
+        .await;
+    let client = app(&tmdb, "3600").await;
+    let ready = common::body(client.get("/health/ready").send().await).await;
+    let source =
+        ready["dependencies"].as_array().unwrap().iter().find(|d| d["name"] == "movie_source").unwrap().clone();
+    assert_eq!(source["status"], "up", "{ready}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    client.get("/health/ready").send().await;
+    let asked = tmdb.received_requests().await.unwrap().iter().filter(|r| r.url.path() == "/configuration").count();
+    assert_eq!(asked, 1, "a good credential is not asked about again for 5 minutes");
+
+    let refused = MockServer::start().await;
+    Mock::given(path("/configuration"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"status_code": 7, "status_message": "Invalid API key", "success": false})),
+        )
+        .mount(&refused)
+        .await;
+    let client = app(&refused, "3600").await;
+    let resp = client.get("/health/ready").send().await;
+    assert_eq!(resp.0.status().as_u16(), 200, "TMDb is optional by default: cached copies still serve");
+    let ready = common::body(resp).await;
+    let source =
+        ready["dependencies"].as_array().unwrap().iter().find(|d| d["name"] == "movie_source").unwrap().clone();
+    assert_eq!((ready["status"].as_str(), source["status"].as_str()), (Some("degraded"), Some("degraded")));
+    assert!(source["error"].as_str().unwrap().contains("401"), "{source}");
+}

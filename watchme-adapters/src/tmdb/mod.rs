@@ -135,6 +135,16 @@ impl TmdbSource {
         Ok(Self { http, config, limiter, breaker })
     }
 
+    /// Asks TMDb's `/configuration` (cheap, needs a valid credential): `Ok`
+    /// when TMDb accepts our credential.
+    ///
+    /// # Errors
+    /// [`MovieSourceError::Misconfigured`] when TMDb refuses it (401),
+    /// [`MovieSourceError::Unavailable`] when TMDb cannot be asked.
+    pub async fn check_credentials(&self) -> Result<(), MovieSourceError> {
+        self.get::<serde_json::Value>("/configuration", &[]).await.map(|_| ())
+    }
+
     /// The circuit breaker's state.
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()

@@ -229,6 +229,9 @@ pub struct RawConfig {
     /// Keys, sessions, rate limits, proxies, TLS, CORS.
     #[command(flatten)]
     pub security: RawSecurity,
+    /// Dependencies that must be up for /health/ready to answer 200 (others only degrade it).
+    #[arg(long, env = "WATCHME_READY_REQUIRES", default_value = "database,redis")]
+    pub ready_requires: String,
     /// Serve Prometheus metrics at /metrics.
     #[arg(long, env = "WATCHME_METRICS", default_value = "true")]
     pub metrics: String,
@@ -304,6 +307,8 @@ pub struct Config {
     pub security: Security,
     /// Prometheus metrics, when on.
     pub metrics: Option<Metrics>,
+    /// Dependencies whose failure makes the instance unready.
+    pub ready_requires: HashSet<String>,
 }
 
 /// Where and to whom `/metrics` is served.
@@ -604,6 +609,17 @@ impl RawConfig {
             stale_grace: c.secs("WATCHME_CACHE_STALE_GRACE_SECS", &self.cache_stale_grace_secs, 0, 90 * 86_400),
         };
         let security = self.security.validate(&mut c, jwt_secret);
+        let mut ready_requires = HashSet::new();
+        for name in self.ready_requires.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if ["database", "redis", "events", "movie_source"].contains(&name) {
+                ready_requires.insert(name.to_owned());
+            } else {
+                c.fail(
+                    "WATCHME_READY_REQUIRES",
+                    format!("unknown dependency {name:?}: use database, redis, events or movie_source"),
+                );
+            }
+        }
         let metrics = c.boolean("WATCHME_METRICS", &self.metrics).then(|| Metrics {
             bind: self.metrics_bind.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
                 s.parse::<SocketAddr>().unwrap_or_else(|_| {
@@ -656,6 +672,7 @@ impl RawConfig {
             analytics_consumer,
             security,
             metrics,
+            ready_requires,
         })
     }
 
@@ -781,6 +798,7 @@ impl RawConfig {
             outbox_poll_ms: DEFAULT_OUTBOX_POLL_MS.into(),
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS.into(),
             security: RawSecurity::defaults(),
+            ready_requires: "database,redis".into(),
             metrics: "true".into(),
             metrics_bind: None,
             metrics_allow: String::new(),
