@@ -61,8 +61,16 @@ pub async fn main() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
+    // Held until main returns, so the last lines reach the log file.
+    let mut _log_guard = None;
     if !matches!(command, Command::Openapi | Command::CheckConfig) {
-        crate::telemetry::init(&config);
+        match crate::telemetry::init(&config) {
+            Ok(g) => _log_guard = g,
+            Err(e) => {
+                eprintln!("watchme: {e}");
+                return ExitCode::from(1);
+            }
+        }
     }
     let result = match command {
         Command::CheckConfig => {

@@ -50,20 +50,24 @@ fn sane_request_id(raw: &str) -> bool {
     (1..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
-/// Middleware: request id, trace context, request span and access log, and
+/// Middleware: request id, trace context, request span and access log
+/// (at warn for requests slower than `slow_request`), request metrics, and
 /// the one error shape for every failure below it.
-pub struct RequestContext;
+pub struct RequestContext {
+    /// Requests slower than this are logged at warn.
+    pub slow_request: std::time::Duration,
+}
 
 impl<E: Endpoint> Middleware<E> for RequestContext {
     type Output = RequestContextEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        RequestContextEndpoint(ep)
+        RequestContextEndpoint(ep, self.slow_request)
     }
 }
 
 /// The endpoint [`RequestContext`] wraps.
-pub struct RequestContextEndpoint<E>(E);
+pub struct RequestContextEndpoint<E>(E, std::time::Duration);
 
 impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
     type Output = Response;
@@ -109,6 +113,8 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         span.in_scope(|| {
             if status >= 500 {
                 tracing::warn!(status, latency_ms, "request failed");
+            } else if started.elapsed() > self.1 {
+                tracing::warn!(status, latency_ms, slow_request_ms = self.1.as_millis() as u64, "slow request");
             } else {
                 tracing::info!(status, latency_ms, "request served");
             }

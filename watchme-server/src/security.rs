@@ -27,6 +27,8 @@ pub struct HttpPolicy {
     pub hsts: bool,
     /// CORS origins; empty = CORS off.
     pub cors_origins: Vec<String>,
+    /// Requests slower than this are logged at warn.
+    pub slow_request: std::time::Duration,
 }
 
 impl HttpPolicy {
@@ -37,6 +39,7 @@ impl HttpPolicy {
             trusted_proxies: config.security.trusted_proxies.clone(),
             hsts: config.security.hsts,
             cors_origins: config.security.cors_origins.clone(),
+            slow_request: config.slow_request,
         }
     }
 

@@ -80,6 +80,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let cors = cors(&state.http.cors_origins);
+    let slow = state.http.slow_request;
     let mut route = Route::new().at("/openapi.json", spec).nest("/docs", docs);
     if let Some(m) = state.metrics.clone().filter(|m| m.on_api_port) {
         route = route.at("/metrics", crate::metrics::endpoint.data(m.gauges).data(m.access));
@@ -91,7 +92,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
         .data(extract::BodyLimit(state.http.max_body_bytes))
         .data(state)
         .with(CatchPanic::new().with_handler(panic_response))
-        .with(RequestContext)
+        .with(RequestContext { slow_request: slow })
 }
 
 /// CORS for the configured origins only; `None` (no CORS headers at all,

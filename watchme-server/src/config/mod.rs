@@ -37,7 +37,7 @@ const DEFAULT_DATA_DIR: &str = "data";
 const DEFAULT_TMDB_BASE_URL: &str = "https://api.themoviedb.org/3";
 const DEFAULT_JWT_TTL_SECS: &str = "900";
 const DEFAULT_LOG: &str = "info";
-const DEFAULT_LOG_FORMAT: &str = "json";
+const DEFAULT_LOG_FORMAT: &str = "auto";
 const DEFAULT_ARGON2_MEMORY_KIB: &str = "19456";
 const DEFAULT_ARGON2_ITERATIONS: &str = "2";
 const DEFAULT_ARGON2_PARALLELISM: &str = "1";
@@ -199,9 +199,21 @@ pub struct RawConfig {
     /// Log filter in RUST_LOG syntax (e.g. `info,watchme_server=debug`).
     #[arg(long, env = "WATCHME_LOG", default_value = DEFAULT_LOG)]
     pub log: String,
-    /// Log format: `json` or `pretty`.
+    /// Log format: `json`, `pretty`, or `auto` (pretty on a terminal, JSON otherwise).
     #[arg(long, env = "WATCHME_LOG_FORMAT", default_value = DEFAULT_LOG_FORMAT)]
     pub log_format: String,
+    /// Also write JSON logs to rotating files in this directory.
+    #[arg(long, env = "WATCHME_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Log file rotation: `daily`, `hourly` or `never`.
+    #[arg(long, env = "WATCHME_LOG_ROTATION", default_value = "daily")]
+    pub log_rotation: String,
+    /// Log files kept (older ones are deleted).
+    #[arg(long, env = "WATCHME_LOG_KEEP", default_value = "7")]
+    pub log_keep: String,
+    /// Requests slower than this many milliseconds are logged at warn.
+    #[arg(long, env = "WATCHME_SLOW_REQUEST_MS", default_value = "1000")]
+    pub slow_request_ms: String,
     /// argon2id memory cost in KiB.
     #[arg(long, env = "WATCHME_ARGON2_MEMORY_KIB", default_value = DEFAULT_ARGON2_MEMORY_KIB)]
     pub argon2_memory_kib: String,
@@ -246,10 +258,34 @@ pub struct RawConfig {
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
-    /// One JSON object per line (default; for log shippers).
+    /// One JSON object per line (for log shippers).
     Json,
     /// Human-readable, for a terminal.
     Pretty,
+    /// Pretty when stdout is a terminal, JSON otherwise (default).
+    Auto,
+}
+
+/// How often log files are rotated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogRotation {
+    /// A new file every day (UTC).
+    Daily,
+    /// A new file every hour.
+    Hourly,
+    /// One file, never rotated.
+    Never,
+}
+
+/// Log files next to stdout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFiles {
+    /// Directory of the files (`watchme.<date>.log`).
+    pub dir: PathBuf,
+    /// Rotation period.
+    pub rotation: LogRotation,
+    /// Files kept.
+    pub keep: usize,
 }
 
 /// The validated configuration.
@@ -279,6 +315,10 @@ pub struct Config {
     pub log: String,
     /// Log format.
     pub log_format: LogFormat,
+    /// Rotating log files, when configured.
+    pub log_files: Option<LogFiles>,
+    /// Requests slower than this are logged at warn.
+    pub slow_request: Duration,
     /// argon2id cost.
     pub argon2: watchme_adapters::crypto::Argon2Params,
     /// Most hashes at once (0 = the hasher's default, cores - 1).
@@ -532,11 +572,28 @@ impl RawConfig {
         let log_format = match self.log_format.trim() {
             "json" => LogFormat::Json,
             "pretty" => LogFormat::Pretty,
+            "auto" => LogFormat::Auto,
             other => {
-                c.fail("WATCHME_LOG_FORMAT", format!("expected `json` or `pretty`, got {other:?}"));
+                c.fail("WATCHME_LOG_FORMAT", format!("expected `json`, `pretty` or `auto`, got {other:?}"));
                 LogFormat::Json
             }
         };
+        let rotation = match self.log_rotation.trim() {
+            "daily" => LogRotation::Daily,
+            "hourly" => LogRotation::Hourly,
+            "never" => LogRotation::Never,
+            other => {
+                c.fail("WATCHME_LOG_ROTATION", format!("expected `daily`, `hourly` or `never`, got {other:?}"));
+                LogRotation::Daily
+            }
+        };
+        let keep = c.number("WATCHME_LOG_KEEP", &self.log_keep, 1usize, 10_000);
+        let log_files = self.log_dir.as_ref().filter(|d| !d.as_os_str().is_empty()).map(|dir| LogFiles {
+            dir: dir.clone(),
+            rotation,
+            keep,
+        });
+        let slow_request = c.millis("WATCHME_SLOW_REQUEST_MS", &self.slow_request_ms, 1, 3_600_000);
         let argon2 = watchme_adapters::crypto::Argon2Params {
             memory_kib: c.number("WATCHME_ARGON2_MEMORY_KIB", &self.argon2_memory_kib, 8u32, 4 * 1024 * 1024),
             iterations: c.number("WATCHME_ARGON2_ITERATIONS", &self.argon2_iterations, 1u32, 100),
@@ -658,6 +715,8 @@ impl RawConfig {
             admin_emails,
             log: self.log.clone(),
             log_format,
+            log_files,
+            slow_request,
             argon2,
             argon2_max_concurrent,
             cache_max_bytes,
@@ -789,6 +848,10 @@ impl RawConfig {
             admin_emails: String::new(),
             log: DEFAULT_LOG.into(),
             log_format: DEFAULT_LOG_FORMAT.into(),
+            log_dir: None,
+            log_rotation: "daily".into(),
+            log_keep: "7".into(),
+            slow_request_ms: "1000".into(),
             argon2_memory_kib: DEFAULT_ARGON2_MEMORY_KIB.into(),
             argon2_iterations: DEFAULT_ARGON2_ITERATIONS.into(),
             argon2_parallelism: DEFAULT_ARGON2_PARALLELISM.into(),
@@ -814,7 +877,8 @@ mod tests {
     fn defaults_are_valid_and_match_the_docs() {
         let c = RawConfig::defaults().validate().unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!((c.jwt_ttl.as_secs(), c.log_format), (900, LogFormat::Json));
+        assert_eq!((c.jwt_ttl.as_secs(), c.log_format), (900, LogFormat::Auto));
+        assert_eq!((c.log_files, c.slow_request.as_millis()), (None, 1000));
         assert_eq!(c.argon2, watchme_adapters::crypto::Argon2Params::OWASP);
     }
 

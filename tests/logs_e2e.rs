@@ -1,0 +1,55 @@
+//! Logs of the real binary: JSON when stdout is not a terminal (the default
+//! `auto` format), slow requests at warn, and a copy in rotating files.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{start, TempDir};
+
+#[tokio::test]
+async fn json_by_default_slow_requests_at_warn_and_a_copy_in_log_files() {
+    let (data, logs) = (TempDir::new("logs-data"), TempDir::new("logs-dir"));
+    let server = start(
+        &data.0,
+        &[
+            ("WATCHME_LOG_FORMAT", "auto".to_owned()),
+            ("WATCHME_DATABASE_URL", "memory:".to_owned()),
+            ("WATCHME_LOG_DIR", logs.0.display().to_string()),
+            ("WATCHME_LOG_KEEP", "3".to_owned()),
+            // The smallest threshold, and a request that surely takes longer: a login hashes.
+            ("WATCHME_SLOW_REQUEST_MS", "1".to_owned()),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let creds = serde_json::json!({"email": "ada@example.com", "password": "correct horse"});
+    http.post(server.url("/auth/register")).json(&creds).send().await.unwrap();
+    http.post(server.url("/auth/login")).header("x-request-id", "slow-login-1").json(&creds).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let lines = server.logs.lock().unwrap().clone();
+    for l in &lines {
+        assert!(serde_json::from_str::<Value>(l).is_ok(), "stdout is JSON when it is not a terminal: {l}");
+    }
+    let slow = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["message"] == "slow request" && v.to_string().contains("slow-login-1"))
+        .expect("the login (an argon2id hash) is logged as slow");
+    assert_eq!(slow["level"], "WARN");
+    assert_eq!(slow["slow_request_ms"], 1);
+    assert!(slow["latency_ms"].as_f64().unwrap() >= 1.0);
+
+    server.stop().await;
+    let files: Vec<_> = std::fs::read_dir(&logs.0).unwrap().filter_map(Result::ok).collect();
+    assert_eq!(files.len(), 1, "one file for today");
+    let name = files[0].file_name().to_string_lossy().into_owned();
+    assert!(name.starts_with("watchme.") && name.ends_with(".log"), "{name}");
+    let text = std::fs::read_to_string(files[0].path()).unwrap();
+    assert!(text.lines().count() >= 3);
+    assert!(text.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "the file holds JSON lines");
+    assert!(text.contains("slow-login-1"), "request lines reach the file with their request id");
+    assert!(text.contains("\"stopped\""), "the last line before exit is flushed");
+}
