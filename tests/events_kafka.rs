@@ -126,13 +126,36 @@ async fn views_through_http_become_exactly_n_times_m_events_and_counts() {
     let env = kafka_env(&broker, &db);
     let dir = TempDir::new("kafka-e2e");
     let server: Server = start(&dir.0, &env).await;
-    let mut consume = consumer(&env, 20);
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut with_metrics = env.clone();
+    with_metrics.push(("WATCHME_METRICS_BIND", format!("127.0.0.1:{metrics_port}")));
+    let mut consume = consumer(&with_metrics, 20);
     let http = reqwest::Client::new();
 
     let n = 4;
     let tokens = register_and_login(&http, &server.base, "first", n).await;
     view_all(&http, &server.base, &tokens).await;
     expect_views(&http, &server.base, n as u64, n as u64).await;
+
+    // The consumer process serves its own /metrics; the server its own.
+    let consumer_metrics =
+        http.get(format!("http://127.0.0.1:{metrics_port}/metrics")).send().await.unwrap().text().await.unwrap();
+    for family in [
+        "watchme_consumer_events_applied_total ",
+        "watchme_consumer_apply_duration_seconds_count ",
+        "watchme_consumer_lag_messages{",
+        "watchme_db_pool_connections{",
+    ] {
+        assert!(
+            consumer_metrics.lines().any(|l| l.starts_with(family)),
+            "consumer lacks {family}:\n{consumer_metrics}"
+        );
+    }
+    let server_metrics = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for family in ["watchme_events_published_total ", "watchme_outbox_backlog_events ", "watchme_db_pool_connections{"]
+    {
+        assert!(server_metrics.lines().any(|l| l.starts_with(family)), "server lacks {family}:\n{server_metrics}");
+    }
 
     let topic = format!("{PREFIX}.events");
     let messages = read_all(&broker.brokers(), &topic).await;

@@ -53,3 +53,20 @@ async fn json_by_default_slow_requests_at_warn_and_a_copy_in_log_files() {
     assert!(text.contains("slow-login-1"), "request lines reach the file with their request id");
     assert!(text.contains("\"stopped\""), "the last line before exit is flushed");
 }
+
+#[tokio::test]
+async fn metrics_can_live_on_their_own_address() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let data = TempDir::new("metrics-bind");
+    let server = start(
+        &data.0,
+        &[("WATCHME_DATABASE_URL", "memory:".to_owned()), ("WATCHME_METRICS_BIND", format!("127.0.0.1:{port}"))],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    http.get(server.url("/movies/550")).send().await.unwrap();
+    let on_api = http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(on_api.status().as_u16(), 404, "not on the API's port");
+    let text = http.get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("http_server_requests_total{"), "{text}");
+}

@@ -606,20 +606,12 @@ impl App {
             },
             "listening"
         );
-        if let (Some(mount), Some(addr)) =
-            (self.wiring.state.metrics.clone(), self.config.metrics.as_ref().and_then(|m| m.bind))
-        {
-            // /metrics on its own port (e.g. only reachable from the monitoring network).
-            let app = poem::Route::new().at("/metrics", crate::metrics::endpoint.data(mount.gauges).data(mount.access));
-            let listener = TcpListener::bind(addr);
-            let stop = stopped();
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = Server::new(listener).run_with_graceful_shutdown(app, stop, None).await {
-                    tracing::error!(error = %e, %addr, "metrics listener failed");
-                }
-            }));
-            tracing::info!(%addr, "metrics served on their own address");
-        }
+        // /metrics on its own port (e.g. only reachable from the monitoring network).
+        let metrics_listener =
+            match (self.wiring.state.metrics.clone(), self.config.metrics.as_ref().and_then(|m| m.bind)) {
+                (Some(mount), Some(addr)) => Some(crate::metrics::spawn_listener(addr, mount)),
+                _ => None,
+            };
         let endpoint = crate::api::app(self.wiring.state.clone()).boxed();
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(self.config.shutdown_grace))
@@ -627,6 +619,9 @@ impl App {
         let _ = stop_tx.send(true);
         for t in tasks {
             let _ = t.await;
+        }
+        if let Some(l) = metrics_listener {
+            l.abort();
         }
         // Publish what the last requests produced before the process ends.
         if self.config.relay {

@@ -120,8 +120,12 @@ async fn relay(config: Config) -> Result<(), String> {
     let w = build_state(&config, storage, SigningKeys::hs256(&[0; 32]).map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     crate::app::prepare_topics(&config).await.map_err(|e| e.to_string())?;
+    let metrics = metrics_listener(&config, w.state.metrics.clone().unwrap_or_default());
     tracing::info!(database = %config.database.redacted(), "outbox relay running");
     w.relay.run(shutdown_signal()).await;
+    if let Some(m) = metrics {
+        m.abort();
+    }
     Ok(())
 }
 
@@ -136,12 +140,25 @@ async fn consume(config: Config) -> Result<(), String> {
         std::sync::Arc::new(watchme_core::services::AnalyticsService::new(storage.analytics.clone(), clock));
     let consumer = watchme_adapters::kafka::KafkaConsumer::new(&kafka.config, kafka.consumer.clone(), analytics)
         .map_err(|e| format!("Kafka consumer settings refused: {e}"))?;
+    let gauges = crate::metrics::Gauges { sql: storage.sql.clone(), ..Default::default() };
+    let access = crate::metrics::MetricsAccess(config.metrics.as_ref().map(|m| m.allow.clone()).unwrap_or_default());
+    let metrics = metrics_listener(&config, crate::metrics::MetricsMount { gauges, access, on_api_port: false });
     tracing::info!(database = %config.database.redacted(), brokers = %kafka.config.brokers, topic = %kafka.config.events_topic(), group = %kafka.consumer.group_id, "analytics consumer running");
     consumer.run(shutdown_signal()).await;
+    if let Some(m) = metrics {
+        m.abort();
+    }
     if let Some(sql) = &storage.sql {
         sql.close().await;
     }
     Ok(())
+}
+
+/// The `/metrics` listener of a process without an API port, when
+/// `WATCHME_METRICS_BIND` is set.
+fn metrics_listener(config: &Config, mount: crate::metrics::MetricsMount) -> Option<tokio::task::JoinHandle<()>> {
+    let addr = config.metrics.as_ref()?.bind?;
+    Some(crate::metrics::spawn_listener(addr, mount))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

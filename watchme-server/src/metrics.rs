@@ -109,3 +109,18 @@ pub async fn endpoint(req: &Request, gauges: Data<&Gauges>, access: Data<&Metric
     h.run_upkeep();
     h.render().with_content_type("text/plain; version=0.0.4; charset=utf-8").with_status(StatusCode::OK).into_response()
 }
+
+/// Serves `/metrics` alone on `addr` (`WATCHME_METRICS_BIND`) until the task
+/// is aborted: for the server when metrics live on their own port, and for
+/// `watchme relay` and `watchme consume`, which have no API port.
+pub fn spawn_listener(addr: std::net::SocketAddr, mount: MetricsMount) -> tokio::task::JoinHandle<()> {
+    handle();
+    let app = poem::Route::new()
+        .at("/metrics", poem::EndpointExt::data(poem::EndpointExt::data(endpoint, mount.gauges), mount.access));
+    tracing::info!(%addr, "metrics served on their own address");
+    tokio::spawn(async move {
+        if let Err(e) = poem::Server::new(poem::listener::TcpListener::bind(addr)).run(app).await {
+            tracing::error!(error = %e, %addr, "metrics listener failed");
+        }
+    })
+}
