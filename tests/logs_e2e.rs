@@ -39,6 +39,10 @@ async fn json_by_default_slow_requests_at_warn_and_a_copy_in_log_files() {
         .find(|v| v["message"] == "slow request" && v.to_string().contains("slow-login-1"))
         .expect("the login (an argon2id hash) is logged as slow");
     assert_eq!(slow["level"], "WARN");
+    let request_span = &slow["spans"][0];
+    assert_eq!(request_span["name"], "request");
+    assert_eq!(request_span["trace_id"].as_str().map(str::len), Some(32), "{slow}");
+    assert_eq!(request_span["span_id"].as_str().map(str::len), Some(16), "{slow}");
     assert_eq!(slow["slow_request_ms"], 1);
     assert!(slow["latency_ms"].as_f64().unwrap() >= 1.0);
 

@@ -77,17 +77,25 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
             .header("x-request-id")
             .filter(|v| sane_request_id(v))
             .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
-        let trace = req.header("traceparent").and_then(|tp| TraceContext::parse(tp, req.header("tracestate")));
+        // Continue the caller's trace, or start one: every request has a
+        // trace id, in its logs, its events, its Kafka headers and its response.
+        let incoming = req.header("traceparent").and_then(|tp| TraceContext::parse(tp, req.header("tracestate")));
+        let parent_span_id = incoming.as_ref().map(|t| t.span_id().to_owned());
+        let trace = incoming.map_or_else(TraceContext::root, |t| t.child());
         let method = req.method().to_string();
         let span = tracing::info_span!(
             "request",
             request_id = %request_id,
-            trace_id = trace.as_ref().map(|t| t.trace_id().to_owned()),
+            trace_id = %trace.trace_id(),
+            span_id = %trace.span_id(),
+            parent_span_id = parent_span_id,
             method = %req.method(),
             path = %req.uri().path(),
             user_id = tracing::field::Empty,
         );
-        let info = RequestInfo { request_id: request_id.clone(), trace, span: span.clone() };
+        let traceparent = trace.traceparent.clone();
+        let trace_id = trace.trace_id().to_owned();
+        let info = RequestInfo { request_id: request_id.clone(), trace: Some(trace), span: span.clone() };
         let started = Instant::now();
         let mut resp = REQUEST
             .scope(info, async {
@@ -100,6 +108,11 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
             .await;
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert("x-request-id", v);
+        }
+        for (name, value) in [("traceparent", traceparent), ("x-trace-id", trace_id)] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(name, v);
+            }
         }
         let status = resp.status().as_u16();
         let elapsed = started.elapsed().as_secs_f64();

@@ -451,3 +451,22 @@ async fn the_spec_and_docs_list_every_endpoint() {
     assert!(spec["components"]["securitySchemes"]["bearerAuth"].is_object());
     app.client.get("/docs").send().await.assert_status_is_ok();
 }
+
+#[tokio::test]
+async fn every_response_names_its_trace_and_a_callers_trace_is_continued() {
+    let app = app().await;
+    let resp = app.client.get("/movies/550").send().await;
+    let tp = header(&resp, "traceparent").expect("traceparent");
+    let trace_id = header(&resp, "x-trace-id").expect("x-trace-id");
+    assert!(tp.starts_with(&format!("00-{trace_id}-")) && tp.len() == 55, "{tp}");
+    let other = header(&app.client.get("/movies/550").send().await, "x-trace-id").unwrap();
+    assert_ne!(other, trace_id, "a new trace per request without a traceparent");
+
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let resp = app.client.get("/movies/550").header("traceparent", caller).send().await;
+    let tp = header(&resp, "traceparent").unwrap();
+    assert!(tp.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "same trace: {tp}");
+    assert!(!tp.contains("00f067aa0ba902b7") && tp.ends_with("-01"), "our own span under the caller's: {tp}");
+    let bad = app.client.get("/movies/550").header("traceparent", "garbage").send().await;
+    assert!(header(&bad, "traceparent").is_some(), "a bad traceparent starts a new trace, never fails the request");
+}

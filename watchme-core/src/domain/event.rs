@@ -45,6 +45,36 @@ impl TraceContext {
     pub fn trace_id(&self) -> &str {
         self.traceparent.split('-').nth(1).unwrap_or_default()
     }
+
+    /// The 16-hex-digit id of the span this context names as parent.
+    pub fn span_id(&self) -> &str {
+        self.traceparent.split('-').nth(2).unwrap_or_default()
+    }
+
+    /// A new trace: random trace and span ids, sampled.
+    pub fn root() -> Self {
+        Self { traceparent: format!("00-{}-{}-01", random_hex(16), random_hex(8)), tracestate: None }
+    }
+
+    /// A span of the same trace under this one: same trace id, flags and
+    /// state, a new random span id (what a service passes on downstream).
+    pub fn child(&self) -> Self {
+        let flags = self.traceparent.rsplit('-').next().unwrap_or("01");
+        Self {
+            traceparent: format!("00-{}-{}-{flags}", self.trace_id(), random_hex(8)),
+            tracestate: self.tracestate.clone(),
+        }
+    }
+}
+
+/// `bytes` random bytes as lowercase hex, never all zero (W3C forbids it).
+fn random_hex(bytes: usize) -> String {
+    loop {
+        let s: String = (0..bytes).map(|_| format!("{:02x}", fastrand::u8(..))).collect();
+        if s.bytes().any(|b| b != b'0') {
+            return s;
+        }
+    }
 }
 
 /// What happened. The variant name is the event's `event_type`.
@@ -341,6 +371,21 @@ impl LibraryChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roots_and_children_are_valid_w3c_contexts_of_one_trace() {
+        let root = TraceContext::root();
+        assert_eq!(TraceContext::parse(&root.traceparent, None), Some(root.clone()), "{}", root.traceparent);
+        let child = root.child();
+        assert!(TraceContext::parse(&child.traceparent, None).is_some());
+        assert_eq!(child.trace_id(), root.trace_id());
+        assert_ne!(child.span_id(), root.span_id());
+        assert_ne!(TraceContext::root().trace_id(), root.trace_id());
+        let unsampled =
+            TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", Some("k=v")).unwrap();
+        let c = unsampled.child();
+        assert!(c.traceparent.ends_with("-00") && c.tracestate.as_deref() == Some("k=v"));
+    }
     use crate::domain::{LibraryEntry, MovieRef};
 
     fn meta() -> EventMeta {
