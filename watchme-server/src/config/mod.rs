@@ -684,20 +684,7 @@ impl RawConfig {
                     bind
                 })
             }),
-            allow: self
-                .metrics_allow
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .filter_map(|item| {
-                    let net =
-                        item.parse::<ipnet::IpNet>().or_else(|_| item.parse::<std::net::IpAddr>().map(Into::into));
-                    if net.is_err() {
-                        c.fail("WATCHME_METRICS_ALLOW", format!("{item:?} is not an IP address or CIDR range"));
-                    }
-                    net.ok()
-                })
-                .collect(),
+            allow: c.ip_nets("WATCHME_METRICS_ALLOW", &self.metrics_allow),
         });
         if !c.0.is_empty() {
             return Err(c.0);
@@ -915,6 +902,54 @@ mod tests {
             errors.iter().all(|e| !e.message.contains("short") && !e.message.contains("hunter2")),
             "secrets are not echoed"
         );
+    }
+
+    #[test]
+    fn security_observability_settings_are_validated_with_the_rest() {
+        let mut raw = RawConfig::defaults();
+        raw.security.jwt_algorithm = "RS512".into();
+        raw.security.jwt_kid = "bad kid!".into();
+        raw.security.jwt_previous_keys = "old=HS256:too-short-secret-xyz".into();
+        raw.security.rate_anonymous = "lots".into();
+        raw.security.rate_auth_ip = "0/900".into();
+        raw.security.trusted_proxies = "10.0.0.0/8, proxy.internal".into();
+        raw.security.tls_cert = Some("cert.pem".into());
+        raw.security.cors_origins = "https://app.example.com/path".into();
+        raw.security.refresh_ttl_secs = "5".into();
+        raw.metrics_allow = "everyone".into();
+        raw.metrics_bind = Some("localhost:9090".into());
+        raw.ready_requires = "database,kafka".into();
+        raw.log_rotation = "weekly".into();
+        raw.slow_request_ms = "0".into();
+        let errors = raw.validate().unwrap_err();
+        let keys: Vec<&str> = errors.iter().map(|e| e.key).collect();
+        for key in [
+            "WATCHME_JWT_ALGORITHM",
+            "WATCHME_JWT_KID",
+            "WATCHME_JWT_PREVIOUS_KEYS",
+            "WATCHME_RATE_ANONYMOUS",
+            "WATCHME_RATE_AUTH_IP",
+            "WATCHME_TRUSTED_PROXIES",
+            "WATCHME_TLS_CERT",
+            "WATCHME_CORS_ORIGINS",
+            "WATCHME_REFRESH_TTL_SECS",
+            "WATCHME_METRICS_ALLOW",
+            "WATCHME_METRICS_BIND",
+            "WATCHME_READY_REQUIRES",
+            "WATCHME_LOG_ROTATION",
+            "WATCHME_SLOW_REQUEST_MS",
+        ] {
+            assert!(keys.contains(&key), "{key} not reported in {errors:?}");
+        }
+        assert!(
+            errors.iter().all(|e| !e.message.contains("too-short-secret")),
+            "a previous key's secret is not echoed"
+        );
+
+        let mut raw = RawConfig::defaults();
+        raw.security.jwt_algorithm = "EdDSA".into();
+        let errors = raw.validate().unwrap_err();
+        assert_eq!(errors[0].key, "WATCHME_JWT_PRIVATE_KEY_FILE", "EdDSA needs its key files");
     }
 
     #[test]

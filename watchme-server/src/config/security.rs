@@ -170,6 +170,18 @@ pub struct Security {
 }
 
 impl Check {
+    /// A comma-separated list of IP addresses and CIDR ranges.
+    pub(super) fn ip_nets(&mut self, key: &'static str, raw: &str) -> Vec<IpNet> {
+        let mut nets = Vec::new();
+        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match item.parse::<IpNet>().or_else(|_| item.parse::<IpAddr>().map(IpNet::from)) {
+                Ok(net) => nets.push(net),
+                Err(_) => self.fail(key, format!("{item:?} is not an IP address or CIDR range (e.g. 10.0.0.0/8)")),
+            }
+        }
+        nets
+    }
+
     /// A rate as `requests/seconds`.
     fn rate(&mut self, key: &'static str, raw: &str, name: &str) -> RatePolicy {
         let parsed = raw.trim().split_once('/').and_then(|(n, s)| {
@@ -252,16 +264,7 @@ impl RawSecurity {
             auth_per_ip: c.rate("WATCHME_RATE_AUTH_IP", &self.rate_auth_ip, "auth-ip"),
             auth_per_account: c.rate("WATCHME_RATE_AUTH_ACCOUNT", &self.rate_auth_account, "auth-account"),
         };
-        let mut trusted_proxies = Vec::new();
-        for item in self.trusted_proxies.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match item.parse::<IpNet>().or_else(|_| item.parse::<IpAddr>().map(IpNet::from)) {
-                Ok(net) => trusted_proxies.push(net),
-                Err(_) => c.fail(
-                    "WATCHME_TRUSTED_PROXIES",
-                    format!("{item:?} is not an IP address or CIDR range (e.g. 10.0.0.0/8)"),
-                ),
-            }
-        }
+        let trusted_proxies = c.ip_nets("WATCHME_TRUSTED_PROXIES", &self.trusted_proxies);
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
             (None, None) => None,
