@@ -62,7 +62,7 @@ pub async fn main() -> ExitCode {
     };
     let command = cli.command.unwrap_or(Command::Serve);
     // Held until main returns, so the last lines reach the log file.
-    let mut _log_guard = None;
+    let mut _log_guard = crate::telemetry::LogGuard::default();
     if !matches!(command, Command::Openapi | Command::CheckConfig) {
         match crate::telemetry::init(&config) {
             Ok(g) => _log_guard = g,

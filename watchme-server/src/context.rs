@@ -81,18 +81,31 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         // trace id, in its logs, its events, its Kafka headers and its response.
         let incoming = req.header("traceparent").and_then(|tp| TraceContext::parse(tp, req.header("tracestate")));
         let parent_span_id = incoming.as_ref().map(|t| t.span_id().to_owned());
-        let trace = incoming.map_or_else(TraceContext::root, |t| t.child());
         let method = req.method().to_string();
         let span = tracing::info_span!(
             "request",
+            otel.kind = "server",
+            http.request.method = %req.method(),
+            url.path = %req.uri().path(),
+            http.route = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
             request_id = %request_id,
-            trace_id = %trace.trace_id(),
-            span_id = %trace.span_id(),
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
             parent_span_id = parent_span_id,
             method = %req.method(),
             path = %req.uri().path(),
             user_id = tracing::field::Empty,
         );
+        // With span export on, the exported span is the request's span and
+        // its ids are the ones passed on; without, ids are made here.
+        let trace = if crate::telemetry::exporting_spans() {
+            crate::telemetry::continue_trace(&span, incoming.as_ref())
+        } else {
+            incoming.map_or_else(TraceContext::root, |t| t.child())
+        };
+        span.record("trace_id", trace.trace_id());
+        span.record("span_id", trace.span_id());
         let traceparent = trace.traceparent.clone();
         let trace_id = trace.trace_id().to_owned();
         let info = RequestInfo { request_id: request_id.clone(), trace: Some(trace), span: span.clone() };
@@ -120,6 +133,10 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         // The route template, never the raw path: ids in paths would make
         // one series per movie.
         let route = resp.data::<poem::PathPattern>().map_or_else(|| "unmatched".to_owned(), |p| p.0.to_string());
+        // Named after the route template (semantic conventions): never the raw path.
+        crate::telemetry::rename_span(&span, format!("{method} {route}"));
+        span.record("http.route", route.as_str());
+        span.record("http.response.status_code", status);
         let labels = [("method", method), ("route", route), ("status", status.to_string())];
         metrics::counter!("http_server_requests_total", &labels).increment(1);
         metrics::histogram!("http_server_request_duration_seconds", &labels).record(elapsed);

@@ -1,7 +1,7 @@
 //! Logging: JSON lines (one object per line, with the fields of every
 //! enclosing span, so each line inside a request carries its request id,
 //! trace id and user id) or human-readable on a terminal; optionally also
-//! JSON to rotating files.
+//! JSON to rotating files. With an OTLP endpoint, spans are exported too.
 
 use std::io::IsTerminal;
 
@@ -28,8 +28,56 @@ where
         .boxed()
 }
 
-/// Keeps the log file writer flushing; hold it until the process ends.
-pub type LogGuard = Option<WorkerGuard>;
+/// Keeps the log file writer and the span exporter flushing; hold it until
+/// the process ends (dropping it flushes both).
+#[derive(Default)]
+pub struct LogGuard {
+    _files: Option<WorkerGuard>,
+    spans: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.spans.take() {
+            // Exports what the batch holds; a collector that is away costs at most its timeout.
+            if let Err(e) = p.shutdown() {
+                eprintln!("watchme: exporting the last spans failed: {e}");
+            }
+        }
+    }
+}
+
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether spans are exported (an OTLP endpoint is configured).
+pub fn exporting_spans() -> bool {
+    EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn span_exporter(
+    otlp: &crate::config::Otlp,
+) -> Result<(BoxedLayer, opentelemetry_sdk::trace::SdkTracerProvider), String> {
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_otlp::WithExportConfig as _;
+    use opentelemetry_sdk::trace::Sampler;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{}/v1/traces", otlp.endpoint))
+        .build()
+        .map_err(|e| format!("WATCHME_OTLP_ENDPOINT {}: {e}", otlp.endpoint))?;
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name("watchme")
+        .with_attribute(opentelemetry::KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .build();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        // A caller's decision is followed; new traces are sampled at the ratio.
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(otlp.sample_ratio))))
+        .with_resource(resource)
+        .build();
+    let tracer = provider.tracer("watchme");
+    Ok((tracing_opentelemetry::layer().with_tracer(tracer).boxed(), provider))
+}
 
 /// Installs the global subscriber (a second call does nothing).
 ///
@@ -48,7 +96,13 @@ pub fn init(config: &Config) -> Result<LogGuard, String> {
     } else {
         json_layer(std::io::stdout)
     }];
-    let mut guard = None;
+    let mut guard = LogGuard::default();
+    if let Some(otlp) = &config.otlp {
+        let (layer, provider) = span_exporter(otlp)?;
+        layers.push(layer);
+        guard.spans = Some(provider);
+        EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     if let Some(files) = &config.log_files {
         let rotation = match files.rotation {
             LogRotation::Daily => Rotation::DAILY,
@@ -66,8 +120,50 @@ pub fn init(config: &Config) -> Result<LogGuard, String> {
         // Not lossy: when the disk is slow, logging waits rather than dropping lines.
         let (writer, g) = NonBlockingBuilder::default().lossy(false).finish(appender);
         layers.push(json_layer(writer));
-        guard = Some(g);
+        guard._files = Some(g);
     }
     let _ = tracing_subscriber::registry().with(layers).with(filter).try_init();
     Ok(guard)
+}
+
+/// Makes `span` a child of the caller's context (when it sent one) and
+/// returns the W3C context that names `span` itself, for the response, the
+/// logs and the events the request produces.
+pub fn continue_trace(
+    span: &tracing::Span,
+    incoming: Option<&watchme_core::domain::TraceContext>,
+) -> watchme_core::domain::TraceContext {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState};
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    if let Some(parent) = incoming {
+        let sampled = parent.traceparent.ends_with("-01");
+        let ctx = SpanContext::new(
+            TraceId::from_hex(parent.trace_id()).unwrap_or(TraceId::INVALID),
+            SpanId::from_hex(parent.span_id()).unwrap_or(SpanId::INVALID),
+            if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() },
+            true,
+            TraceState::default(),
+        );
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(ctx));
+    }
+    let cx = span.context();
+    let sc = cx.span().span_context().clone();
+    if !sc.is_valid() {
+        return incoming.map_or_else(watchme_core::domain::TraceContext::root, |t| t.child());
+    }
+    let flags = if sc.is_sampled() { "01" } else { "00" };
+    watchme_core::domain::TraceContext {
+        traceparent: format!("00-{}-{}-{flags}", sc.trace_id(), sc.span_id()),
+        tracestate: incoming.and_then(|t| t.tracestate.clone()),
+    }
+}
+
+/// Renames the exported span of `span` (its OpenTelemetry span exists as
+/// soon as its context was read, after which `otel.name` is not looked at).
+pub fn rename_span(span: &tracing::Span, name: String) {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    if exporting_spans() {
+        span.context().span().update_name(name);
+    }
 }

@@ -211,6 +211,13 @@ pub struct RawConfig {
     /// Log files kept (older ones are deleted).
     #[arg(long, env = "WATCHME_LOG_KEEP", default_value = "7")]
     pub log_keep: String,
+    /// OTLP/HTTP endpoint spans are exported to (e.g. http://collector:4318);
+    /// unset: OTEL_EXPORTER_OTLP_ENDPOINT, else nothing is exported.
+    #[arg(long, env = "WATCHME_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// Share of new traces sampled (0.0 to 1.0); a caller's sampling decision is followed.
+    #[arg(long, env = "WATCHME_TRACE_SAMPLE_RATIO", default_value = "1.0")]
+    pub trace_sample_ratio: String,
     /// Requests slower than this many milliseconds are logged at warn.
     #[arg(long, env = "WATCHME_SLOW_REQUEST_MS", default_value = "1000")]
     pub slow_request_ms: String,
@@ -277,6 +284,15 @@ pub enum LogRotation {
     Never,
 }
 
+/// Where spans are exported and how many.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Otlp {
+    /// OTLP/HTTP base URL; spans go to `<endpoint>/v1/traces`.
+    pub endpoint: String,
+    /// Share of new traces sampled.
+    pub sample_ratio: f64,
+}
+
 /// Log files next to stdout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFiles {
@@ -319,6 +335,8 @@ pub struct Config {
     pub log_files: Option<LogFiles>,
     /// Requests slower than this are logged at warn.
     pub slow_request: Duration,
+    /// Span export, when an OTLP endpoint is configured.
+    pub otlp: Option<Otlp>,
     /// argon2id cost.
     pub argon2: watchme_adapters::crypto::Argon2Params,
     /// Most hashes at once (0 = the hasher's default, cores - 1).
@@ -594,6 +612,28 @@ impl RawConfig {
             keep,
         });
         let slow_request = c.millis("WATCHME_SLOW_REQUEST_MS", &self.slow_request_ms, 1, 3_600_000);
+        let sample_ratio = match self.trace_sample_ratio.trim().parse::<f64>() {
+            Ok(r) if (0.0..=1.0).contains(&r) => r,
+            _ => {
+                c.fail(
+                    "WATCHME_TRACE_SAMPLE_RATIO",
+                    format!("expected a number from 0.0 to 1.0, got {:?}", self.trace_sample_ratio),
+                );
+                1.0
+            }
+        };
+        let endpoint = self
+            .otlp_endpoint
+            .clone()
+            .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok())
+            .map(|e| e.trim().trim_end_matches('/').to_owned())
+            .filter(|e| !e.is_empty());
+        let otlp = endpoint.map(|endpoint| {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                c.fail("WATCHME_OTLP_ENDPOINT", format!("expected an http:// or https:// URL, got {endpoint:?}"));
+            }
+            Otlp { endpoint, sample_ratio }
+        });
         let argon2 = watchme_adapters::crypto::Argon2Params {
             memory_kib: c.number("WATCHME_ARGON2_MEMORY_KIB", &self.argon2_memory_kib, 8u32, 4 * 1024 * 1024),
             iterations: c.number("WATCHME_ARGON2_ITERATIONS", &self.argon2_iterations, 1u32, 100),
@@ -704,6 +744,7 @@ impl RawConfig {
             log_format,
             log_files,
             slow_request,
+            otlp,
             argon2,
             argon2_max_concurrent,
             cache_max_bytes,
@@ -839,6 +880,8 @@ impl RawConfig {
             log_rotation: "daily".into(),
             log_keep: "7".into(),
             slow_request_ms: "1000".into(),
+            otlp_endpoint: None,
+            trace_sample_ratio: "1.0".into(),
             argon2_memory_kib: DEFAULT_ARGON2_MEMORY_KIB.into(),
             argon2_iterations: DEFAULT_ARGON2_ITERATIONS.into(),
             argon2_parallelism: DEFAULT_ARGON2_PARALLELISM.into(),

@@ -1,0 +1,61 @@
+//! Span export over OTLP/HTTP from the real binary to a receiver in this
+//! test: the request's span arrives, in the caller's trace, named after its
+//! route, with the service's name.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::web::Data;
+use poem::{handler, post, EndpointExt, Route, Server};
+use support::{start, TempDir};
+
+#[handler]
+fn collect(body: Vec<u8>, store: Data<&Arc<Mutex<Vec<Vec<u8>>>>>) -> &'static str {
+    store.0.lock().unwrap().push(body);
+    ""
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn the_request_span_is_exported_in_the_callers_trace() {
+    let received: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
+    let port = acceptor.local_addr()[0].as_socket_addr().unwrap().port();
+    let app = Route::new().at("/v1/traces", post(collect)).data(received.clone());
+    tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+
+    let dir = TempDir::new("otlp");
+    let server = start(
+        &dir.0,
+        &[
+            ("WATCHME_DATABASE_URL", "memory:".to_owned()),
+            ("WATCHME_OTLP_ENDPOINT", format!("http://127.0.0.1:{port}")),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
+        ],
+    )
+    .await;
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let resp =
+        reqwest::Client::new().get(server.url("/movies/550")).header("traceparent", caller).send().await.unwrap();
+    let tp = resp.headers()["traceparent"].to_str().unwrap().to_owned();
+    assert!(tp.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "the caller's trace continues: {tp}");
+    let our_span = tp.split('-').nth(2).unwrap().to_owned();
+    server.stop().await; // flushes the exporter
+
+    let bodies = received.lock().unwrap().clone();
+    assert!(!bodies.is_empty(), "spans were exported");
+    let all: Vec<u8> = bodies.concat();
+    let hex =
+        |s: &str| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect::<Vec<u8>>();
+    assert!(contains(&all, &hex("4bf92f3577b34da6a3ce929d0e0e4736")), "the span is in the caller's trace");
+    assert!(contains(&all, &hex(&our_span)), "the exported span is the one the response named");
+    assert!(contains(&all, &hex("00f067aa0ba902b7")), "its parent is the caller's span");
+    assert!(contains(&all, b"watchme"), "service.name");
+    assert!(contains(&all, b"GET /movies/:param0"), "named after the route template");
+    assert!(!contains(&all, b"GET /movies/550"), "never after the raw path");
+}
