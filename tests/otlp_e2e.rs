@@ -59,3 +59,60 @@ async fn the_request_span_is_exported_in_the_callers_trace() {
     assert!(contains(&all, b"GET /movies/:param0"), "named after the route template");
     assert!(!contains(&all, b"GET /movies/550"), "never after the raw path");
 }
+
+fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+#[tokio::test]
+async fn one_trace_runs_from_the_request_through_kafka_to_the_analytics() {
+    let received: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
+    let port = acceptor.local_addr()[0].as_socket_addr().unwrap().port();
+    let app = Route::new().at("/v1/traces", post(collect)).data(received.clone());
+    tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+
+    let prefix = format!("otlp-{}", uuid::Uuid::new_v4().simple());
+    let dir = TempDir::new("otlp-kafka");
+    let server = start(
+        &dir.0,
+        &[
+            ("WATCHME_DATABASE_URL", "memory:".to_owned()),
+            ("WATCHME_KAFKA_BROKERS", watchme_adapters::contract::fixtures::kafka_brokers()),
+            ("WATCHME_KAFKA_TOPIC_PREFIX", prefix.clone()),
+            ("WATCHME_KAFKA_PARTITIONS", "1".to_owned()),
+            ("WATCHME_ANALYTICS_CONSUMER", "true".to_owned()),
+            ("WATCHME_OTLP_ENDPOINT", format!("http://127.0.0.1:{port}")),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let caller = "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    http.get(server.url("/movies/550")).header("traceparent", caller).send().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let stats: serde_json::Value =
+            http.get(server.url("/analytics/movies/550")).send().await.unwrap().json().await.unwrap();
+        if stats["views"] == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the view never reached the analytics: {stats}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    server.stop().await; // flushes the exporter
+
+    let all: Vec<u8> = received.lock().unwrap().concat();
+    let trace = hex("5bf92f3577b34da6a3ce929d0e0e4736");
+    assert!(
+        occurrences(&all, &trace) >= 3,
+        "request, publish and process spans in the caller's trace (found {})",
+        occurrences(&all, &trace)
+    );
+    assert!(contains(&all, format!("publish {prefix}.events").as_bytes()), "the producer span");
+    assert!(contains(&all, format!("process {prefix}.events").as_bytes()), "the consumer span");
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}

@@ -238,9 +238,13 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     let (bus, kafka): (Arc<dyn EventBus>, Option<KafkaBus>) = match &config.kafka {
         Some(k) => {
             let b = KafkaBus::new(&k.config).map_err(|e| StartError::Config(format!("Kafka settings refused: {e}")))?;
-            (Arc::new(b.clone()), Some(b))
+            (Arc::new(crate::traced::TracedBus::new(Arc::new(b.clone()), "kafka", k.config.events_topic())), Some(b))
         }
-        None => (Arc::new(InProcessBus::new(vec![analytics.clone()])), None),
+        None => {
+            let handler = Arc::new(crate::traced::TracedHandler::new(analytics.clone(), "in_process", "events"));
+            let bus = Arc::new(InProcessBus::new(vec![handler]));
+            (Arc::new(crate::traced::TracedBus::new(bus, "in_process", "events")), None)
+        }
     };
 
     let mut hasher =
@@ -574,7 +578,12 @@ impl App {
             }));
         }
         if let (Some(k), true) = (&self.config.kafka, self.config.analytics_consumer) {
-            let consumer = KafkaConsumer::new(&k.config, k.consumer.clone(), self.wiring.state.analytics.clone())
+            let handler = Arc::new(crate::traced::TracedHandler::new(
+                self.wiring.state.analytics.clone(),
+                "kafka",
+                k.config.events_topic(),
+            ));
+            let consumer = KafkaConsumer::new(&k.config, k.consumer.clone(), handler)
                 .map_err(|e| std::io::Error::other(format!("Kafka consumer settings refused: {e}")))?;
             let stop = stopped();
             tasks.push(tokio::spawn(async move { consumer.run(stop).await }));

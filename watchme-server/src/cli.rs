@@ -138,7 +138,9 @@ async fn consume(config: Config) -> Result<(), String> {
     let clock = std::sync::Arc::new(watchme_core::ports::SystemClock);
     let analytics =
         std::sync::Arc::new(watchme_core::services::AnalyticsService::new(storage.analytics.clone(), clock));
-    let consumer = watchme_adapters::kafka::KafkaConsumer::new(&kafka.config, kafka.consumer.clone(), analytics)
+    let handler =
+        std::sync::Arc::new(crate::traced::TracedHandler::new(analytics, "kafka", kafka.config.events_topic()));
+    let consumer = watchme_adapters::kafka::KafkaConsumer::new(&kafka.config, kafka.consumer.clone(), handler)
         .map_err(|e| format!("Kafka consumer settings refused: {e}"))?;
     let gauges = crate::metrics::Gauges { sql: storage.sql.clone(), ..Default::default() };
     let access = crate::metrics::MetricsAccess(config.metrics.as_ref().map(|m| m.allow.clone()).unwrap_or_default());

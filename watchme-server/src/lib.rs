@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod ops;
 pub mod security;
 pub mod telemetry;
+pub mod traced;
 
 pub use app::{App, AppState, StartError};
 pub use config::{Config, RawConfig};

@@ -133,18 +133,10 @@ pub fn continue_trace(
     span: &tracing::Span,
     incoming: Option<&watchme_core::domain::TraceContext>,
 ) -> watchme_core::domain::TraceContext {
-    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::TraceContextExt as _;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     if let Some(parent) = incoming {
-        let sampled = parent.traceparent.ends_with("-01");
-        let ctx = SpanContext::new(
-            TraceId::from_hex(parent.trace_id()).unwrap_or(TraceId::INVALID),
-            SpanId::from_hex(parent.span_id()).unwrap_or(SpanId::INVALID),
-            if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() },
-            true,
-            TraceState::default(),
-        );
-        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(ctx));
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote(parent)));
     }
     let cx = span.context();
     let sc = cx.span().span_context().clone();
@@ -165,5 +157,36 @@ pub fn rename_span(span: &tracing::Span, name: String) {
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     if exporting_spans() {
         span.context().span().update_name(name);
+    }
+}
+
+/// A W3C context as a remote OpenTelemetry span context.
+fn remote(t: &watchme_core::domain::TraceContext) -> opentelemetry::trace::SpanContext {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    let sampled = t.traceparent.ends_with("-01");
+    SpanContext::new(
+        TraceId::from_hex(t.trace_id()).unwrap_or(TraceId::INVALID),
+        SpanId::from_hex(t.span_id()).unwrap_or(SpanId::INVALID),
+        if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() },
+        true,
+        TraceState::default(),
+    )
+}
+
+/// Puts a span handling a batch of events into their traces: a child of the
+/// first event's context, linked to the others' (one span cannot have
+/// several parents). Call before the span is entered.
+pub fn follow_events(span: &tracing::Span, events: &[watchme_core::domain::EventEnvelope]) {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    if !exporting_spans() {
+        return;
+    }
+    let mut contexts = events.iter().filter_map(|e| e.trace_context.as_ref());
+    if let Some(first) = contexts.next() {
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote(first)));
+    }
+    for other in contexts.take(32) {
+        span.add_link(remote(other));
     }
 }
