@@ -33,7 +33,7 @@ async fn the_request_span_is_exported_in_the_callers_trace() {
     let server = start(
         &dir.0,
         &[
-            ("WATCHME_DATABASE_URL", "memory:".to_owned()),
+            // The embedded default (SQLite), so repository spans are there too.
             ("WATCHME_OTLP_ENDPOINT", format!("http://127.0.0.1:{port}")),
             ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
         ],
@@ -45,6 +45,10 @@ async fn the_request_span_is_exported_in_the_callers_trace() {
     let tp = resp.headers()["traceparent"].to_str().unwrap().to_owned();
     assert!(tp.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "the caller's trace continues: {tp}");
     let our_span = tp.split('-').nth(2).unwrap().to_owned();
+    let creds = serde_json::json!({"email": "ada@example.com", "password": "correct horse"});
+    let http = reqwest::Client::new();
+    http.post(server.url("/auth/register")).json(&creds).send().await.unwrap();
+    http.post(server.url("/auth/login")).json(&creds).send().await.unwrap();
     server.stop().await; // flushes the exporter
 
     let bodies = received.lock().unwrap().clone();
@@ -58,6 +62,18 @@ async fn the_request_span_is_exported_in_the_callers_trace() {
     assert!(contains(&all, b"watchme"), "service.name");
     assert!(contains(&all, b"GET /movies/:param0"), "named after the route template");
     assert!(!contains(&all, b"GET /movies/550"), "never after the raw path");
+    for child in [
+        "cache get",
+        "cache set",
+        "argon2id hash",
+        "argon2id verify",
+        "users.find_by_email",
+        "sessions.create_session",
+        "outbox.claim",
+    ] {
+        assert!(contains(&all, child.as_bytes()), "a {child} span");
+    }
+    assert!(contains(&all, b"db.system.name") && contains(&all, b"sqlite"), "repository spans name the database");
 }
 
 fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {

@@ -79,6 +79,7 @@ impl Argon2Hasher {
 
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
+    #[tracing::instrument(name = "argon2id.hash", skip_all, fields(otel.name = "argon2id hash"))]
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let (argon, pw) = (self.argon(), password.clone());
         self.blocking(move || {
@@ -91,6 +92,7 @@ impl PasswordHasher for Argon2Hasher {
         .await
     }
 
+    #[tracing::instrument(name = "argon2id.verify", skip_all, fields(otel.name = "argon2id verify"))]
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
         let (pw, phc) = (password.clone(), hash.as_str().to_owned());
         self.blocking(move || {

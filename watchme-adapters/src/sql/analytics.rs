@@ -114,6 +114,7 @@ fn count(row: &sqlx::any::AnyRow, col: &str) -> Result<u64, StorageError> {
 
 #[async_trait]
 impl AnalyticsStore for SqlStore {
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.apply", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "apply"))]
     async fn apply(&self, changes: &[AnalyticsChange]) -> Result<ApplyOutcome, StorageError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
@@ -142,6 +143,7 @@ impl AnalyticsStore for SqlStore {
         Ok(out)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.movie_stats", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "movie_stats"))]
     async fn movie_stats(&self, movie: MovieId) -> Result<MovieStats, StorageError> {
         let row = sqlx::query(
             "SELECT views, unique_viewers, favorites, want_to_watch, watching, watched, ratings_count, ratings_sum \
@@ -164,6 +166,7 @@ impl AnalyticsStore for SqlStore {
         })
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.trending", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "trending"))]
     async fn trending(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<TrendingEntry>, StorageError> {
         let rows = sqlx::query(
             "SELECT h.movie_id AS movie_id, CAST(SUM(h.views) AS BIGINT) AS views, MAX(s.title) AS title \
@@ -187,6 +190,7 @@ impl AnalyticsStore for SqlStore {
             .collect()
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.user_stats", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "user_stats"))]
     async fn user_stats(&self, since: OffsetDateTime) -> Result<UserStats, StorageError> {
         let row = sqlx::query(
             "SELECT (SELECT CAST(COUNT(*) AS BIGINT) FROM users_registered) AS total, \

@@ -145,6 +145,7 @@ impl SqlStore {
 
 #[async_trait]
 impl LibraryRepo for SqlStore {
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "library.record_view", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "record_view"))]
     async fn record_view(&self, view: &View, events: &[EventEnvelope]) -> Result<(), StorageError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
@@ -160,6 +161,7 @@ impl LibraryRepo for SqlStore {
         tx.commit().await.map_err(storage_error)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "library.views", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "views"))]
     async fn views(&self, user: UserId, page: PageRequest) -> Result<Page<View>, StorageError> {
         self.user_page(&VIEWS, user, None, page, |r| {
             Ok(View {
@@ -171,6 +173,7 @@ impl LibraryRepo for SqlStore {
         .await
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "library.add_favorite", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "add_favorite"))]
     async fn add_favorite(&self, favorite: &Favorite, event: &EventEnvelope) -> Result<bool, StorageError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
@@ -193,6 +196,7 @@ impl LibraryRepo for SqlStore {
         Ok(added)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "library.remove_favorite", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "remove_favorite"))]
     async fn remove_favorite(&self, user: UserId, movie: MovieId, event: &EventEnvelope) -> Result<bool, StorageError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
@@ -210,6 +214,7 @@ impl LibraryRepo for SqlStore {
         Ok(removed)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "library.favorites", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "favorites"))]
     async fn favorites(&self, user: UserId, page: PageRequest) -> Result<Page<Favorite>, StorageError> {
         self.user_page(&FAVORITES, user, None, page, |r| {
             Ok(Favorite {
@@ -221,6 +226,7 @@ impl LibraryRepo for SqlStore {
         .await
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "library.upsert_entry", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "upsert_entry"))]
     async fn upsert_entry(
         &self,
         user: UserId,
@@ -239,6 +245,7 @@ impl LibraryRepo for SqlStore {
         Err(last.map_or_else(|| corrupt("library entry", "upsert did not settle"), storage_error))
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "library.remove_entry", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "remove_entry"))]
     async fn remove_entry(
         &self,
         user: UserId,
@@ -262,6 +269,7 @@ impl LibraryRepo for SqlStore {
         Ok(change)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "library.entry", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "entry"))]
     async fn entry(&self, user: UserId, movie: MovieId) -> Result<Option<LibraryEntry>, StorageError> {
         let sql = format!("SELECT {ENTRY_COLUMNS} FROM library_entries WHERE user_id = $1 AND movie_id = $2");
         let row = sqlx::query(&sql)
@@ -273,6 +281,7 @@ impl LibraryRepo for SqlStore {
         row.as_ref().map(|r| entry_from_row(user, r)).transpose()
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "library.entries", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "entries"))]
     async fn entries(
         &self,
         user: UserId,

@@ -148,6 +148,14 @@ impl SqlStore {
         self.backend
     }
 
+    /// `db.system.name` of the OpenTelemetry semantic conventions.
+    pub(crate) fn system_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => "postgresql",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+
     /// The pool, for health checks and tests.
     pub fn pool(&self) -> &AnyPool {
         &self.pool

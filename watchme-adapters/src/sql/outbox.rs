@@ -40,6 +40,7 @@ fn now_us() -> i64 {
 
 #[async_trait]
 impl Outbox for SqlStore {
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "outbox.append", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "append"))]
     async fn append(&self, events: &[EventEnvelope]) -> Result<(), StorageError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
@@ -47,6 +48,7 @@ impl Outbox for SqlStore {
         tx.commit().await.map_err(storage_error)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "outbox.claim", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "claim"))]
     async fn claim(&self, limit: u32, lease: Duration) -> Result<Vec<OutboxRecord>, StorageError> {
         let _turn = self.write_turn().await;
         let lock = match self.backend {
@@ -83,6 +85,7 @@ impl Outbox for SqlStore {
         Ok(out)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "outbox.mark_published", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "mark_published"))]
     async fn mark_published(&self, ids: &[i64]) -> Result<(), StorageError> {
         if ids.is_empty() {
             return Ok(());
@@ -100,6 +103,7 @@ impl Outbox for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "outbox.release", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "release"))]
     async fn release(&self, ids: &[i64]) -> Result<(), StorageError> {
         if ids.is_empty() {
             return Ok(());
@@ -114,6 +118,7 @@ impl Outbox for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "outbox.prune_published", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "prune_published"))]
     async fn prune_published(&self, before: OffsetDateTime) -> Result<u64, StorageError> {
         let _turn = self.write_turn().await;
         let done = sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
@@ -124,6 +129,7 @@ impl Outbox for SqlStore {
         Ok(done.rows_affected())
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "outbox.stats", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "stats"))]
     async fn stats(&self) -> Result<OutboxStats, StorageError> {
         let row = sqlx::query(
             "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(MIN(occurred_at) AS BIGINT) AS oldest \

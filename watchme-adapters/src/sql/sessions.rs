@@ -31,6 +31,7 @@ fn session_from_row(row: &AnyRow) -> Result<Session, StorageError> {
 
 #[async_trait]
 impl SessionRepo for SqlStore {
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "sessions.create_session", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "create_session"))]
     async fn create_session(&self, session: &Session, refresh: &RefreshTokenHash) -> Result<(), StorageError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
@@ -61,6 +62,7 @@ impl SessionRepo for SqlStore {
         tx.commit().await.map_err(storage_error)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "sessions.rotate", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "rotate"))]
     async fn rotate(
         &self,
         presented: &RefreshTokenHash,
@@ -122,12 +124,14 @@ impl SessionRepo for SqlStore {
         }))
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "sessions.find_session", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "find_session"))]
     async fn find_session(&self, id: SessionId) -> Result<Option<Session>, StorageError> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = $1");
         let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await.map_err(storage_error)?;
         row.as_ref().map(session_from_row).transpose()
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "sessions.active_sessions", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "active_sessions"))]
     async fn active_sessions(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StorageError> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL \
@@ -142,6 +146,7 @@ impl SessionRepo for SqlStore {
         rows.iter().map(session_from_row).collect()
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "sessions.revoke_session", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "revoke_session"))]
     async fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StorageError> {
         let _turn = self.write_turn().await;
         let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
@@ -153,6 +158,7 @@ impl SessionRepo for SqlStore {
         Ok(done.rows_affected() > 0)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "sessions.prune_sessions", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "prune_sessions"))]
     async fn prune_sessions(&self, before: OffsetDateTime) -> Result<u64, StorageError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;

@@ -33,6 +33,7 @@ async fn commit(tx: Transaction<'_, Any>) -> Result<(), StorageError> {
 
 #[async_trait]
 impl UserRepo for SqlStore {
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "users.create", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "create"))]
     async fn create(&self, user: &User, events: &[EventEnvelope]) -> Result<(), UserRepoError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
@@ -58,18 +59,21 @@ impl UserRepo for SqlStore {
         Ok(commit(tx).await?)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "users.find_by_email", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "find_by_email"))]
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StorageError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = $1");
         let row = sqlx::query(&sql).bind(email.as_str()).fetch_optional(&self.pool).await.map_err(storage_error)?;
         row.as_ref().map(user_from_row).transpose()
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "users.find_by_id", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "find_by_id"))]
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await.map_err(storage_error)?;
         row.as_ref().map(user_from_row).transpose()
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "users.record_login", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "record_login"))]
     async fn record_login(
         &self,
         id: UserId,
@@ -91,6 +95,7 @@ impl UserRepo for SqlStore {
         Ok(commit(tx).await?)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "users.update_password_hash", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "update_password_hash"))]
     async fn update_password_hash(&self, id: UserId, hash: &PasswordHash) -> Result<(), UserRepoError> {
         let _turn = self.write_turn().await;
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")

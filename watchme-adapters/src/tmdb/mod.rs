@@ -161,6 +161,11 @@ impl TmdbSource {
         Duration::from_millis(fastrand::u64(0..=cap.as_millis() as u64))
     }
 
+    #[tracing::instrument(
+        name = "tmdb.get",
+        skip_all,
+        fields(otel.name = "GET tmdb", otel.kind = "client", http.request.method = "GET", url.path = path, server.address = %self.config.base_url, tmdb.retries = tracing::field::Empty)
+    )]
     async fn get<T: DeserializeOwned>(&self, path: &str, params: &[(&str, String)]) -> Result<T, MovieSourceError> {
         if !self.breaker.allow() {
             metrics::counter!("watchme_tmdb_requests_total", "outcome" => "breaker_open").increment(1);
@@ -191,6 +196,7 @@ impl TmdbSource {
                         return Err(error);
                     }
                     metrics::counter!("watchme_tmdb_retries_total").increment(1);
+                    tracing::Span::current().record("tmdb.retries", retry + 1);
                     let wait = wait.unwrap_or_else(|| self.backoff(retry));
                     tracing::debug!(path, retry, wait_ms = wait.as_millis() as u64, error = %chain(&error), "retrying TMDb");
                     tokio::time::sleep(wait).await;

@@ -38,14 +38,19 @@ pub trait Cache: Send + Sync + 'static {
 }
 
 /// Reads and decodes a JSON value; an undecodable value is [`CacheError::Corrupt`].
+/// Runs in a `cache get` span that records whether it hit.
+#[tracing::instrument(name = "cache.get", skip_all, fields(otel.name = "cache get", cache.key = key, cache.hit = tracing::field::Empty))]
 pub async fn get_json<T: DeserializeOwned>(cache: &dyn Cache, key: &str) -> Result<Option<T>, CacheError> {
-    match cache.get(key).await? {
+    let found = cache.get(key).await?;
+    tracing::Span::current().record("cache.hit", found.is_some());
+    match found {
         None => Ok(None),
         Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| CacheError::Corrupt(cause(e))),
     }
 }
 
-/// Encodes a value as JSON and stores it.
+/// Encodes a value as JSON and stores it, in a `cache set` span.
+#[tracing::instrument(name = "cache.set", skip_all, fields(otel.name = "cache set", cache.key = key, cache.ttl_s = ttl.as_secs()))]
 pub async fn set_json<T: Serialize + Sync>(
     cache: &dyn Cache,
     key: &str,
