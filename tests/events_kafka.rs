@@ -152,8 +152,12 @@ async fn views_through_http_become_exactly_n_times_m_events_and_counts() {
         );
     }
     let server_metrics = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    for family in ["watchme_events_published_total ", "watchme_outbox_backlog_events ", "watchme_db_pool_connections{"]
-    {
+    for family in [
+        "watchme_events_published_total ",
+        "watchme_outbox_backlog_events ",
+        "watchme_db_pool_connections{",
+        "watchme_db_query_duration_seconds_count{operation=\"users.find_by_email\"}",
+    ] {
         assert!(server_metrics.lines().any(|l| l.starts_with(family)), "server lacks {family}:\n{server_metrics}");
     }
 

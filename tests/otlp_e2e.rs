@@ -104,8 +104,21 @@ async fn one_trace_runs_from_the_request_through_kafka_to_the_analytics() {
     )
     .await;
     let http = reqwest::Client::new();
+    let creds = serde_json::json!({"email": "ada@example.com", "password": "correct horse"});
+    http.post(server.url("/auth/register")).json(&creds).send().await.unwrap();
+    let login: serde_json::Value =
+        http.post(server.url("/auth/login")).json(&creds).send().await.unwrap().json().await.unwrap();
+    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    // One GET /movies/{id} with a token (the view goes into the history with its event).
     let caller = "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    http.get(server.url("/movies/550")).header("traceparent", caller).send().await.unwrap();
+    let resp = http
+        .get(server.url("/movies/550"))
+        .header("traceparent", caller)
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let stats: serde_json::Value =

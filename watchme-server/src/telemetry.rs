@@ -91,11 +91,14 @@ pub fn init(config: &Config) -> Result<LogGuard, String> {
         LogFormat::Pretty => true,
         LogFormat::Auto => terminal,
     };
-    let mut layers: Vec<BoxedLayer> = vec![if pretty {
-        tracing_subscriber::fmt::layer().with_ansi(terminal).with_writer(std::io::stdout).boxed()
-    } else {
-        json_layer(std::io::stdout)
-    }];
+    let mut layers: Vec<BoxedLayer> = vec![
+        DbLatency.boxed(),
+        if pretty {
+            tracing_subscriber::fmt::layer().with_ansi(terminal).with_writer(std::io::stdout).boxed()
+        } else {
+            json_layer(std::io::stdout)
+        },
+    ];
     let mut guard = LogGuard::default();
     if let Some(otlp) = &config.otlp {
         let (layer, provider) = span_exporter(otlp)?;
@@ -188,5 +191,61 @@ pub fn follow_events(span: &tracing::Span, events: &[watchme_core::domain::Event
     }
     for other in contexts.take(32) {
         span.add_link(remote(other));
+    }
+}
+
+/// Times the `db` spans of the SQL repository methods into
+/// `watchme_db_query_duration_seconds{operation}` (a tracing layer, so the
+/// adapters only declare spans and the server decides what to measure).
+struct DbLatency;
+
+struct DbSpan {
+    operation: String,
+    started: std::time::Instant,
+}
+
+struct OperationName(Option<String>);
+
+impl tracing::field::Visit for OperationName {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "otel.name" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "otel.name" {
+            self.0 = Some(format!("{value:?}").trim_matches('"').to_owned());
+        }
+    }
+}
+
+impl<S> Layer<S> for DbLatency
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if attrs.metadata().name() != "db" {
+            return;
+        }
+        let mut name = OperationName(None);
+        attrs.record(&mut name);
+        if let (Some(operation), Some(span)) = (name.0, ctx.span(id)) {
+            span.extensions_mut().insert(DbSpan { operation, started: std::time::Instant::now() });
+        }
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if let Some(span) = ctx.span(&id) {
+            if let Some(db) = span.extensions().get::<DbSpan>() {
+                metrics::histogram!("watchme_db_query_duration_seconds", "operation" => db.operation.clone())
+                    .record(db.started.elapsed().as_secs_f64());
+            }
+        }
     }
 }
