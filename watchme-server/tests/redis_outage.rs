@@ -25,6 +25,17 @@ async fn outage(requires: &str, status_while_down: u16, overall: &str, redis_sta
     assert_eq!(common::header(&client.get("/movies/550").send().await, "x-cache").as_deref(), Some("HIT"));
     let ready = common::body(client.get("/health/ready").send().await).await;
     assert_eq!((ready["status"].as_str(), dependency(&ready, "redis")["status"].as_str()), (Some("up"), Some("up")));
+    // The two tiers report which answered (the recorder is process-wide: at-least checks).
+    let metrics =
+        String::from_utf8(client.get("/metrics").send().await.0.into_body().into_bytes().await.unwrap().to_vec())
+            .unwrap();
+    for series in [
+        "watchme_cache_tier_requests_total{tier=\"l1\",result=\"hit\"}",
+        "watchme_cache_tier_requests_total{tier=\"l1\",result=\"miss\"}",
+        "watchme_cache_tier_requests_total{tier=\"redis\",result=\"miss\"}",
+    ] {
+        assert!(metrics.lines().any(|l| l.starts_with(series) && !l.ends_with(" 0")), "{series} in:\n{metrics}");
+    }
 
     redis.stop();
     for id in [550, 603, 680] {
