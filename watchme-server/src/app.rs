@@ -186,6 +186,30 @@ pub struct Wiring {
 /// A definite answer of TMDb about our credential, and when it was given.
 type RememberedVerdict = Option<(std::time::Instant, Result<(), String>)>;
 
+/// The `movie_source` probe with TMDb: down while the breaker is open;
+/// otherwise TMDb's verdict on our credential. A definite answer (accepted,
+/// or 401) is kept for 5 minutes, so a probe storm does not spend TMDb's
+/// rate limit; an unreachable TMDb is asked again next time (the breaker
+/// keeps that cheap while it is down).
+async fn tmdb_health(t: &TmdbSource, credential: &tokio::sync::Mutex<RememberedVerdict>) -> Result<(), String> {
+    if t.breaker_state() == BreakerState::Open {
+        return Err("TMDb circuit open after repeated failures; serving cached copies".into());
+    }
+    let mut last = credential.lock().await;
+    if let Some((_, verdict)) = last.as_ref().filter(|(at, _)| at.elapsed() < Duration::from_secs(300)) {
+        return verdict.clone();
+    }
+    let verdict = match t.check_credentials().await {
+        Ok(()) => Ok(()),
+        Err(watchme_core::error::MovieSourceError::Misconfigured(_)) => {
+            Err("TMDb refuses our credential (401): check WATCHME_TMDB_API_KEY / WATCHME_TMDB_TOKEN".to_owned())
+        }
+        Err(e) => return Err(format!("TMDb unreachable: {}", chain(&e))),
+    };
+    *last = Some((std::time::Instant::now(), verdict.clone()));
+    verdict
+}
+
 /// The keys access tokens are signed and verified with.
 #[derive(Debug, Clone)]
 pub struct SigningKeys {
@@ -318,38 +342,10 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         }
     }
     if let Some(t) = tmdb {
-        // The credential is checked against TMDb at most every 5 minutes
-        // (a probe storm must not spend TMDb's rate limit); the breaker
-        // state is read every time.
         let credential: Arc<tokio::sync::Mutex<RememberedVerdict>> = Arc::default();
         probes.push(Probe::new("movie_source", required("movie_source"), move || {
             let (t, credential) = (t.clone(), credential.clone());
-            async move {
-                if t.breaker_state() == BreakerState::Open {
-                    return Err("TMDb circuit open after repeated failures; serving cached copies".into());
-                }
-                let mut last = credential.lock().await;
-                let fresh = last.as_ref().filter(|(at, _)| at.elapsed() < Duration::from_secs(300));
-                let verdict = match fresh {
-                    Some((_, v)) => v.clone(),
-                    None => match t.check_credentials().await {
-                        // Only a definite answer is kept: an unreachable TMDb is asked again
-                        // next time (the breaker keeps that cheap while it is down).
-                        Ok(()) => {
-                            *last = Some((std::time::Instant::now(), Ok(())));
-                            Ok(())
-                        }
-                        Err(watchme_core::error::MovieSourceError::Misconfigured(_)) => {
-                            let v = Err("TMDb refuses our credential (401): check WATCHME_TMDB_API_KEY / WATCHME_TMDB_TOKEN"
-                                .to_owned());
-                            *last = Some((std::time::Instant::now(), v.clone()));
-                            v
-                        }
-                        Err(e) => Err(format!("TMDb unreachable: {}", chain(&e))),
-                    },
-                };
-                verdict
-            }
+            async move { tmdb_health(&t, &credential).await }
         }));
     }
     if let Some(k) = kafka.clone() {
@@ -362,18 +358,13 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     let health = HealthChecks::new(probes, Duration::from_secs(2));
     let http = HttpPolicy::from_config(config);
     let metrics = config.metrics.as_ref().map(|m| {
-        crate::metrics::handle();
         let gauges = crate::metrics::Gauges {
             outbox: Some(storage.outbox.clone()),
             sql: storage.sql.clone(),
             tmdb: gauge_tmdb,
             limits: limits.clone(),
         };
-        crate::metrics::MetricsMount {
-            gauges,
-            access: crate::metrics::MetricsAccess(m.allow.clone()),
-            on_api_port: m.bind.is_none(),
-        }
+        crate::metrics::MetricsMount::new(m, gauges)
     });
     let state = Arc::new(AppState { auth, movies, library, analytics, health, limits, http, metrics });
     Ok(Wiring { state, relay, storage, kafka })

@@ -143,8 +143,8 @@ async fn consume(config: Config) -> Result<(), String> {
     let consumer = watchme_adapters::kafka::KafkaConsumer::new(&kafka.config, kafka.consumer.clone(), handler)
         .map_err(|e| format!("Kafka consumer settings refused: {e}"))?;
     let gauges = crate::metrics::Gauges { sql: storage.sql.clone(), ..Default::default() };
-    let access = crate::metrics::MetricsAccess(config.metrics.as_ref().map(|m| m.allow.clone()).unwrap_or_default());
-    let metrics = metrics_listener(&config, crate::metrics::MetricsMount { gauges, access, on_api_port: false });
+    let metrics =
+        config.metrics.as_ref().and_then(|m| metrics_listener(&config, crate::metrics::MetricsMount::new(m, gauges)));
     tracing::info!(database = %config.database.redacted(), brokers = %kafka.config.brokers, topic = %kafka.config.events_topic(), group = %kafka.consumer.group_id, "analytics consumer running");
     consumer.run(shutdown_signal()).await;
     if let Some(m) = metrics {

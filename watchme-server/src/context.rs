@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -119,16 +118,12 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
             })
             .instrument(span.clone())
             .await;
-        if let Ok(v) = HeaderValue::from_str(&request_id) {
-            resp.headers_mut().insert("x-request-id", v);
-        }
-        for (name, value) in [("traceparent", traceparent), ("x-trace-id", trace_id)] {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                resp.headers_mut().insert(name, v);
-            }
+        for (name, value) in [("x-request-id", &request_id), ("traceparent", &traceparent), ("x-trace-id", &trace_id)] {
+            crate::security::set_header(&mut resp, name, value);
         }
         let status = resp.status().as_u16();
-        let elapsed = started.elapsed().as_secs_f64();
+        let took = started.elapsed();
+        let elapsed = took.as_secs_f64();
         let latency_ms = elapsed * 1000.0;
         // The route template, never the raw path: ids in paths would make
         // one series per movie.
@@ -143,7 +138,7 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         span.in_scope(|| {
             if status >= 500 {
                 tracing::warn!(status, latency_ms, "request failed");
-            } else if started.elapsed() > self.1 {
+            } else if took > self.1 {
                 tracing::warn!(status, latency_ms, slow_request_ms = self.1.as_millis() as u64, "slow request");
             } else {
                 tracing::info!(status, latency_ms, "request served");

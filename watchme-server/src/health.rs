@@ -68,8 +68,7 @@ impl HealthChecks {
     /// arriving while a check runs wait for it instead of starting another.
     pub async fn check(&self) -> Report {
         let mut last = self.last.lock().await;
-        if let Some((at, report)) = last.as_ref().filter(|(at, _)| at.elapsed() < Self::CACHE_FOR) {
-            let _ = at;
+        if let Some((_, report)) = last.as_ref().filter(|(at, _)| at.elapsed() < Self::CACHE_FOR) {
             return report.clone();
         }
         let report = self.run().await;

@@ -93,6 +93,19 @@ pub struct MetricsMount {
     pub on_api_port: bool,
 }
 
+impl MetricsMount {
+    /// The mount the config asks for, reading `gauges`; installs the recorder.
+    pub fn new(config: &crate::config::Metrics, gauges: Gauges) -> Self {
+        handle();
+        Self { gauges, access: MetricsAccess(config.allow.clone()), on_api_port: config.bind.is_none() }
+    }
+
+    /// The `/metrics` endpoint with what it reads and who may call it.
+    pub fn endpoint(self) -> impl poem::Endpoint<Output = Response> {
+        poem::EndpointExt::data(poem::EndpointExt::data(endpoint, self.gauges), self.access)
+    }
+}
+
 /// Who may scrape: everyone when empty.
 #[derive(Clone, Debug, Default)]
 pub struct MetricsAccess(pub Vec<IpNet>);
@@ -115,8 +128,7 @@ pub async fn endpoint(req: &Request, gauges: Data<&Gauges>, access: Data<&Metric
 /// `watchme relay` and `watchme consume`, which have no API port.
 pub fn spawn_listener(addr: std::net::SocketAddr, mount: MetricsMount) -> tokio::task::JoinHandle<()> {
     handle();
-    let app = poem::Route::new()
-        .at("/metrics", poem::EndpointExt::data(poem::EndpointExt::data(endpoint, mount.gauges), mount.access));
+    let app = poem::Route::new().at("/metrics", mount.endpoint());
     tracing::info!(%addr, "metrics served on their own address");
     tokio::spawn(async move {
         if let Err(e) = poem::Server::new(poem::listener::TcpListener::bind(addr)).run(app).await {

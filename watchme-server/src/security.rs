@@ -72,6 +72,16 @@ impl ClientIp {
     }
 }
 
+/// A bearer token the guard already authenticated, with what it asserts
+/// (request data), so the handler does not check it again.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The token as sent.
+    pub token: String,
+    /// What it asserts; its session was active.
+    pub claims: watchme_core::ports::AccessClaims,
+}
+
 /// Where a handler leaves a stricter rate-limit decision (login's) for the
 /// response headers (request data).
 #[derive(Debug, Clone, Default)]
@@ -102,7 +112,8 @@ fn ceil_secs(d: std::time::Duration) -> u64 {
     d.as_millis().div_ceil(1000) as u64
 }
 
-fn set(resp: &mut Response, name: &'static str, value: &str) {
+/// Sets a response header; a value that is not a valid header value is left out.
+pub(crate) fn set_header(resp: &mut Response, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         resp.headers_mut().insert(name, v);
     }
@@ -126,12 +137,19 @@ pub async fn guard<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Re
 
     let mut general = None;
     if let Some(limits) = state.limits.as_ref().filter(|_| !unlimited_path(&path) && req.method() != Method::OPTIONS) {
-        // Only the signature is checked here (cheap); the handler does the full check.
-        let user = req
+        // A valid token is counted per user; the handler's extractor reuses
+        // this check instead of verifying the token a second time.
+        let bearer = req
             .header(AUTHORIZATION)
             .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .and_then(|t| state.auth.verify_signature(t.trim()).ok())
-            .map(|c| c.user_id);
+            .map(|t| t.trim().to_owned());
+        let mut user = None;
+        if let Some(token) = bearer {
+            if let Ok(claims) = state.auth.authenticate(&token).await {
+                user = Some(claims.user_id);
+                req.set_data(Authenticated { token, claims });
+            }
+        }
         let ip_key = ClientIp::of(&req);
         let who = match user {
             Some(id) => Requester::User(id),
@@ -160,19 +178,19 @@ pub async fn guard<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Re
 
 fn decorate(resp: &mut Response, policy: &HttpPolicy, path: &str, decision: Option<RateDecision>) {
     if let Some(d) = decision {
-        set(resp, "ratelimit-limit", &d.limit.to_string());
-        set(resp, "ratelimit-remaining", &d.remaining.to_string());
-        set(resp, "ratelimit-reset", &ceil_secs(d.reset_after).to_string());
+        set_header(resp, "ratelimit-limit", &d.limit.to_string());
+        set_header(resp, "ratelimit-remaining", &d.remaining.to_string());
+        set_header(resp, "ratelimit-reset", &ceil_secs(d.reset_after).to_string());
         if let (false, Some(wait)) = (d.allowed, d.retry_after) {
             if resp.status() == StatusCode::TOO_MANY_REQUESTS {
-                set(resp, RETRY_AFTER.as_str(), &ceil_secs(wait).max(1).to_string());
+                set_header(resp, RETRY_AFTER.as_str(), &ceil_secs(wait).max(1).to_string());
             }
         }
     }
-    set(resp, "x-content-type-options", "nosniff");
-    set(resp, "referrer-policy", "no-referrer");
-    set(resp, "x-frame-options", "DENY");
-    set(resp, "cross-origin-opener-policy", "same-origin");
+    set_header(resp, "x-content-type-options", "nosniff");
+    set_header(resp, "referrer-policy", "no-referrer");
+    set_header(resp, "x-frame-options", "DENY");
+    set_header(resp, "cross-origin-opener-policy", "same-origin");
     // The API answers JSON only: nothing in it may load or run anything.
     // Swagger UI is a page with its own inline scripts and styles.
     let csp = if path.starts_with("/docs") {
@@ -180,13 +198,13 @@ fn decorate(resp: &mut Response, policy: &HttpPolicy, path: &str, decision: Opti
     } else {
         "default-src 'none'; frame-ancestors 'none'"
     };
-    set(resp, "content-security-policy", csp);
+    set_header(resp, "content-security-policy", csp);
     if policy.hsts {
-        set(resp, "strict-transport-security", "max-age=31536000; includeSubDomains");
+        set_header(resp, "strict-transport-security", "max-age=31536000; includeSubDomains");
     }
     if path.starts_with("/auth/") {
         // Tokens must not linger in shared or browser caches.
-        set(resp, CACHE_CONTROL.as_str(), "no-store");
+        set_header(resp, CACHE_CONTROL.as_str(), "no-store");
     }
 }
 

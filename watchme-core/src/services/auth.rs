@@ -421,16 +421,6 @@ impl AuthService {
         Ok(self.sessions.prune_sessions(self.clock.now() - grace).await?)
     }
 
-    /// Checks only an access token's signature and validity period, not its
-    /// session: cheap enough to key a rate limit by user before the request
-    /// is handled. Never use it to authorise anything.
-    ///
-    /// # Errors
-    /// [`AuthError::InvalidToken`] for any token that is not valid now.
-    pub fn verify_signature(&self, token: &str) -> Result<AccessClaims, AuthError> {
-        self.tokens.verify(token).map_err(token_internal)
-    }
-
     /// Verifies an access token and that its session is still active.
     ///
     /// The session is looked up at most once per

@@ -83,7 +83,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
     let slow = state.http.slow_request;
     let mut route = Route::new().at("/openapi.json", spec).nest("/docs", docs);
     if let Some(m) = state.metrics.clone().filter(|m| m.on_api_port) {
-        route = route.at("/metrics", crate::metrics::endpoint.data(m.gauges).data(m.access));
+        route = route.at("/metrics", m.endpoint());
     }
     route
         .nest("/", api)
