@@ -129,7 +129,7 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         // one series per movie.
         let route = resp.data::<poem::PathPattern>().map_or_else(|| "unmatched".to_owned(), |p| p.0.to_string());
         // Named after the route template (semantic conventions): never the raw path.
-        crate::telemetry::rename_span(&span, format!("{method} {route}"));
+        crate::telemetry::rename_span(&span, || format!("{method} {route}"));
         span.record("http.route", route.as_str());
         span.record("http.response.status_code", status);
         let labels = [("method", method), ("route", route), ("status", status.to_string())];

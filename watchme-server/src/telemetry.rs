@@ -155,11 +155,12 @@ pub fn continue_trace(
 
 /// Renames the exported span of `span` (its OpenTelemetry span exists as
 /// soon as its context was read, after which `otel.name` is not looked at).
-pub fn rename_span(span: &tracing::Span, name: String) {
+/// The name is built only when spans are exported: this runs on every request.
+pub fn rename_span(span: &tracing::Span, name: impl FnOnce() -> String) {
     use opentelemetry::trace::TraceContextExt as _;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     if exporting_spans() {
-        span.context().span().update_name(name);
+        span.context().span().update_name(name());
     }
 }
 
