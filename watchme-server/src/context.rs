@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use tracing::Instrument;
-use uuid::Uuid;
 use watchme_core::domain::TraceContext;
 
 use crate::api::error::{error_response, ApiError};
@@ -43,6 +42,13 @@ pub fn record_user(user_id: &str) {
     });
 }
 
+/// A new random (v4) request id. It only correlates log lines, so it is
+/// drawn from the thread-local fastrand generator instead of the OS: a
+/// `getrandom` system call per request showed in the cache-hit profile.
+fn new_request_id() -> String {
+    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid().to_string()
+}
+
 /// A client-supplied id is reused only if it is short and plain, so it
 /// cannot inject anything into logs or headers.
 fn sane_request_id(raw: &str) -> bool {
@@ -72,10 +78,8 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        let request_id = req
-            .header("x-request-id")
-            .filter(|v| sane_request_id(v))
-            .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
+        let request_id =
+            req.header("x-request-id").filter(|v| sane_request_id(v)).map_or_else(new_request_id, str::to_owned);
         // Continue the caller's trace, or start one: every request has a
         // trace id, in its logs, its events, its Kafka headers and its response.
         let incoming = req.header("traceparent").and_then(|tp| TraceContext::parse(tp, req.header("tracestate")));

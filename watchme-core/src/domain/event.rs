@@ -53,7 +53,7 @@ impl TraceContext {
 
     /// A new trace: random trace and span ids, sampled.
     pub fn root() -> Self {
-        Self { traceparent: format!("00-{}-{}-01", random_hex(16), random_hex(8)), tracestate: None }
+        Self { traceparent: format!("00-{:032x}-{:016x}-01", random_trace_id(), random_span_id()), tracestate: None }
     }
 
     /// A span of the same trace under this one: same trace id, flags and
@@ -61,20 +61,21 @@ impl TraceContext {
     pub fn child(&self) -> Self {
         let flags = self.traceparent.rsplit('-').next().unwrap_or("01");
         Self {
-            traceparent: format!("00-{}-{}-{flags}", self.trace_id(), random_hex(8)),
+            traceparent: format!("00-{}-{:016x}-{flags}", self.trace_id(), random_span_id()),
             tracestate: self.tracestate.clone(),
         }
     }
 }
 
-/// `bytes` random bytes as lowercase hex, never all zero (W3C forbids it).
-fn random_hex(bytes: usize) -> String {
-    loop {
-        let s: String = (0..bytes).map(|_| format!("{:02x}", fastrand::u8(..))).collect();
-        if s.bytes().any(|b| b != b'0') {
-            return s;
-        }
-    }
+// Never zero: W3C forbids all-zero ids. One draw and one formatting per
+// id, because every request makes a trace context (this was a `format!`
+// per byte).
+fn random_trace_id() -> u128 {
+    fastrand::u128(1..)
+}
+
+fn random_span_id() -> u64 {
+    fastrand::u64(1..)
 }
 
 /// What happened. The variant name is the event's `event_type`.
@@ -251,6 +252,8 @@ impl EventEnvelope {
     pub fn new(payload: EventPayload, meta: &EventMeta) -> Self {
         let (aggregate_type, aggregate_id) = payload.aggregate();
         Self {
+            // OS randomness, not fastrand: consumers deduplicate by event id,
+            // so ids must not collide across threads and processes.
             event_id: Uuid::new_v4(),
             schema_version: EVENT_SCHEMA_VERSION,
             occurred_at: meta.occurred_at,
