@@ -30,6 +30,12 @@ async fn app(tmdb: &MockServer, details_ttl_secs: &str) -> Arc<common::Client> {
     common::build(raw).await.client
 }
 
+/// TMDb's answer to a refused credential (its documented error shape).
+fn invalid_api_key() -> ResponseTemplate {
+    ResponseTemplate::new(401)
+        .set_body_json(json!({"status_code": 7, "status_message": "Invalid API key", "success": false}))
+}
+
 fn x_cache(r: &poem::test::TestResponse) -> String {
     common::header(r, "x-cache").unwrap_or_default()
 }
@@ -88,13 +94,7 @@ async fn a_stale_copy_is_served_when_tmdb_fails_and_errors_map_without_one() {
     tmdb.reset().await;
     Mock::given(path("/movie/13")).respond_with(ResponseTemplate::new(500)).mount(&tmdb).await;
     Mock::given(path("/movie/14")).respond_with(ResponseTemplate::new(500)).mount(&tmdb).await;
-    Mock::given(path("/movie/15"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_json(json!({"status_code": 7, "status_message": "Invalid API key", "success": false})),
-        )
-        .mount(&tmdb)
-        .await;
+    Mock::given(path("/movie/15")).respond_with(invalid_api_key()).mount(&tmdb).await;
     Mock::given(path("/movie/16"))
         .respond_with(
             ResponseTemplate::new(404)
@@ -187,13 +187,7 @@ async fn readiness_checks_the_tmdb_credential_and_remembers_the_answer() {
     assert_eq!(asked, 1, "a good credential is not asked about again for 5 minutes");
 
     let refused = MockServer::start().await;
-    Mock::given(path("/configuration"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_json(json!({"status_code": 7, "status_message": "Invalid API key", "success": false})),
-        )
-        .mount(&refused)
-        .await;
+    Mock::given(path("/configuration")).respond_with(invalid_api_key()).mount(&refused).await;
     let client = app(&refused, "3600").await;
     let resp = client.get("/health/ready").send().await;
     assert_eq!(resp.0.status().as_u16(), 200, "TMDb is optional by default: cached copies still serve");
