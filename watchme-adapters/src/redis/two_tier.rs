@@ -6,6 +6,7 @@
 //! short L1 TTL bounds staleness if a message is ever missed (pub/sub does
 //! not queue for a replica that is disconnected at that moment).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,6 +27,22 @@ pub struct TwoTierCache {
     l2: RedisCache,
     l1_ttl: Duration,
     channel: String,
+    counters: Arc<TierCounters>,
+}
+
+/// `watchme_cache_tier_requests_total{tier, result}` for (L1, Redis) x
+/// (hit, miss), each made on first use rather than looked up by its labels
+/// on every read.
+#[derive(Default)]
+struct TierCounters([OnceLock<metrics::Counter>; 4]);
+
+impl TierCounters {
+    fn count(&self, redis: bool, hit: bool) {
+        let (tier, result) = (if redis { "redis" } else { "l1" }, if hit { "hit" } else { "miss" });
+        self.0[usize::from(redis) * 2 + usize::from(hit)]
+            .get_or_init(|| metrics::counter!("watchme_cache_tier_requests_total", "tier" => tier, "result" => result))
+            .increment(1);
+    }
 }
 
 impl TwoTierCache {
@@ -33,7 +50,8 @@ impl TwoTierCache {
     /// reconnects by itself while the process runs).
     pub fn start(l2: RedisCache, l1_max_bytes: u64, l1_ttl: Duration) -> Self {
         let channel = l2.key("watchme:invalidate");
-        let cache = Self { l1: MemoryCache::new(l1_max_bytes), l2, l1_ttl, channel };
+        let counters = Arc::default();
+        let cache = Self { l1: MemoryCache::new(l1_max_bytes), l2, l1_ttl, channel, counters };
         let sub = cache.clone();
         tokio::spawn(async move { sub.subscribe_forever().await });
         cache
@@ -87,13 +105,12 @@ impl TwoTierCache {
 impl Cache for TwoTierCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         if let Some(v) = self.l1.get(key).await? {
-            metrics::counter!("watchme_cache_tier_requests_total", "tier" => "l1", "result" => "hit").increment(1);
+            self.counters.count(false, true);
             return Ok(Some(v));
         }
-        metrics::counter!("watchme_cache_tier_requests_total", "tier" => "l1", "result" => "miss").increment(1);
+        self.counters.count(false, false);
         let v = self.l2.get(key).await?;
-        let result = if v.is_some() { "hit" } else { "miss" };
-        metrics::counter!("watchme_cache_tier_requests_total", "tier" => "redis", "result" => result).increment(1);
+        self.counters.count(true, v.is_some());
         if let Some(bytes) = &v {
             self.l1.set(key, bytes.clone(), self.l1_ttl).await?;
         }

@@ -252,8 +252,10 @@ impl EventEnvelope {
     pub fn new(payload: EventPayload, meta: &EventMeta) -> Self {
         let (aggregate_type, aggregate_id) = payload.aggregate();
         Self {
-            // OS randomness, not fastrand: consumers deduplicate by event id,
-            // so ids must not collide across threads and processes.
+            // A CSPRNG, not fastrand: consumers deduplicate by event id, so
+            // ids must not collide across threads and processes. uuid's
+            // `fast-rng` draws from rand's thread-local ChaCha generator,
+            // seeded from the OS, instead of a getrandom system call per id.
             event_id: Uuid::new_v4(),
             schema_version: EVENT_SCHEMA_VERSION,
             occurred_at: meta.occurred_at,

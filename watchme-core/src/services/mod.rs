@@ -6,6 +6,7 @@
 
 mod analytics;
 mod auth;
+mod decode_memo;
 mod library;
 mod limits;
 mod movies;

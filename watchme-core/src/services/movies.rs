@@ -3,17 +3,21 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::domain::{MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
-use crate::error::{Cause, MovieSourceError};
-use crate::ports::{get_json, set_json, Cache, Clock, MovieSource};
+use crate::error::{cause, CacheError, Cause, MovieSourceError};
+use crate::ports::{Cache, Clock, MovieSource};
 
+use super::decode_memo::DecodeMemo;
 use super::SingleFlight;
+
+/// Bytes of encoded values each decode memo of the service remembers.
+const DECODE_MEMO_BYTES: usize = 16 * 1024 * 1024;
 
 /// Why a movie could not be served.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -70,6 +74,13 @@ pub struct Fetched<T> {
     pub cache: CacheStatus,
 }
 
+impl<T: Clone> Fetched<Arc<T>> {
+    /// The value itself, cloned only if it is still shared.
+    pub fn into_owned(self) -> Fetched<T> {
+        Fetched { value: Arc::unwrap_or_clone(self.value), cache: self.cache }
+    }
+}
+
 /// Cache policy of the movie service.
 #[derive(Debug, Clone)]
 pub struct MoviePolicy {
@@ -106,8 +117,10 @@ struct Stored<T> {
     // Unix time in milliseconds until which the value is fresh; the cache TTL
     // is longer (fresh + grace) so a stale copy survives for stale-if-error.
     fresh_until_ms: i128,
-    value: T,
+    value: Arc<T>,
 }
+
+type Flight<T> = SingleFlight<Result<Fetched<Arc<T>>, MovieError>>;
 
 /// Popular movies, searches and details, cached.
 pub struct MovieService {
@@ -115,11 +128,34 @@ pub struct MovieService {
     cache: Arc<dyn Cache>,
     clock: Arc<dyn Clock>,
     policy: MoviePolicy,
-    details_flight: SingleFlight<Result<Fetched<MovieDetails>, MovieError>>,
-    list_flight: SingleFlight<Result<Fetched<Page<MovieSummary>>, MovieError>>,
+    details_flight: Flight<MovieDetails>,
+    list_flight: Flight<Page<MovieSummary>>,
+    details_memo: DecodeMemo<Stored<MovieDetails>>,
+    list_memo: DecodeMemo<Stored<Page<MovieSummary>>>,
     // Set while the cache fails, so an outage is logged once, not per request.
     cache_down: AtomicBool,
     cache_bypasses: AtomicU64,
+    outcomes: Outcomes,
+}
+
+const KINDS: [&str; 3] = ["details", "popular", "search"];
+const RESULTS: [&str; 4] = ["hit", "miss", "stale", "error"];
+
+/// The `watchme_cache_requests_total{kind, result}` handles, each made on
+/// first use: finding the series by its labels on every request showed in
+/// the cache-hit profile.
+#[derive(Default)]
+struct Outcomes([OnceLock<metrics::Counter>; KINDS.len() * RESULTS.len()]);
+
+impl Outcomes {
+    fn count(&self, kind: &'static str, result: usize) {
+        let k = KINDS.iter().position(|n| *n == kind).unwrap_or(0);
+        self.0[k * RESULTS.len() + result]
+            .get_or_init(
+                || metrics::counter!("watchme_cache_requests_total", "kind" => KINDS[k], "result" => RESULTS[result]),
+            )
+            .increment(1);
+    }
 }
 
 impl MovieService {
@@ -137,8 +173,11 @@ impl MovieService {
             policy,
             details_flight: SingleFlight::new(),
             list_flight: SingleFlight::new(),
+            details_memo: DecodeMemo::new(DECODE_MEMO_BYTES),
+            list_memo: DecodeMemo::new(DECODE_MEMO_BYTES),
             cache_down: AtomicBool::new(false),
             cache_bypasses: AtomicU64::new(0),
+            outcomes: Outcomes::default(),
         }
     }
 
@@ -147,7 +186,7 @@ impl MovieService {
         self.cache_bypasses.load(Ordering::Relaxed)
     }
 
-    fn cache_failed(&self, op: &'static str, e: &crate::error::CacheError) {
+    fn cache_failed(&self, op: &'static str, e: &CacheError) {
         self.cache_bypasses.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("watchme_cache_bypasses_total", "op" => op).increment(1);
         if !self.cache_down.swap(true, Ordering::Relaxed) {
@@ -185,10 +224,10 @@ impl MovieService {
             page.per_page()
         );
         let src = self.source.clone();
-        self.cached("popular", &self.list_flight, &key, self.policy.popular_ttl, move || async move {
-            src.popular(page).await
-        })
-        .await
+        let kind = Kind { name: "popular", flight: &self.list_flight, memo: &self.list_memo };
+        self.cached(kind, &key, self.policy.popular_ttl, move || async move { src.popular(page).await })
+            .await
+            .map(Fetched::into_owned)
     }
 
     /// Search results.
@@ -210,10 +249,10 @@ impl MovieService {
             query.text().to_lowercase()
         );
         let (src, q) = (self.source.clone(), query.clone());
-        self.cached("search", &self.list_flight, &key, self.policy.search_ttl, move || async move {
-            src.search(&q, page).await
-        })
-        .await
+        let kind = Kind { name: "search", flight: &self.list_flight, memo: &self.list_memo };
+        self.cached(kind, &key, self.policy.search_ttl, move || async move { src.search(&q, page).await })
+            .await
+            .map(Fetched::into_owned)
     }
 
     /// One movie's details.
@@ -221,80 +260,125 @@ impl MovieService {
     /// # Errors
     /// [`MovieError::NotFound`] when the source has no such movie, else as [`MovieService::popular`].
     pub async fn details(&self, id: MovieId) -> Result<Fetched<MovieDetails>, MovieError> {
+        self.details_shared(id).await.map(Fetched::into_owned)
+    }
+
+    /// One movie's details, shared: on a cache hit this is the value every
+    /// request for the same cached bytes gets, so serving it copies nothing
+    /// (and a caller may key its own derived data, such as an encoded
+    /// response, on [`Arc::ptr_eq`]).
+    ///
+    /// # Errors
+    /// As [`MovieService::details`].
+    pub async fn details_shared(&self, id: MovieId) -> Result<Fetched<Arc<MovieDetails>>, MovieError> {
         let key = self.details_key(id);
         let src = self.source.clone();
-        self.cached("details", &self.details_flight, &key, self.policy.details_ttl, move || async move {
-            src.details(id).await
-        })
-        .await
+        let kind = Kind { name: "details", flight: &self.details_flight, memo: &self.details_memo };
+        self.cached(kind, &key, self.policy.details_ttl, move || async move { src.details(id).await }).await
     }
 
     /// Drops one movie's cached details.
     ///
     /// # Errors
     /// The cache's error when it is down (nothing to serve stale then anyway).
-    pub async fn invalidate(&self, id: MovieId) -> Result<(), crate::error::CacheError> {
-        self.cache.delete(&self.details_key(id)).await
+    pub async fn invalidate(&self, id: MovieId) -> Result<(), CacheError> {
+        let key = self.details_key(id);
+        self.details_memo.forget(&key);
+        self.cache.delete(&key).await
     }
 
     /// Drops every cached movie value (details, lists, searches); returns how many.
     ///
     /// # Errors
     /// The cache's error when it is down.
-    pub async fn invalidate_all(&self) -> Result<u64, crate::error::CacheError> {
-        self.cache.delete_prefix(&self.movies_prefix()).await
+    pub async fn invalidate_all(&self) -> Result<u64, CacheError> {
+        let prefix = self.movies_prefix();
+        self.details_memo.forget_prefix(&prefix);
+        self.list_memo.forget_prefix(&prefix);
+        self.cache.delete_prefix(&prefix).await
     }
 
     /// [`Self::lookup`], counted in `watchme_cache_requests_total{kind, result}`.
     async fn cached<T, F, Fut>(
         &self,
-        kind: &'static str,
-        flight: &SingleFlight<Result<Fetched<T>, MovieError>>,
+        kind: Kind<'_, T>,
         key: &str,
         ttl: Duration,
         fetch: F,
-    ) -> Result<Fetched<T>, MovieError>
+    ) -> Result<Fetched<Arc<T>>, MovieError>
     where
-        T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+        T: Send + Sync + Serialize + DeserializeOwned + 'static,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, MovieSourceError>>,
     {
-        let result = self.lookup(flight, key, ttl, fetch).await;
+        let name = kind.name;
+        let result = self.lookup(kind, key, ttl, fetch).await;
         let outcome = match &result {
             Ok(f) => match f.cache {
-                CacheStatus::Hit => "hit",
-                CacheStatus::Miss => "miss",
-                CacheStatus::Stale => "stale",
+                CacheStatus::Hit => 0,
+                CacheStatus::Miss => 1,
+                CacheStatus::Stale => 2,
             },
-            Err(_) => "error",
+            Err(_) => 3,
         };
-        metrics::counter!("watchme_cache_requests_total", "kind" => kind, "result" => outcome).increment(1);
+        self.outcomes.count(name, outcome);
         result
+    }
+
+    /// The cached value under `key`, decoded (or taken from the decode memo
+    /// when the cache returned the bytes it last decoded).
+    #[tracing::instrument(name = "cache.get", skip_all, fields(otel.name = "cache get", cache.key = key, cache.hit = tracing::field::Empty))]
+    async fn read<T: DeserializeOwned>(
+        &self,
+        memo: &DecodeMemo<Stored<T>>,
+        key: &str,
+    ) -> Result<Option<Arc<Stored<T>>>, CacheError> {
+        let found = self.cache.get(key).await?;
+        tracing::Span::current().record("cache.hit", found.is_some());
+        match found {
+            None => Ok(None),
+            Some(bytes) => memo.decode(key, bytes).map(Some).map_err(|e| CacheError::Corrupt(cause(e))),
+        }
+    }
+
+    /// Stores `stored` under `key` for `ttl` and remembers its encoding, so
+    /// the first hit needs no decode.
+    #[tracing::instrument(name = "cache.set", skip_all, fields(otel.name = "cache set", cache.key = key, cache.ttl_s = ttl.as_secs()))]
+    async fn write<T: Serialize + DeserializeOwned>(
+        &self,
+        memo: &DecodeMemo<Stored<T>>,
+        key: &str,
+        stored: Arc<Stored<T>>,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        let bytes = serde_json::to_vec(&*stored).map_err(|e| CacheError::Corrupt(cause(e)))?;
+        memo.remember(key, bytes.clone(), stored);
+        self.cache.set(key, bytes, ttl).await
     }
 
     async fn lookup<T, F, Fut>(
         &self,
-        flight: &SingleFlight<Result<Fetched<T>, MovieError>>,
+        kind: Kind<'_, T>,
         key: &str,
         ttl: Duration,
         fetch: F,
-    ) -> Result<Fetched<T>, MovieError>
+    ) -> Result<Fetched<Arc<T>>, MovieError>
     where
-        T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+        T: Send + Sync + Serialize + DeserializeOwned + 'static,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, MovieSourceError>>,
     {
         let now_ms = |clock: &dyn Clock| unix_ms(clock.now());
-        let stale = match get_json::<Stored<T>>(self.cache.as_ref(), key).await {
+        let stale = match self.read(kind.memo, key).await {
             Ok(Some(s)) if s.fresh_until_ms > now_ms(self.clock.as_ref()) => {
                 self.cache_ok();
-                return Ok(Fetched { value: s.value, cache: CacheStatus::Hit });
+                return Ok(Fetched { value: s.value.clone(), cache: CacheStatus::Hit });
             }
             Ok(found) => {
                 self.cache_ok();
                 found
             }
-            Err(crate::error::CacheError::Corrupt(c)) => {
+            Err(CacheError::Corrupt(c)) => {
                 tracing::warn!(error = %c, key, "cached value undecodable; refetching");
                 None
             }
@@ -303,30 +387,38 @@ impl MovieService {
                 None
             }
         };
-        flight
-            .run(key, move || async move {
-                match fetch().await {
-                    Ok(value) => {
-                        let stored =
-                            Stored { fresh_until_ms: now_ms(self.clock.as_ref()) + ttl.as_millis() as i128, value };
-                        let keep = ttl + self.policy.stale_grace;
-                        if let Err(e) = set_json(self.cache.as_ref(), key, &stored, keep).await {
-                            self.cache_failed("write", &e);
-                        }
-                        Ok(Fetched { value: stored.value, cache: CacheStatus::Miss })
+        // Boxed: the miss path is most of this future's size, and a cache
+        // hit would otherwise pay for copying it through every layer above.
+        Box::pin(kind.flight.run(key, move || async move {
+            match fetch().await {
+                Ok(value) => {
+                    let fresh_until_ms = now_ms(self.clock.as_ref()) + ttl.as_millis() as i128;
+                    let stored = Arc::new(Stored { fresh_until_ms, value: Arc::new(value) });
+                    let keep = ttl + self.policy.stale_grace;
+                    if let Err(e) = self.write(kind.memo, key, stored.clone(), keep).await {
+                        self.cache_failed("write", &e);
                     }
-                    Err(MovieSourceError::Unavailable(c)) => match stale {
-                        Some(s) => {
-                            tracing::warn!(error = %c, key, "movie source failed; serving stale copy");
-                            Ok(Fetched { value: s.value, cache: CacheStatus::Stale })
-                        }
-                        None => Err(MovieError::UpstreamUnavailable(c)),
-                    },
-                    Err(e) => Err(e.into()),
+                    Ok(Fetched { value: stored.value.clone(), cache: CacheStatus::Miss })
                 }
-            })
-            .await
+                Err(MovieSourceError::Unavailable(c)) => match stale {
+                    Some(s) => {
+                        tracing::warn!(error = %c, key, "movie source failed; serving stale copy");
+                        Ok(Fetched { value: s.value.clone(), cache: CacheStatus::Stale })
+                    }
+                    None => Err(MovieError::UpstreamUnavailable(c)),
+                },
+                Err(e) => Err(e.into()),
+            }
+        }))
+        .await
     }
+}
+
+/// One kind of cached value: its metric label, its single flight and its decode memo.
+struct Kind<'a, T> {
+    name: &'static str,
+    flight: &'a Flight<T>,
+    memo: &'a DecodeMemo<Stored<T>>,
 }
 
 fn unix_ms(t: OffsetDateTime) -> i128 {

@@ -1,16 +1,17 @@
 //! `GET /movies/popular`, `/movies/search`, `/movies/{id}`, `/movies/views`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, OpenApi};
-use watchme_core::domain::{MovieId, SearchQuery, SearchQueryError};
+use watchme_core::domain::{MovieDetails, MovieId, SearchQuery, SearchQueryError};
 
 use super::dto::{MovieDetailsDto, MovieSummaryDto, ViewDto};
 use super::error::ApiError;
 use super::extract::{BearerAuth, MaybeAuth};
 use super::paging::{page_request, PageResponse};
-use super::payload::SerdeJson;
+use super::payload::{EncodedJson, SerdeJson};
 use super::Tag;
 use crate::app::AppState;
 
@@ -19,7 +20,7 @@ enum MovieResponse {
     /// The movie.
     #[oai(status = 200)]
     Ok(
-        SerdeJson<MovieDetailsDto>,
+        EncodedJson<MovieDetailsDto>,
         /// HIT (fresh from cache), MISS (fetched now) or STALE (cached copy served because the source failed).
         #[oai(header = "X-Cache")]
         String,
@@ -29,12 +30,45 @@ enum MovieResponse {
 /// Browsing movies.
 pub struct MoviesApi {
     state: Arc<AppState>,
+    bodies: DetailsBodies,
 }
 
 impl MoviesApi {
     /// The handlers over `state`.
     pub fn new(state: Arc<AppState>) -> Self {
-        Self { state }
+        Self { state, bodies: DetailsBodies::default() }
+    }
+}
+
+/// Most movie ids whose encoded page is kept.
+const MAX_BODIES: usize = 4096;
+
+/// Encoded movie pages, each kept with the details it was encoded from.
+/// `MovieService::details_shared` hands out the same `Arc` for as long as
+/// the cache holds the same bytes, so a body is reused only while its
+/// details are exactly what the cache serves: a refresh or an invalidation
+/// gives a new `Arc`, and the page is encoded again.
+#[derive(Default)]
+struct DetailsBodies(RwLock<HashMap<MovieId, (Arc<MovieDetails>, EncodedJson<MovieDetailsDto>)>>);
+
+impl DetailsBodies {
+    fn body(&self, details: &Arc<MovieDetails>) -> Result<EncodedJson<MovieDetailsDto>, ApiError> {
+        if let Some((known, body)) = self.0.read().ok().as_ref().and_then(|m| m.get(&details.id)) {
+            if Arc::ptr_eq(known, details) {
+                return Ok(body.clone());
+            }
+        }
+        let body = SerdeJson(MovieDetailsDto::from(MovieDetails::clone(details)))
+            .encode()
+            .map_err(|_| ApiError::internal_opaque())?;
+        if let Ok(mut m) = self.0.write() {
+            // Bounded: over the limit, start afresh (hot movies come back at once).
+            if m.len() >= MAX_BODIES {
+                m.clear();
+            }
+            m.insert(details.id, (details.clone(), body.clone()));
+        }
+        Ok(body)
     }
 }
 
@@ -102,8 +136,8 @@ impl MoviesApi {
         id: Path<String>,
     ) -> Result<MovieResponse, ApiError> {
         let id = movie_id("id", &id.0)?;
-        let f = self.state.movies.details(id).await?;
+        let f = self.state.movies.details_shared(id).await?;
         self.state.library.record_view(&auth.ctx(), &f.value).await?;
-        Ok(MovieResponse::Ok(SerdeJson(f.value.into()), f.cache.as_str().into()))
+        Ok(MovieResponse::Ok(self.bodies.body(&f.value)?, f.cache.as_str().into()))
     }
 }
