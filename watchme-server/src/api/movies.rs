@@ -49,7 +49,10 @@ const MAX_BODIES: usize = 4096;
 /// details are exactly what the cache serves: a refresh or an invalidation
 /// gives a new `Arc`, and the page is encoded again.
 #[derive(Default)]
-struct DetailsBodies(RwLock<HashMap<MovieId, (Arc<MovieDetails>, EncodedJson<MovieDetailsDto>)>>);
+struct DetailsBodies(RwLock<HashMap<MovieId, EncodedPage>>);
+
+/// The details a page was encoded from, and the page.
+type EncodedPage = (Arc<MovieDetails>, EncodedJson<MovieDetailsDto>);
 
 impl DetailsBodies {
     fn body(&self, details: &Arc<MovieDetails>) -> Result<EncodedJson<MovieDetailsDto>, ApiError> {
