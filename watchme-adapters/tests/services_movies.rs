@@ -149,3 +149,43 @@ async fn lists_are_cached_per_page_and_query() {
     assert!(k.movies.invalidate_all().await.unwrap() >= 3);
     assert_eq!(k.movies.popular(p).await.unwrap().cache, CacheStatus::Miss);
 }
+
+/// A source answering Fight Club under the given title.
+fn titled(title: &'static str, details: MovieDetails) -> MockMovieSource {
+    let mut source = MockMovieSource::new();
+    source.expect_details().returning(move |_| Ok(MovieDetails { title: title.into(), ..details.clone() }));
+    source
+}
+
+#[tokio::test]
+async fn hits_share_one_decoded_value_that_never_outlives_the_cached_bytes() {
+    let details = fight_club().await;
+    // Two replicas sharing one cache, as over Redis.
+    let cache = Arc::new(MemoryCache::default());
+    let replica = |title| {
+        MovieService::new(
+            Arc::new(titled(title, details.clone())),
+            cache.clone(),
+            Arc::new(SystemClock),
+            MoviePolicy::default(),
+        )
+    };
+    let (a, b) = (replica("Version A"), replica("Version B"));
+    assert_eq!(a.details_shared(id(550)).await.unwrap().value.title, "Version A");
+    let first = a.details_shared(id(550)).await.unwrap();
+    let second = a.details_shared(id(550)).await.unwrap();
+    assert_eq!(first.cache, CacheStatus::Hit);
+    assert!(Arc::ptr_eq(&first.value, &second.value), "hits on the same bytes share one decoded value");
+
+    // The other replica replaces the entry: A's memo must not hide it.
+    b.invalidate(id(550)).await.unwrap();
+    assert_eq!(b.details(id(550)).await.unwrap().value.title, "Version B");
+    let after = a.details_shared(id(550)).await.unwrap();
+    assert_eq!((after.cache, after.value.title.as_str()), (CacheStatus::Hit, "Version B"));
+    assert!(!Arc::ptr_eq(&first.value, &after.value));
+
+    // Deleted behind A's back: a miss, fetched from A's source again.
+    b.invalidate(id(550)).await.unwrap();
+    let refetched = a.details_shared(id(550)).await.unwrap();
+    assert_eq!((refetched.cache, refetched.value.title.as_str()), (CacheStatus::Miss, "Version A"));
+}

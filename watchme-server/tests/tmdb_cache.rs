@@ -168,6 +168,35 @@ async fn admins_invalidate_the_cache_and_others_may_not() {
 }
 
 #[tokio::test]
+async fn after_an_invalidation_the_page_shows_what_tmdb_answers_now() {
+    let tmdb = MockServer::start().await;
+    Mock::given(path("/movie/550"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(movie(550, "Fight Club")))
+        .up_to_n_times(1)
+        .mount(&tmdb)
+        .await;
+    Mock::given(path("/movie/550"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(movie(550, "Fight Club (Director's Cut)")))
+        .mount(&tmdb)
+        .await;
+    let client = app(&tmdb, "3600").await;
+    let admin = format!("Bearer {}", common::token(&client, "root@example.com").await);
+    let title =
+        |r: poem::test::TestResponse| async move { common::body(r).await["title"].as_str().unwrap().to_owned() };
+    assert_eq!(title(client.get("/movies/550").send().await).await, "Fight Club");
+    // Hits reuse the encoded page; it must go with the cached entry.
+    assert_eq!(title(client.get("/movies/550").send().await).await, "Fight Club");
+    let r = client.delete("/admin/cache/movies/550").header("authorization", &admin).send().await;
+    r.assert_status(poem::http::StatusCode::NO_CONTENT);
+    let fresh = client.get("/movies/550").send().await;
+    assert_eq!(x_cache(&fresh), "MISS");
+    assert_eq!(title(fresh).await, "Fight Club (Director's Cut)");
+    let hit = client.get("/movies/550").send().await;
+    assert_eq!(x_cache(&hit), "HIT");
+    assert_eq!(title(hit).await, "Fight Club (Director's Cut)");
+}
+
+#[tokio::test]
 async fn readiness_checks_the_tmdb_credential_and_remembers_the_answer() {
     let tmdb = MockServer::start().await;
     Mock::given(path("/configuration"))
