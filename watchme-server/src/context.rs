@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use poem::http::Method;
+use poem::http::{HeaderName, HeaderValue, Method};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use tracing::Instrument;
 use watchme_core::domain::TraceContext;
@@ -80,6 +80,10 @@ pub struct RequestContextEndpoint<E> {
     slow_request: std::time::Duration,
     metrics: RequestMetrics,
 }
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const X_TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
 
 type MetricKey = (Method, Arc<str>, u16);
 
@@ -164,8 +168,13 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
             })
             .instrument(span.clone())
             .await;
-        for (name, value) in [("x-request-id", &request_id), ("traceparent", &traceparent), ("x-trace-id", &trace_id)] {
-            crate::security::set_header(&mut resp, name, value);
+        // The strings become the header values without a copy; the names are
+        // built at compile time.
+        let headers = resp.headers_mut();
+        for (name, value) in [(X_REQUEST_ID, request_id), (TRACEPARENT, traceparent), (X_TRACE_ID, trace_id)] {
+            if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(value)) {
+                headers.insert(name, v);
+            }
         }
         let status = resp.status().as_u16();
         let took = started.elapsed();

@@ -346,10 +346,21 @@ impl Outbox for MemoryStore {
     }
 
     async fn prune_published(&self, before: OffsetDateTime) -> Result<u64, StorageError> {
+        // From the oldest row on, up to the first that must stay: a walk of
+        // every row under the store's lock, once a second with a short
+        // retention, held up the requests appending events. Rows are
+        // published in order, so what stays behind is only kept a little
+        // longer, until the row before it is published.
         let mut s = self.lock()?;
-        let n = s.outbox.len();
-        s.outbox.retain(|_, row| row.published_at.is_none_or(|t| t >= before));
-        Ok((n - s.outbox.len()) as u64)
+        let mut pruned = 0;
+        while let Some(entry) = s.outbox.first_entry() {
+            if !entry.get().published_at.is_some_and(|t| t < before) {
+                break;
+            }
+            entry.remove();
+            pruned += 1;
+        }
+        Ok(pruned)
     }
 
     async fn stats(&self) -> Result<OutboxStats, StorageError> {
