@@ -7,11 +7,15 @@
 # measured; each WatchMe request still records its anonymous view event.
 # Rate limiting is off here (WATCHME_RATE_LIMIT=false): with Redis it adds a
 # round trip per request, which scripts/bench-login.sh measures on its own.
-# Usage: scripts/bench-cache.sh [duration_secs] [connections]
+# The three cases run in turn, `rounds` times (wrk shares the 2 cores with
+# the server, so one round varies by about 10 %); the summary gives each
+# case's median and the ratios of the medians.
+# Usage: scripts/bench-cache.sh [duration_secs] [connections] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
 CONNS=${2:-32}
+ROUNDS=${3:-3}
 PORT=${BENCH_PORT:-18183}
 REDIS=${BENCH_REDIS:-redis://127.0.0.1:6379}
 BIN=target/release/watchme
@@ -31,14 +35,36 @@ serve() { # $1 = L1 TTL seconds
   curl -sf -o /dev/null http://127.0.0.1:$PORT/movies/550
   [ "$(curl -s -o /dev/null -w '%header{x-cache}' http://127.0.0.1:$PORT/movies/550)" = HIT ] || { echo "not a cache hit"; exit 1; }
 }
-load() { wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT/movies/550" | grep -E "Requests/sec|99%|50%|Non-2xx"; }
+stop() { kill $PID; wait $PID 2>/dev/null || true; }
+load() { # $1 = case name; prints and records req/s, p50, p99
+  local out
+  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT/movies/550")
+  if grep -q "Non-2xx" <<<"$out"; then echo "$out"; echo "non-2xx answers in case $1"; exit 1; fi
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  echo "$1 $rps $p50 $p99" >> "$WORK/results"
+  printf '  %-10s %10s req/s  p50 %8s  p99 %8s\n' "$1" "$rps" "$p50" "$p99"
+}
 
-echo "== (a) L1 hit (two-tier, L1 TTL 3600 s)"
-serve 3600; curl -s http://127.0.0.1:$PORT/movies/550 > "$WORK/body.json"; load; kill $PID; wait $PID 2>/dev/null || true
-echo "== (b) Redis only (no L1)"
-serve 0; load; kill $PID; wait $PID 2>/dev/null || true
-echo "== (c) bare poem handler, same bytes ($(wc -c < "$WORK/body.json") bytes)"
-target/release/examples/bare_handler 127.0.0.1:$PORT "$WORK/body.json" & PID=$!
-until curl -sf -o /dev/null http://127.0.0.1:$PORT/movies/550; do sleep 0.02; done
-load
+serve 3600; curl -s http://127.0.0.1:$PORT/movies/550 > "$WORK/body.json"; stop
+echo "body: $(wc -c < "$WORK/body.json") bytes; $ROUNDS rounds of ${DURATION}s, wrk 2 threads / $CONNS connections"
+for round in $(seq 1 "$ROUNDS"); do
+  echo "== round $round"
+  serve 3600; load l1-hit; stop
+  serve 0; load redis-only; stop
+  target/release/examples/bare_handler 127.0.0.1:$PORT "$WORK/body.json" & PID=$!
+  until curl -sf -o /dev/null http://127.0.0.1:$PORT/movies/550; do sleep 0.02; done
+  load bare; stop
+done
 redis-cli -u "$REDIS" --scan --pattern "bench-$$:*" | xargs -r redis-cli -u "$REDIS" unlink >/dev/null
+
+median() { grep "^$1 " "$WORK/results" | awk '{print $2}' | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+L1=$(median l1-hit); RO=$(median redis-only); BARE=$(median bare)
+echo "== medians"
+awk -v a="$L1" -v b="$RO" -v c="$BARE" 'BEGIN {
+  printf "  (a) L1 hit      %10.0f req/s  %.2fx bare (target 0.70x)\n", a, a / c
+  printf "  (b) Redis only  %10.0f req/s  %.2fx bare (target 0.40x)\n", b, b / c
+  printf "  (c) bare        %10.0f req/s\n", c
+}'

@@ -16,7 +16,8 @@ use watchme_core::error::{cause_msg, StorageError, UserRepoError};
 use watchme_core::ports::{LibraryRepo, Outbox, OutboxRecord, OutboxStats, Rotation, SessionRepo, UserRepo};
 
 struct OutboxRow {
-    event: EventEnvelope,
+    // Shared, so a claim copies the events after letting go of the lock.
+    event: Arc<EventEnvelope>,
     attempts: u32,
     leased_until: Option<Instant>,
     published_at: Option<OffsetDateTime>,
@@ -42,12 +43,14 @@ struct State {
 
 impl State {
     fn push_events(&mut self, events: &[EventEnvelope]) {
+        self.push_shared(events.iter().map(|e| Arc::new(e.clone())));
+    }
+
+    fn push_shared(&mut self, events: impl IntoIterator<Item = Arc<EventEnvelope>>) {
         for event in events {
             self.next_outbox_id += 1;
-            self.outbox.insert(
-                self.next_outbox_id,
-                OutboxRow { event: event.clone(), attempts: 0, leased_until: None, published_at: None },
-            );
+            self.outbox
+                .insert(self.next_outbox_id, OutboxRow { event, attempts: 0, leased_until: None, published_at: None });
             self.unpublished.insert(self.next_outbox_id);
         }
     }
@@ -298,28 +301,35 @@ impl LibraryRepo for MemoryStore {
 #[async_trait]
 impl Outbox for MemoryStore {
     async fn append(&self, events: &[EventEnvelope]) -> Result<(), StorageError> {
-        self.lock()?.push_events(events);
+        // Copied before taking the lock every request and the relay share.
+        let shared: Vec<_> = events.iter().map(|e| Arc::new(e.clone())).collect();
+        self.lock()?.push_shared(shared);
         Ok(())
     }
 
     async fn claim(&self, limit: u32, lease: Duration) -> Result<Vec<OutboxRecord>, StorageError> {
-        let mut guard = self.lock()?;
-        let s = &mut *guard;
-        let now = Instant::now();
-        let mut out = Vec::new();
-        for id in &s.unpublished {
-            if out.len() >= limit as usize {
-                break;
+        let mut claimed = Vec::new();
+        {
+            let mut guard = self.lock()?;
+            let s = &mut *guard;
+            let now = Instant::now();
+            for id in &s.unpublished {
+                if claimed.len() >= limit as usize {
+                    break;
+                }
+                let Some(row) = s.outbox.get_mut(id) else { continue };
+                if row.leased_until.is_some_and(|t| t > now) {
+                    continue;
+                }
+                claimed.push((*id, row.event.clone(), row.attempts));
+                row.attempts += 1;
+                row.leased_until = Some(now + lease);
             }
-            let Some(row) = s.outbox.get_mut(id) else { continue };
-            if row.leased_until.is_some_and(|t| t > now) {
-                continue;
-            }
-            out.push(OutboxRecord { id: *id, event: row.event.clone(), attempts: row.attempts });
-            row.attempts += 1;
-            row.leased_until = Some(now + lease);
         }
-        Ok(out)
+        Ok(claimed
+            .into_iter()
+            .map(|(id, event, attempts)| OutboxRecord { id, event: (*event).clone(), attempts })
+            .collect())
     }
 
     async fn mark_published(&self, ids: &[i64]) -> Result<(), StorageError> {
