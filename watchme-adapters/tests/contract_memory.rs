@@ -43,3 +43,27 @@ async fn memory_session_repo_meets_the_contract() {
 async fn memory_rate_limiter_meets_the_contract() {
     contract::rate_limiter(&MemoryRateLimiter::new(), "memory").await;
 }
+
+#[tokio::test]
+async fn memory_outbox_prunes_from_the_oldest_row_up_to_the_first_that_stays() {
+    use std::time::Duration;
+    use watchme_core::domain::UserId;
+    use watchme_core::ports::Outbox;
+
+    let store = MemoryStore::new();
+    let user = UserId::new();
+    let events: Vec<_> = (0..3).map(|i| contract::login_event(user, i)).collect();
+    store.append(&events).await.unwrap();
+    let claimed = store.claim(3, Duration::from_secs(30)).await.unwrap();
+    // The oldest stays unpublished; the two after it are published.
+    store.mark_published(&[claimed[1].id, claimed[2].id]).await.unwrap();
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    assert_eq!(store.prune_published(later).await.unwrap(), 0, "kept behind the unpublished oldest row");
+    store.mark_published(&[claimed[0].id]).await.unwrap();
+    assert_eq!(store.prune_published(later).await.unwrap(), 3);
+    let now = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    store.append(&events[..1]).await.unwrap();
+    let row = store.claim(1, Duration::from_secs(30)).await.unwrap();
+    store.mark_published(&[row[0].id]).await.unwrap();
+    assert_eq!(store.prune_published(now).await.unwrap(), 0, "published after the cut-off: kept");
+}

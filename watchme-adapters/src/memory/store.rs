@@ -364,7 +364,7 @@ impl Outbox for MemoryStore {
         let mut s = self.lock()?;
         let mut pruned = 0;
         while let Some(entry) = s.outbox.first_entry() {
-            if !entry.get().published_at.is_some_and(|t| t < before) {
+            if entry.get().published_at.is_none_or(|t| t >= before) {
                 break;
             }
             entry.remove();

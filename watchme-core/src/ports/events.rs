@@ -84,7 +84,10 @@ pub trait Outbox: Send + Sync + 'static {
     /// [`StorageError`] when the store fails; the lease then expires by itself.
     async fn release(&self, ids: &[i64]) -> Result<(), StorageError>;
 
-    /// Deletes events published before `before`; returns how many.
+    /// Deletes events published before `before`; returns how many. An
+    /// adapter may keep some of them until a later call (the in-memory one
+    /// stops at the oldest event still unpublished); unpublished events are
+    /// never deleted.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails.
