@@ -49,7 +49,8 @@ pub fn record_user(user_id: &str) {
 /// drawn from the thread-local fastrand generator instead of the OS: a
 /// `getrandom` system call per request showed in the cache-hit profile.
 fn new_request_id() -> String {
-    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid().to_string()
+    let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+    id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()
 }
 
 /// A client-supplied id is reused only if it is short and plain, so it

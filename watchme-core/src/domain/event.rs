@@ -53,17 +53,21 @@ impl TraceContext {
 
     /// A new trace: random trace and span ids, sampled.
     pub fn root() -> Self {
-        Self { traceparent: format!("00-{:032x}-{:016x}-01", random_trace_id(), random_span_id()), tracestate: None }
+        Self { traceparent: traceparent(random_trace_id(), random_span_id(), "01"), tracestate: None }
     }
 
     /// A span of the same trace under this one: same trace id, flags and
     /// state, a new random span id (what a service passes on downstream).
     pub fn child(&self) -> Self {
         let flags = self.traceparent.rsplit('-').next().unwrap_or("01");
-        Self {
-            traceparent: format!("00-{}-{:016x}-{flags}", self.trace_id(), random_span_id()),
-            tracestate: self.tracestate.clone(),
-        }
+        let mut traceparent = String::with_capacity(TRACEPARENT_LEN);
+        traceparent.push_str("00-");
+        traceparent.push_str(self.trace_id());
+        traceparent.push('-');
+        push_hex(&mut traceparent, u128::from(random_span_id()), 16);
+        traceparent.push('-');
+        traceparent.push_str(flags);
+        Self { traceparent, tracestate: self.tracestate.clone() }
     }
 }
 
@@ -76,6 +80,29 @@ fn random_trace_id() -> u128 {
 
 fn random_span_id() -> u64 {
     fastrand::u64(1..)
+}
+
+const TRACEPARENT_LEN: usize = 55;
+
+/// `00-<trace id>-<span id>-<flags>`, the ids as zero-padded lower-case hex.
+fn traceparent(trace_id: u128, span_id: u64, flags: &str) -> String {
+    let mut out = String::with_capacity(TRACEPARENT_LEN);
+    out.push_str("00-");
+    push_hex(&mut out, trace_id, 32);
+    out.push('-');
+    push_hex(&mut out, u128::from(span_id), 16);
+    out.push('-');
+    out.push_str(flags);
+    out
+}
+
+// By hand rather than with `format!("{:032x}")`: the formatting machinery
+// was a visible part of every request's cost, and every request makes a
+// trace context.
+fn push_hex(out: &mut String, value: u128, digits: u32) {
+    for i in (0..digits).rev() {
+        out.push(char::from(b"0123456789abcdef"[((value >> (i * 4)) & 0xf) as usize]));
+    }
 }
 
 /// What happened. The variant name is the event's `event_type`.
@@ -376,6 +403,14 @@ impl LibraryChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn traceparents_are_zero_padded_lower_case_hex() {
+        assert_eq!(super::traceparent(0xab, 0x1F, "01"), "00-000000000000000000000000000000ab-000000000000001f-01");
+        let max = super::traceparent(u128::MAX, u64::MAX, "00");
+        assert_eq!(max, format!("00-{}-{}-00", "f".repeat(32), "f".repeat(16)));
+        assert_eq!(max.len(), super::TRACEPARENT_LEN);
+    }
 
     #[test]
     fn roots_and_children_are_valid_w3c_contexts_of_one_trace() {
