@@ -81,18 +81,39 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
     let docs = api.swagger_ui();
     let cors = cors(&state.http.cors_origins);
     let slow = state.http.slow_request;
-    let mut route = Route::new().at("/openapi.json", spec).nest("/docs", docs);
+    let mut side = Route::new().at("/openapi.json", spec).nest("/docs", docs);
     if let Some(m) = state.metrics.clone().filter(|m| m.on_api_port) {
-        route = route.at("/metrics", m.endpoint());
+        side = side.at("/metrics", m.endpoint());
     }
-    route
-        .nest("/", api)
+    Mounts { api: api.map_to_response(), side: side.map_to_response() }
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .around(crate::security::guard)
         .data(extract::BodyLimit(state.http.max_body_bytes))
         .data(state)
         .with(CatchPanic::new().with_handler(panic_response))
         .with(RequestContext { slow_request: slow })
+}
+
+/// The spec, the docs and the metrics by their paths, everything else
+/// straight to the OpenAPI service. Nesting the service under a
+/// `Route::nest("/")` matched every request's path twice, rebuilt its URI
+/// and boxed its future once more (docs/benchmarks.md).
+struct Mounts<A, S> {
+    api: A,
+    side: S,
+}
+
+impl<A: Endpoint<Output = poem::Response>, S: Endpoint<Output = poem::Response>> Endpoint for Mounts<A, S> {
+    type Output = poem::Response;
+
+    async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
+        let path = req.uri().path();
+        if path == "/openapi.json" || path == "/metrics" || path == "/docs" || path.starts_with("/docs/") {
+            self.side.call(req).await
+        } else {
+            self.api.call(req).await
+        }
+    }
 }
 
 /// CORS for the configured origins only; `None` (no CORS headers at all,
