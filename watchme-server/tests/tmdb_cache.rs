@@ -20,6 +20,11 @@ fn movie(id: u64, title: &str) -> Value {
     })
 }
 
+/// TMDb answering `GET /movie/{id}` with that movie under `title`.
+fn details_of(id: u64, title: &str) -> Mock {
+    Mock::given(path(format!("/movie/{id}"))).respond_with(ResponseTemplate::new(200).set_body_json(movie(id, title)))
+}
+
 async fn app(tmdb: &MockServer, details_ttl_secs: &str) -> Arc<common::Client> {
     let mut raw = common::test_config();
     raw.tmdb_api_key = Some("test-key".into());
@@ -43,11 +48,7 @@ fn x_cache(r: &poem::test::TestResponse) -> String {
 #[tokio::test]
 async fn a_thousand_requests_for_one_movie_cost_one_upstream_call() {
     let tmdb = MockServer::start().await;
-    Mock::given(path("/movie/550"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(movie(550, "Fight Club")))
-        .expect(1)
-        .mount(&tmdb)
-        .await;
+    details_of(550, "Fight Club").expect(1).mount(&tmdb).await;
     let client = app(&tmdb, "3600").await;
     let first = client.get("/movies/550").send().await;
     assert_eq!(x_cache(&first), "MISS");
@@ -83,10 +84,7 @@ async fn fifty_concurrent_first_requests_cost_one_upstream_call() {
 #[tokio::test]
 async fn a_stale_copy_is_served_when_tmdb_fails_and_errors_map_without_one() {
     let tmdb = MockServer::start().await;
-    Mock::given(path("/movie/13"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(movie(13, "Forrest Gump")))
-        .mount(&tmdb)
-        .await;
+    details_of(13, "Forrest Gump").mount(&tmdb).await;
     let client = app(&tmdb, "1").await;
     assert_eq!(x_cache(&client.get("/movies/13").send().await), "MISS");
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -135,10 +133,7 @@ async fn a_stale_copy_is_served_when_tmdb_fails_and_errors_map_without_one() {
 #[tokio::test]
 async fn admins_invalidate_the_cache_and_others_may_not() {
     let tmdb = MockServer::start().await;
-    Mock::given(path("/movie/550"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(movie(550, "Fight Club")))
-        .mount(&tmdb)
-        .await;
+    details_of(550, "Fight Club").mount(&tmdb).await;
     let client = app(&tmdb, "3600").await;
     let admin = format!("Bearer {}", common::token(&client, "root@example.com").await);
     let user = format!("Bearer {}", common::token(&client, "ada@example.com").await);
@@ -170,15 +165,8 @@ async fn admins_invalidate_the_cache_and_others_may_not() {
 #[tokio::test]
 async fn after_an_invalidation_the_page_shows_what_tmdb_answers_now() {
     let tmdb = MockServer::start().await;
-    Mock::given(path("/movie/550"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(movie(550, "Fight Club")))
-        .up_to_n_times(1)
-        .mount(&tmdb)
-        .await;
-    Mock::given(path("/movie/550"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(movie(550, "Fight Club (Director's Cut)")))
-        .mount(&tmdb)
-        .await;
+    details_of(550, "Fight Club").up_to_n_times(1).mount(&tmdb).await;
+    details_of(550, "Fight Club (Director's Cut)").mount(&tmdb).await;
     let client = app(&tmdb, "3600").await;
     let admin = format!("Bearer {}", common::token(&client, "root@example.com").await);
     let title =

@@ -39,24 +39,45 @@ pub trait Cache: Send + Sync + 'static {
 
 /// Reads and decodes a JSON value; an undecodable value is [`CacheError::Corrupt`].
 /// Runs in a `cache get` span that records whether it hit.
-#[tracing::instrument(name = "cache.get", skip_all, fields(otel.name = "cache get", cache.key = key, cache.hit = tracing::field::Empty))]
 pub async fn get_json<T: DeserializeOwned>(cache: &dyn Cache, key: &str) -> Result<Option<T>, CacheError> {
+    get_decoded(cache, key, |bytes| serde_json::from_slice(&bytes)).await
+}
+
+/// Reads a value and decodes it with `decode` (which may reuse an earlier
+/// decoding of the same bytes); an undecodable value is [`CacheError::Corrupt`].
+/// Runs in a `cache get` span that records whether it hit.
+#[tracing::instrument(name = "cache.get", skip_all, fields(otel.name = "cache get", cache.key = key, cache.hit = tracing::field::Empty))]
+pub async fn get_decoded<T>(
+    cache: &dyn Cache,
+    key: &str,
+    decode: impl FnOnce(Vec<u8>) -> Result<T, serde_json::Error>,
+) -> Result<Option<T>, CacheError> {
     let found = cache.get(key).await?;
     tracing::Span::current().record("cache.hit", found.is_some());
     match found {
         None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| CacheError::Corrupt(cause(e))),
+        Some(bytes) => decode(bytes).map(Some).map_err(|e| CacheError::Corrupt(cause(e))),
     }
 }
 
 /// Encodes a value as JSON and stores it, in a `cache set` span.
-#[tracing::instrument(name = "cache.set", skip_all, fields(otel.name = "cache set", cache.key = key, cache.ttl_s = ttl.as_secs()))]
 pub async fn set_json<T: Serialize + Sync>(
     cache: &dyn Cache,
     key: &str,
     value: &T,
     ttl: Duration,
 ) -> Result<(), CacheError> {
-    let bytes = serde_json::to_vec(value).map_err(|e| CacheError::Corrupt(cause(e)))?;
+    set_encoded(cache, key, encode_json(value)?, ttl).await
+}
+
+/// A value as the JSON bytes [`set_json`] stores; an unencodable value is
+/// [`CacheError::Corrupt`].
+pub fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CacheError> {
+    serde_json::to_vec(value).map_err(|e| CacheError::Corrupt(cause(e)))
+}
+
+/// Stores bytes already encoded (by [`encode_json`]), in a `cache set` span.
+#[tracing::instrument(name = "cache.set", skip_all, fields(otel.name = "cache set", cache.key = key, cache.ttl_s = ttl.as_secs()))]
+pub async fn set_encoded(cache: &dyn Cache, key: &str, bytes: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
     cache.set(key, bytes, ttl).await
 }

@@ -10,8 +10,8 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::domain::{MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
-use crate::error::{cause, CacheError, Cause, MovieSourceError};
-use crate::ports::{Cache, Clock, MovieSource};
+use crate::error::{CacheError, Cause, MovieSourceError};
+use crate::ports::{encode_json, get_decoded, set_encoded, Cache, Clock, MovieSource};
 
 use super::decode_memo::DecodeMemo;
 use super::SingleFlight;
@@ -138,7 +138,11 @@ pub struct MovieService {
     outcomes: Outcomes,
 }
 
+/// The `kind` labels of `watchme_cache_requests_total`, by [`Kind::index`].
 const KINDS: [&str; 3] = ["details", "popular", "search"];
+const DETAILS: usize = 0;
+const POPULAR: usize = 1;
+const SEARCH: usize = 2;
 const RESULTS: [&str; 4] = ["hit", "miss", "stale", "error"];
 
 /// The `watchme_cache_requests_total{kind, result}` handles, each made on
@@ -148,11 +152,10 @@ const RESULTS: [&str; 4] = ["hit", "miss", "stale", "error"];
 struct Outcomes([OnceLock<metrics::Counter>; KINDS.len() * RESULTS.len()]);
 
 impl Outcomes {
-    fn count(&self, kind: &'static str, result: usize) {
-        let k = KINDS.iter().position(|n| *n == kind).unwrap_or(0);
-        self.0[k * RESULTS.len() + result]
+    fn count(&self, kind: usize, result: usize) {
+        self.0[kind * RESULTS.len() + result]
             .get_or_init(
-                || metrics::counter!("watchme_cache_requests_total", "kind" => KINDS[k], "result" => RESULTS[result]),
+                || metrics::counter!("watchme_cache_requests_total", "kind" => KINDS[kind], "result" => RESULTS[result]),
             )
             .increment(1);
     }
@@ -224,7 +227,7 @@ impl MovieService {
             page.per_page()
         );
         let src = self.source.clone();
-        let kind = Kind { name: "popular", flight: &self.list_flight, memo: &self.list_memo };
+        let kind = Kind { index: POPULAR, flight: &self.list_flight, memo: &self.list_memo };
         self.cached(kind, &key, self.policy.popular_ttl, move || async move { src.popular(page).await })
             .await
             .map(Fetched::into_owned)
@@ -249,7 +252,7 @@ impl MovieService {
             query.text().to_lowercase()
         );
         let (src, q) = (self.source.clone(), query.clone());
-        let kind = Kind { name: "search", flight: &self.list_flight, memo: &self.list_memo };
+        let kind = Kind { index: SEARCH, flight: &self.list_flight, memo: &self.list_memo };
         self.cached(kind, &key, self.policy.search_ttl, move || async move { src.search(&q, page).await })
             .await
             .map(Fetched::into_owned)
@@ -273,7 +276,7 @@ impl MovieService {
     pub async fn details_shared(&self, id: MovieId) -> Result<Fetched<Arc<MovieDetails>>, MovieError> {
         let key = self.details_key(id);
         let src = self.source.clone();
-        let kind = Kind { name: "details", flight: &self.details_flight, memo: &self.details_memo };
+        let kind = Kind { index: DETAILS, flight: &self.details_flight, memo: &self.details_memo };
         self.cached(kind, &key, self.policy.details_ttl, move || async move { src.details(id).await }).await
     }
 
@@ -311,8 +314,9 @@ impl MovieService {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, MovieSourceError>>,
     {
-        let name = kind.name;
+        let index = kind.index;
         let result = self.lookup(kind, key, ttl, fetch).await;
+        // Indices into RESULTS.
         let outcome = match &result {
             Ok(f) => match f.cache {
                 CacheStatus::Hit => 0,
@@ -321,39 +325,8 @@ impl MovieService {
             },
             Err(_) => 3,
         };
-        self.outcomes.count(name, outcome);
+        self.outcomes.count(index, outcome);
         result
-    }
-
-    /// The cached value under `key`, decoded (or taken from the decode memo
-    /// when the cache returned the bytes it last decoded).
-    #[tracing::instrument(name = "cache.get", skip_all, fields(otel.name = "cache get", cache.key = key, cache.hit = tracing::field::Empty))]
-    async fn read<T: DeserializeOwned>(
-        &self,
-        memo: &DecodeMemo<Stored<T>>,
-        key: &str,
-    ) -> Result<Option<Arc<Stored<T>>>, CacheError> {
-        let found = self.cache.get(key).await?;
-        tracing::Span::current().record("cache.hit", found.is_some());
-        match found {
-            None => Ok(None),
-            Some(bytes) => memo.decode(key, bytes).map(Some).map_err(|e| CacheError::Corrupt(cause(e))),
-        }
-    }
-
-    /// Stores `stored` under `key` for `ttl` and remembers its encoding, so
-    /// the first hit needs no decode.
-    #[tracing::instrument(name = "cache.set", skip_all, fields(otel.name = "cache set", cache.key = key, cache.ttl_s = ttl.as_secs()))]
-    async fn write<T: Serialize + DeserializeOwned>(
-        &self,
-        memo: &DecodeMemo<Stored<T>>,
-        key: &str,
-        stored: Arc<Stored<T>>,
-        ttl: Duration,
-    ) -> Result<(), CacheError> {
-        let bytes = serde_json::to_vec(&*stored).map_err(|e| CacheError::Corrupt(cause(e)))?;
-        memo.remember(key, bytes.clone(), stored);
-        self.cache.set(key, bytes, ttl).await
     }
 
     async fn lookup<T, F, Fut>(
@@ -369,7 +342,9 @@ impl MovieService {
         Fut: Future<Output = Result<T, MovieSourceError>>,
     {
         let now_ms = |clock: &dyn Clock| unix_ms(clock.now());
-        let stale = match self.read(kind.memo, key).await {
+        // The decode memo turns a hit on bytes it decoded before into a copy of an `Arc`.
+        let read = get_decoded(self.cache.as_ref(), key, |bytes| kind.memo.decode(key, bytes));
+        let stale = match read.await {
             Ok(Some(s)) if s.fresh_until_ms > now_ms(self.clock.as_ref()) => {
                 self.cache_ok();
                 return Ok(Fetched { value: s.value.clone(), cache: CacheStatus::Hit });
@@ -395,7 +370,15 @@ impl MovieService {
                     let fresh_until_ms = now_ms(self.clock.as_ref()) + ttl.as_millis() as i128;
                     let stored = Arc::new(Stored { fresh_until_ms, value: Arc::new(value) });
                     let keep = ttl + self.policy.stale_grace;
-                    if let Err(e) = self.write(kind.memo, key, stored.clone(), keep).await {
+                    // Remembered as encoded, so the first hit needs no decode either.
+                    let written = match encode_json(&*stored) {
+                        Ok(bytes) => {
+                            kind.memo.remember(key, bytes.clone(), stored.clone());
+                            set_encoded(self.cache.as_ref(), key, bytes, keep).await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = written {
                         self.cache_failed("write", &e);
                     }
                     Ok(Fetched { value: stored.value.clone(), cache: CacheStatus::Miss })
@@ -416,7 +399,8 @@ impl MovieService {
 
 /// One kind of cached value: its metric label, its single flight and its decode memo.
 struct Kind<'a, T> {
-    name: &'static str,
+    /// Its `kind` label in [`KINDS`].
+    index: usize,
     flight: &'a Flight<T>,
     memo: &'a DecodeMemo<Stored<T>>,
 }

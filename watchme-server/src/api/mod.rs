@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use poem::http::Method;
 use poem::middleware::{CatchPanic, Cors};
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::app::AppState;
@@ -85,7 +85,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
     if let Some(m) = state.metrics.clone().filter(|m| m.on_api_port) {
         side = side.at("/metrics", m.endpoint());
     }
-    Mounts { api: api.map_to_response(), side: side.map_to_response() }
+    Mounts { api: api.into_endpoint(), side }
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .around(crate::security::guard)
         .data(extract::BodyLimit(state.http.max_body_bytes))
