@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::listener::{Acceptor, AcceptorExt, BoxAcceptor, Listener, RustlsCertificate, RustlsConfig, TcpListener};
-use poem::{EndpointExt, Server};
+use poem::Server;
 use watchme_adapters::catalog::CatalogSource;
 use watchme_adapters::crypto::{generate_secret, Argon2Hasher, JwtConfig, JwtIssuer, JwtKey};
 use watchme_adapters::kafka::{ensure_topics, KafkaBus, KafkaConsumer, SetupError};
@@ -615,7 +615,7 @@ impl App {
                 (Some(mount), Some(addr)) => Some(crate::metrics::spawn_listener(addr, mount)),
                 _ => None,
             };
-        let endpoint = crate::api::app(self.wiring.state.clone()).boxed();
+        let endpoint = crate::api::app(self.wiring.state.clone());
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(self.config.shutdown_grace))
             .await;

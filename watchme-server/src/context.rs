@@ -11,7 +11,7 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use tracing::Instrument;
 use watchme_core::domain::TraceContext;
 
-use crate::api::error::{error_response, ApiError};
+use crate::api::error::error_response;
 
 /// What every part of a request may need to know about it.
 #[derive(Debug, Clone)]
@@ -201,12 +201,6 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         });
         Ok(resp)
     }
-}
-
-/// Turns a panic into the opaque 500 of the error shape (the panic itself
-/// is logged by the panic hook).
-pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    ApiError::internal_opaque().into_response()
 }
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 //! the security headers every response carries.
 
 use std::net::IpAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
+use futures_util::FutureExt as _;
 use ipnet::IpNet;
 use poem::http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, RETRY_AFTER, STRICT_TRANSPORT_SECURITY,
@@ -106,10 +108,6 @@ impl RateSlot {
     }
 }
 
-fn unlimited_path(path: &str) -> bool {
-    path.starts_with("/health") || path == "/metrics" || path.starts_with("/docs") || path == "/openapi.json"
-}
-
 fn ceil_secs(d: std::time::Duration) -> u64 {
     d.as_millis().div_ceil(1000) as u64
 }
@@ -121,66 +119,132 @@ pub(crate) fn set_header(resp: &mut Response, name: &'static str, value: &str) {
     }
 }
 
-/// Resolves the client IP, applies the general rate limit (per user with a
-/// valid token, else per IP), runs the request, then adds the `RateLimit-*`
-/// and security headers. Runs inside the request context, so refusals get
-/// the error shape with the request id.
-pub async fn guard<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
-    let Some(state) = req.data::<Arc<AppState>>().cloned() else {
-        return Ok(error_response(ApiError::internal_opaque().into()));
-    };
-    let policy = &state.http;
-    let peer = req.remote_addr().as_socket_addr().map(std::net::SocketAddr::ip);
-    let ip = policy.client_ip(peer, req.header("x-forwarded-for"));
-    req.set_data(ClientIp(ip));
-    let slot = RateSlot::default();
-    req.set_data(slot.clone());
-    let path = req.uri().path().to_owned();
-
-    let mut general = None;
-    if let Some(limits) = state.limits.as_ref().filter(|_| !unlimited_path(&path) && req.method() != Method::OPTIONS) {
-        // A valid token is counted per user; the handler's extractor reuses
-        // this check instead of verifying the token a second time.
-        let bearer = req
-            .header(AUTHORIZATION)
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .map(|t| t.trim().to_owned());
-        let mut user = None;
-        if let Some(token) = bearer {
-            // Boxed, as is the limiter call below: inline, their futures
-            // would make every request's future (and each copy of it) larger.
-            if let Ok(claims) = Box::pin(state.auth.authenticate(&token)).await {
-                user = Some(claims.user_id);
-                req.set_data(Authenticated { token, claims });
-            }
-        }
-        let ip_key = ClientIp::of(&req);
-        let who = match user {
-            Some(id) => Requester::User(id),
-            None => Requester::Anonymous(&ip_key),
-        };
-        let d = Box::pin(limits.request(who)).await;
-        if !d.allowed {
-            tracing::info!(client_ip = %ip_key, "request refused by the rate limit");
-            let mut resp = ApiError::rate_limited(&d).into_response();
-            decorate(&mut resp, policy, &path, Some(d));
-            return Ok(resp);
-        }
-        general = Some(d);
-    }
-    let mut resp = match ep.call(req).await {
-        Ok(r) => r.into_response(),
-        Err(e) => error_response(e),
-    };
-    let decision = match (general, slot.take()) {
-        (Some(a), Some(b)) => Some(stricter(a, b)),
-        (a, b) => a.or(b),
-    };
-    decorate(&mut resp, policy, &path, decision);
-    Ok(resp)
+/// Everything between the request context and the routes, as one
+/// endpoint: catches panics (the opaque 500 of the error shape), gives the
+/// request its data (the state, the body limit, the client IP), applies the
+/// general rate limit (per user with a valid token, else per IP), runs the
+/// request, then adds the `RateLimit-*` and security headers.
+///
+/// One endpoint instead of a panic catcher, two data layers and an `around`
+/// closure: each layer's future held the request and the layer below it, and
+/// was copied whole whenever it moved, about 10 KB per request
+/// (docs/benchmarks.md).
+pub struct Guard<E> {
+    inner: E,
+    state: Arc<AppState>,
 }
 
-fn decorate(resp: &mut Response, policy: &HttpPolicy, path: &str, decision: Option<RateDecision>) {
+impl<E: Endpoint> Guard<E> {
+    /// Guards `inner` with the policy, limits and services of `state`.
+    pub fn new(inner: E, state: Arc<AppState>) -> Self {
+        Self { inner, state }
+    }
+
+    async fn guarded(&self, mut req: Request, kind: PathKind) -> Response {
+        let state = &self.state;
+        let policy = &state.http;
+        req.set_data(state.clone());
+        req.set_data(crate::api::extract::BodyLimit(policy.max_body_bytes));
+        let peer = req.remote_addr().as_socket_addr().map(std::net::SocketAddr::ip);
+        let ip = policy.client_ip(peer, req.header("x-forwarded-for"));
+        req.set_data(ClientIp(ip));
+        let slot = RateSlot::default();
+        req.set_data(slot.clone());
+
+        let mut general = None;
+        if let Some(limits) = state.limits.as_ref().filter(|_| kind.limited() && req.method() != Method::OPTIONS) {
+            // A valid token is counted per user; the handler's extractor reuses
+            // this check instead of verifying the token a second time.
+            let bearer = req
+                .header(AUTHORIZATION)
+                .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+                .map(|t| t.trim().to_owned());
+            let mut user = None;
+            if let Some(token) = bearer {
+                // Boxed, as is the limiter call below: inline, their futures
+                // would make every request's future (and each copy of it) larger.
+                if let Ok(claims) = Box::pin(state.auth.authenticate(&token)).await {
+                    user = Some(claims.user_id);
+                    req.set_data(Authenticated { token, claims });
+                }
+            }
+            let ip_key = ClientIp::of(&req);
+            let who = match user {
+                Some(id) => Requester::User(id),
+                None => Requester::Anonymous(&ip_key),
+            };
+            let d = Box::pin(limits.request(who)).await;
+            if !d.allowed {
+                tracing::info!(client_ip = %ip_key, "request refused by the rate limit");
+                let mut resp = ApiError::rate_limited(&d).into_response();
+                decorate(&mut resp, policy, kind, Some(d));
+                return resp;
+            }
+            general = Some(d);
+        }
+        let mut resp = match self.inner.call(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => error_response(e),
+        };
+        let decision = match (general, slot.take()) {
+            (Some(a), Some(b)) => Some(stricter(a, b)),
+            (a, b) => a.or(b),
+        };
+        decorate(&mut resp, policy, kind, decision);
+        resp
+    }
+}
+
+impl<E: Endpoint> Endpoint for Guard<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let kind = PathKind::of(req.uri().path());
+        match AssertUnwindSafe(self.guarded(req, kind)).catch_unwind().await {
+            Ok(resp) => Ok(resp),
+            Err(_) => {
+                // The panic hook logged it; the client gets the opaque 500 with the usual headers.
+                let mut resp = ApiError::internal_opaque().into_response();
+                decorate(&mut resp, &self.state.http, kind, None);
+                Ok(resp)
+            }
+        }
+    }
+}
+
+/// What the path says about limits and headers, worked out once per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathKind {
+    /// Probes, metrics and docs: never rate limited.
+    Unlimited,
+    /// Swagger UI: its own content security policy.
+    Docs,
+    /// `/auth/...`: answers carry tokens, so nothing may cache them.
+    Auth,
+    /// Everything else.
+    Api,
+}
+
+impl PathKind {
+    fn limited(self) -> bool {
+        matches!(self, Self::Auth | Self::Api)
+    }
+
+    fn of(path: &str) -> Self {
+        if path.starts_with("/docs") {
+            // Docs are unlimited too; the CSP is what differs.
+            Self::Docs
+        } else if path.starts_with("/health") || path == "/metrics" || path == "/openapi.json" {
+            Self::Unlimited
+        } else if path.starts_with("/auth/") {
+            Self::Auth
+        } else {
+            Self::Api
+        }
+    }
+}
+
+fn decorate(resp: &mut Response, policy: &HttpPolicy, kind: PathKind, decision: Option<RateDecision>) {
     if let Some(d) = decision {
         set_header(resp, "ratelimit-limit", &d.limit.to_string());
         set_header(resp, "ratelimit-remaining", &d.remaining.to_string());
@@ -202,12 +266,12 @@ fn decorate(resp: &mut Response, policy: &HttpPolicy, path: &str, decision: Opti
     }
     // The API answers JSON only: nothing in it may load or run anything.
     // Swagger UI is a page with its own inline scripts and styles.
-    let csp = if path.starts_with("/docs") { DOCS_CSP } else { API_CSP };
+    let csp = if kind == PathKind::Docs { DOCS_CSP } else { API_CSP };
     headers.insert(CONTENT_SECURITY_POLICY, csp);
     if policy.hsts {
         headers.insert(STRICT_TRANSPORT_SECURITY, HSTS);
     }
-    if path.starts_with("/auth/") {
+    if kind == PathKind::Auth {
         // Tokens must not linger in shared or browser caches.
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

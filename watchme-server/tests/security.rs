@@ -343,3 +343,38 @@ async fn every_admin_route_checks_the_role() {
     }
     assert!(checked >= 2, "the admin routes were found in the spec");
 }
+
+#[tokio::test]
+async fn a_panicking_handler_answers_the_opaque_500_with_ids_and_headers() {
+    use poem::EndpointExt;
+    let app = common::app().await;
+    let panics = poem::endpoint::make_sync(|_| -> &'static str { panic!("handler bug") });
+    let guarded = watchme_server::security::Guard::new(panics, app.wiring.state.clone())
+        .with(watchme_server::context::RequestContext { slow_request: std::time::Duration::from_secs(1) });
+    let client = poem::test::TestClient::new(guarded);
+    let resp = client.get("/movies/550").header("x-request-id", "panic-1").send().await;
+    assert_eq!(header(&resp, "x-content-type-options").as_deref(), Some("nosniff"), "security headers too");
+    assert!(header(&resp, "traceparent").is_some());
+    let v = assert_error(resp, 500, "panic").await;
+    assert_eq!(v["code"], "internal");
+    assert_eq!(v["request_id"], "panic-1");
+    assert!(!v.to_string().contains("handler bug"), "the panic message stays in the logs: {v}");
+}
+
+#[tokio::test]
+async fn docs_have_their_own_policy_and_probes_and_docs_are_never_rate_limited() {
+    let mut raw = test_config();
+    raw.security.rate_anonymous = "2/60".into();
+    let app = build(raw).await;
+    for _ in 0..4 {
+        for path in ["/health/live", "/docs", "/openapi.json"] {
+            let resp = app.client.get(path).send().await;
+            assert!(resp.0.status().is_success(), "{path}: {}", resp.0.status());
+            assert_eq!(header(&resp, "ratelimit-limit"), None, "{path} is not limited");
+        }
+    }
+    let docs = app.client.get("/docs").send().await;
+    assert!(header(&docs, "content-security-policy").unwrap().contains("script-src 'self' 'unsafe-inline'"));
+    let api = app.client.get("/movies/550").send().await;
+    assert_eq!(header(&api, "ratelimit-limit").as_deref(), Some("2"));
+}

@@ -16,12 +16,13 @@ pub mod payload;
 use std::sync::Arc;
 
 use poem::http::Method;
-use poem::middleware::{CatchPanic, Cors};
+use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::app::AppState;
-use crate::context::{panic_response, RequestContext};
+use crate::context::RequestContext;
+use crate::security::Guard;
 
 /// Groups of operations in the spec.
 #[derive(Tags)]
@@ -85,13 +86,8 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
     if let Some(m) = state.metrics.clone().filter(|m| m.on_api_port) {
         side = side.at("/metrics", m.endpoint());
     }
-    Mounts { api: api.into_endpoint(), side }
-        .with_if(cors.is_some(), cors.unwrap_or_default())
-        .around(crate::security::guard)
-        .data(extract::BodyLimit(state.http.max_body_bytes))
-        .data(state)
-        .with(CatchPanic::new().with_handler(panic_response))
-        .with(RequestContext { slow_request: slow })
+    let routes = Mounts { api: api.into_endpoint(), side }.with_if(cors.is_some(), cors.unwrap_or_default());
+    Guard::new(routes, state).with(RequestContext { slow_request: slow })
 }
 
 /// The spec, the docs and the metrics by their paths, everything else
@@ -109,7 +105,8 @@ impl<A: Endpoint<Output = poem::Response>, S: Endpoint<Output = poem::Response>>
     async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
         let path = req.uri().path();
         if path == "/openapi.json" || path == "/metrics" || path == "/docs" || path.starts_with("/docs/") {
-            self.side.call(req).await
+            // Boxed: the API path's future would otherwise be as large as this rare one.
+            Box::pin(self.side.call(req)).await
         } else {
             self.api.call(req).await
         }
