@@ -189,3 +189,22 @@ async fn hits_share_one_decoded_value_that_never_outlives_the_cached_bytes() {
     let refetched = a.details_shared(id(550)).await.unwrap();
     assert_eq!((refetched.cache, refetched.value.title.as_str()), (CacheStatus::Miss, "Version A"));
 }
+
+#[test]
+fn details_keys_are_namespaced_versioned_and_per_language() {
+    let svc = |language: &str| {
+        let policy = MoviePolicy { language: language.into(), ..MoviePolicy::default() };
+        MovieService::new(
+            Arc::new(MockMovieSource::new()),
+            Arc::new(MemoryCache::default()),
+            Arc::new(SystemClock),
+            policy,
+        )
+    };
+    let en = svc("en-US");
+    assert_eq!(en.details_key(id(550)), "watchme:v1:movie:550:en-US");
+    assert_eq!(en.details_key(id(1)), "watchme:v1:movie:1:en-US");
+    assert_eq!(en.details_key(MovieId::new(i64::MAX).unwrap()), format!("watchme:v1:movie:{}:en-US", MovieId::MAX));
+    assert_eq!(svc("de-DE").details_key(id(10)), "watchme:v1:movie:10:de-DE");
+    assert!(en.details_key(id(550)).starts_with(&en.movies_prefix()));
+}

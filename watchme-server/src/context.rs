@@ -85,6 +85,7 @@ pub struct RequestContextEndpoint<E> {
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const X_TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
 type MetricKey = (Method, Arc<str>, u16);
 
@@ -92,7 +93,9 @@ type MetricKey = (Method, Arc<str>, u16);
 /// status), looked up once: building the label set and finding its series
 /// in the registry on every request showed in the cache-hit profile.
 #[derive(Default)]
-struct RequestMetrics(RwLock<HashMap<MetricKey, (metrics::Counter, metrics::Histogram)>>);
+struct RequestMetrics(
+    RwLock<HashMap<MetricKey, (metrics::Counter, metrics::Histogram), foldhash::quality::RandomState>>,
+);
 
 impl RequestMetrics {
     fn record(&self, method: &Method, route: &Arc<str>, status: u16, seconds: f64) {
@@ -121,11 +124,12 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
+        let header = |name: &HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
         let request_id =
-            req.header("x-request-id").filter(|v| sane_request_id(v)).map_or_else(new_request_id, str::to_owned);
+            header(&X_REQUEST_ID).filter(|v| sane_request_id(v)).map_or_else(new_request_id, str::to_owned);
         // Continue the caller's trace, or start one: every request has a
         // trace id, in its logs, its events, its Kafka headers and its response.
-        let incoming = req.header("traceparent").and_then(|tp| TraceContext::parse(tp, req.header("tracestate")));
+        let incoming = header(&TRACEPARENT).and_then(|tp| TraceContext::parse(tp, header(&TRACESTATE)));
         let parent_span_id = incoming.as_ref().map(|t| t.span_id().to_owned());
         let method = req.method().clone();
         let span = tracing::info_span!(

@@ -1,6 +1,9 @@
 //! Analytics aggregates in memory.
 
 use std::collections::{HashMap, HashSet};
+
+type FoldMap<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
+type FoldSet<K> = HashSet<K, foldhash::quality::RandomState>;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -17,16 +20,17 @@ use watchme_core::ports::AnalyticsStore;
 struct MovieAgg {
     title: String,
     stats: MovieStats,
-    viewers: HashSet<UserId>,
+    viewers: FoldSet<UserId>,
 }
 
 #[derive(Default)]
 struct State {
-    applied: HashSet<Uuid>,
-    movies: HashMap<MovieId, MovieAgg>,
-    views_by_hour: HashMap<(i64, MovieId), u64>,
-    registered: HashMap<UserId, OffsetDateTime>,
-    active_by_hour: HashMap<i64, HashSet<UserId>>,
+    // foldhash: the relay applies every event here; SipHash showed in the cache-hit profile.
+    applied: FoldSet<Uuid>,
+    movies: FoldMap<MovieId, MovieAgg>,
+    views_by_hour: FoldMap<(i64, MovieId), u64>,
+    registered: FoldMap<UserId, OffsetDateTime>,
+    active_by_hour: FoldMap<i64, FoldSet<UserId>>,
 }
 
 fn add(counter: &mut u64, delta: i64) {

@@ -37,7 +37,8 @@ impl Expiry<String, Entry> for PerEntryTtl {
 /// values (least recently used entries are evicted first).
 #[derive(Clone)]
 pub struct MemoryCache {
-    inner: Moka<String, Entry>,
+    // foldhash: every hit hashes its key, and SipHash showed in that profile.
+    inner: Moka<String, Entry, foldhash::quality::RandomState>,
 }
 
 impl MemoryCache {
@@ -47,7 +48,7 @@ impl MemoryCache {
             .max_capacity(max_bytes)
             .weigher(|k: &String, v: &Entry| (k.len() + v.bytes.len()).try_into().unwrap_or(u32::MAX))
             .expire_after(PerEntryTtl)
-            .build();
+            .build_with_hasher(foldhash::quality::RandomState::default());
         Self { inner }
     }
 

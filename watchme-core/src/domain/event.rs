@@ -43,12 +43,21 @@ impl TraceContext {
 
     /// The 32-hex-digit trace id.
     pub fn trace_id(&self) -> &str {
-        self.traceparent.split('-').nth(1).unwrap_or_default()
+        self.field(3..35).unwrap_or_else(|| self.traceparent.split('-').nth(1).unwrap_or_default())
     }
 
     /// The 16-hex-digit id of the span this context names as parent.
     pub fn span_id(&self) -> &str {
-        self.traceparent.split('-').nth(2).unwrap_or_default()
+        self.field(36..52).unwrap_or_else(|| self.traceparent.split('-').nth(2).unwrap_or_default())
+    }
+
+    /// A field of a well-formed version-00 traceparent by its fixed place
+    /// (every request reads both ids; splitting showed in its profile);
+    /// `None` for any other shape, which the callers then split.
+    fn field(&self, at: std::ops::Range<usize>) -> Option<&str> {
+        let b = self.traceparent.as_bytes();
+        let shaped = b.len() == TRACEPARENT_LEN && b[2] == b'-' && b[35] == b'-' && b[52] == b'-';
+        shaped.then(|| self.traceparent.get(at)).flatten()
     }
 
     /// A new trace: random trace and span ids, sampled.
@@ -425,6 +434,17 @@ mod tests {
             TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", Some("k=v")).unwrap();
         let c = unsampled.child();
         assert!(c.traceparent.ends_with("-00") && c.tracestate.as_deref() == Some("k=v"));
+    }
+
+    #[test]
+    fn ids_are_read_from_any_traceparent_the_struct_holds() {
+        let tp = TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", None).unwrap();
+        assert_eq!((tp.trace_id(), tp.span_id()), ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"));
+        // The field is public: a hand-made value of another shape still yields its parts.
+        let odd = TraceContext { traceparent: "01-abc-def-01-extra".into(), tracestate: None };
+        assert_eq!((odd.trace_id(), odd.span_id()), ("abc", "def"));
+        let empty = TraceContext { traceparent: String::new(), tracestate: None };
+        assert_eq!((empty.trace_id(), empty.span_id()), ("", ""));
     }
     use crate::domain::{LibraryEntry, MovieRef};
 

@@ -1,8 +1,6 @@
 //! Request extractors shared by the handlers: strict JSON bodies that name
 //! the failing field, and bearer authentication (required or optional).
 
-use std::sync::Arc;
-
 use poem::http::header::AUTHORIZATION;
 use poem::{Request, RequestBody};
 use poem_openapi::auth::Bearer;
@@ -15,10 +13,10 @@ use watchme_core::domain::{RequestContext, Role, SessionId, UserId};
 use watchme_core::ports::AccessClaims;
 
 use super::error::ApiError;
-use crate::app::AppState;
 use crate::context;
+use crate::security::RequestScope;
 
-/// The largest request body accepted, in bytes (request data set by the router).
+/// The largest request body accepted, in bytes (in the guard's [`RequestScope`]).
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
@@ -95,7 +93,7 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let limit = request.data::<BodyLimit>().map_or(BodyLimit::DEFAULT, |l| l.0);
+        let limit = request.data::<RequestScope>().map_or(BodyLimit::DEFAULT, |s| s.body_limit.0);
         let bytes = body.take()?.into_bytes_limit(limit).await.map_err(|e| match e {
             poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge(super::error::body(
                 "payload_too_large",
@@ -219,7 +217,7 @@ impl Caller {
 pub struct BearerAuth(pub Caller);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
-    let state = req.data::<Arc<AppState>>().ok_or_else(ApiError::internal_opaque)?;
+    let state = &req.data::<RequestScope>().ok_or_else(ApiError::internal_opaque)?.state;
     let checked = req.data::<crate::security::Authenticated>().filter(|a| a.token == bearer.token);
     let claims = match checked {
         Some(a) => a.claims.clone(),

@@ -49,7 +49,7 @@ const MAX_BODIES: usize = 4096;
 /// details are exactly what the cache serves: a refresh or an invalidation
 /// gives a new `Arc`, and the page is encoded again.
 #[derive(Default)]
-struct DetailsBodies(RwLock<HashMap<MovieId, EncodedPage>>);
+struct DetailsBodies(RwLock<HashMap<MovieId, EncodedPage, foldhash::quality::RandomState>>);
 
 /// The details a page was encoded from, and the page.
 type EncodedPage = (Arc<MovieDetails>, EncodedJson<MovieDetailsDto>);

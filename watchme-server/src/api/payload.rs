@@ -71,7 +71,11 @@ impl<T: Type + Send> Payload for EncodedJson<T> {
 
 impl<T: Type + Send> IntoResponse for EncodedJson<T> {
     fn into_response(self) -> Response {
-        Response::builder().content_type(Self::CONTENT_TYPE).body(self.0)
+        // A constant header value: parsing the string on every answer showed in the profile.
+        const JSON: poem::http::HeaderValue = poem::http::HeaderValue::from_static("application/json; charset=utf-8");
+        let mut resp = Response::from(poem::Body::from(self.0));
+        resp.headers_mut().insert(poem::http::header::CONTENT_TYPE, JSON);
+        resp
     }
 }
 
