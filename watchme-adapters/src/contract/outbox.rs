@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use watchme_core::domain::{EventEnvelope, EventPayload, Favorite, LibraryUpdate, MovieId, UserId, View, WatchStatus};
-use watchme_core::ports::{LibraryRepo, Outbox, UserRepo};
+use watchme_core::ports::{LibraryRepo, Outbox, OutboxStats, UserRepo};
 
 use super::{at, login_event, meta, movie, sample_user};
 
@@ -51,6 +51,33 @@ pub async fn outbox(outbox: &dyn Outbox) {
     let far_future = time::OffsetDateTime::now_utc() + time::Duration::days(1);
     assert_eq!(outbox.prune_published(far_future).await.expect("prune"), 3, "prune removes published events only");
     assert_eq!(outbox.stats().await.expect("stats").unpublished, 2, "unpublished events survive pruning");
+
+    // Events handed over by value queue behind the others; two relays may
+    // publish a later batch before an earlier one.
+    let more: Vec<EventEnvelope> = (5..9).map(|i| login_event(user, i)).collect();
+    outbox.append_owned(more.clone()).await.expect("append owned");
+    let newer = outbox.claim(10, LEASE).await.expect("claim");
+    assert_eq!(
+        newer.iter().map(|r| r.event.event_id).collect::<Vec<_>>(),
+        more.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        "owned appends are claimed in order, behind the leased ones"
+    );
+    outbox.mark_published(&[newer[2].id, newer[3].id]).await.expect("mark later first");
+    assert_eq!(outbox.stats().await.expect("stats").unpublished, 4, "out-of-order publishing counts right");
+    let pruned = outbox.prune_published(far_future).await.expect("prune");
+    assert!(pruned <= 2, "only published rows go, {pruned}");
+    assert_eq!(outbox.stats().await.expect("stats").unpublished, 4, "pruning keeps the backlog");
+    let leased: Vec<i64> =
+        outbox.claim(10, Duration::from_millis(1)).await.expect("claim").iter().map(|r| r.id).collect();
+    assert!(leased.is_empty(), "everything unpublished is still leased: {leased:?}");
+    outbox.release(&[newer[0].id, newer[1].id]).await.expect("release");
+    let back = outbox.claim(10, LEASE).await.expect("claim");
+    assert_eq!(back.iter().map(|r| r.id).collect::<Vec<_>>(), vec![newer[0].id, newer[1].id], "gaps are skipped");
+    let all: Vec<i64> = back.iter().map(|r| r.id).chain(again.iter().map(|r| r.id)).collect();
+    outbox.mark_published(&all).await.expect("mark the rest");
+    assert_eq!(outbox.stats().await.expect("stats"), OutboxStats { unpublished: 0, oldest_unpublished_at: None });
+    outbox.prune_published(far_future).await.expect("prune");
+    assert!(outbox.claim(10, LEASE).await.expect("claim").is_empty(), "nothing left to publish");
 }
 
 /// Every repository write appends exactly its events to `outbox`, in the

@@ -1,7 +1,7 @@
 //! Users, library and outbox in one in-memory store, so a state change and
 //! its events are written under one lock: the in-memory transactional outbox.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -23,6 +23,46 @@ struct OutboxRow {
     published_at: Option<OffsetDateTime>,
 }
 
+/// The outbox rows in id order. Ids are consecutive, so a row is found by
+/// its offset from the first one: appending, claiming and marking are a
+/// push and index lookups, where a map and a set of unpublished ids (two
+/// tree inserts per event) showed in the cache-hit profile.
+#[derive(Default)]
+struct OutboxRows {
+    rows: VecDeque<OutboxRow>,
+    // Id of `rows[0]`, minus one (ids start at 1).
+    before_first: i64,
+    // Offset of the first row that may be unpublished: every row before it
+    // is published, so claims start here instead of walking kept rows.
+    unpublished_from: usize,
+    unpublished: usize,
+}
+
+impl OutboxRows {
+    fn push(&mut self, event: Arc<EventEnvelope>) {
+        self.rows.push_back(OutboxRow { event, attempts: 0, leased_until: None, published_at: None });
+        self.unpublished += 1;
+    }
+
+    fn offset(&self, id: i64) -> Option<usize> {
+        usize::try_from(id - self.before_first - 1).ok().filter(|&i| i < self.rows.len())
+    }
+
+    fn row_mut(&mut self, id: i64) -> Option<&mut OutboxRow> {
+        self.offset(id).and_then(|i| self.rows.get_mut(i))
+    }
+
+    fn id_at(&self, offset: usize) -> i64 {
+        self.before_first + 1 + offset as i64
+    }
+
+    fn skip_published(&mut self) {
+        while self.rows.get(self.unpublished_from).is_some_and(|r| r.published_at.is_some()) {
+            self.unpublished_from += 1;
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     users: HashMap<UserId, User>,
@@ -31,11 +71,7 @@ struct State {
     views: HashMap<UserId, Vec<View>>,
     favorites: HashMap<UserId, Vec<Favorite>>,
     entries: HashMap<(UserId, MovieId), LibraryEntry>,
-    outbox: BTreeMap<i64, OutboxRow>,
-    // Ids of unpublished rows: claims walk only these, not the published
-    // rows kept for the retention period (which can be millions).
-    unpublished: BTreeSet<i64>,
-    next_outbox_id: i64,
+    outbox: OutboxRows,
     sessions: HashMap<SessionId, Session>,
     // Every refresh token hash a session ever had -> (session, rotated away?).
     refresh_tokens: HashMap<RefreshTokenHash, (SessionId, bool)>,
@@ -43,15 +79,8 @@ struct State {
 
 impl State {
     fn push_events(&mut self, events: &[EventEnvelope]) {
-        self.push_shared(events.iter().map(|e| Arc::new(e.clone())));
-    }
-
-    fn push_shared(&mut self, events: impl IntoIterator<Item = Arc<EventEnvelope>>) {
-        for event in events {
-            self.next_outbox_id += 1;
-            self.outbox
-                .insert(self.next_outbox_id, OutboxRow { event, attempts: 0, leased_until: None, published_at: None });
-            self.unpublished.insert(self.next_outbox_id);
+        for e in events {
+            self.outbox.push(Arc::new(e.clone()));
         }
     }
 }
@@ -301,9 +330,16 @@ impl LibraryRepo for MemoryStore {
 #[async_trait]
 impl Outbox for MemoryStore {
     async fn append(&self, events: &[EventEnvelope]) -> Result<(), StorageError> {
-        // Copied before taking the lock every request and the relay share.
-        let shared: Vec<_> = events.iter().map(|e| Arc::new(e.clone())).collect();
-        self.lock()?.push_shared(shared);
+        self.append_owned(events.to_vec()).await
+    }
+
+    async fn append_owned(&self, events: Vec<EventEnvelope>) -> Result<(), StorageError> {
+        // Wrapped before taking the lock every request and the relay share.
+        let shared: Vec<_> = events.into_iter().map(Arc::new).collect();
+        let mut s = self.lock()?;
+        for event in shared {
+            s.outbox.push(event);
+        }
         Ok(())
     }
 
@@ -311,17 +347,17 @@ impl Outbox for MemoryStore {
         let mut claimed = Vec::new();
         {
             let mut guard = self.lock()?;
-            let s = &mut *guard;
+            let o = &mut guard.outbox;
             let now = Instant::now();
-            for id in &s.unpublished {
-                if claimed.len() >= limit as usize {
-                    break;
-                }
-                let Some(row) = s.outbox.get_mut(id) else { continue };
-                if row.leased_until.is_some_and(|t| t > now) {
+            let mut at = o.unpublished_from;
+            while claimed.len() < limit as usize && at < o.rows.len() {
+                let id = o.id_at(at);
+                let row = &mut o.rows[at];
+                at += 1;
+                if row.published_at.is_some() || row.leased_until.is_some_and(|t| t > now) {
                     continue;
                 }
-                claimed.push((*id, row.event.clone(), row.attempts));
+                claimed.push((id, row.event.clone(), row.attempts));
                 row.attempts += 1;
                 row.leased_until = Some(now + lease);
             }
@@ -334,21 +370,25 @@ impl Outbox for MemoryStore {
 
     async fn mark_published(&self, ids: &[i64]) -> Result<(), StorageError> {
         let mut s = self.lock()?;
+        let o = &mut s.outbox;
         let now = OffsetDateTime::now_utc();
-        for id in ids {
-            if let Some(row) = s.outbox.get_mut(id) {
-                row.published_at.get_or_insert(now);
+        for &id in ids {
+            if let Some(row) = o.row_mut(id) {
                 row.leased_until = None;
+                if row.published_at.is_none() {
+                    row.published_at = Some(now);
+                    o.unpublished -= 1;
+                }
             }
-            s.unpublished.remove(id);
         }
+        o.skip_published();
         Ok(())
     }
 
     async fn release(&self, ids: &[i64]) -> Result<(), StorageError> {
         let mut s = self.lock()?;
-        for id in ids {
-            if let Some(row) = s.outbox.get_mut(id) {
+        for &id in ids {
+            if let Some(row) = s.outbox.row_mut(id) {
                 row.leased_until = None;
             }
         }
@@ -362,12 +402,12 @@ impl Outbox for MemoryStore {
         // published in order, so what stays behind is only kept a little
         // longer, until the row before it is published.
         let mut s = self.lock()?;
+        let o = &mut s.outbox;
         let mut pruned = 0;
-        while let Some(entry) = s.outbox.first_entry() {
-            if entry.get().published_at.is_none_or(|t| t >= before) {
-                break;
-            }
-            entry.remove();
+        while o.rows.front().is_some_and(|r| r.published_at.is_some_and(|t| t < before)) {
+            o.rows.pop_front();
+            o.before_first += 1;
+            o.unpublished_from = o.unpublished_from.saturating_sub(1);
             pruned += 1;
         }
         Ok(pruned)
@@ -375,7 +415,9 @@ impl Outbox for MemoryStore {
 
     async fn stats(&self) -> Result<OutboxStats, StorageError> {
         let s = self.lock()?;
-        let oldest = s.unpublished.iter().filter_map(|id| s.outbox.get(id)).map(|r| r.event.occurred_at).min();
-        Ok(OutboxStats { unpublished: s.unpublished.len() as u64, oldest_unpublished_at: oldest })
+        let o = &s.outbox;
+        let oldest =
+            o.rows.range(o.unpublished_from..).filter(|r| r.published_at.is_none()).map(|r| r.event.occurred_at).min();
+        Ok(OutboxStats { unpublished: o.unpublished as u64, oldest_unpublished_at: oldest })
     }
 }

@@ -63,6 +63,15 @@ pub trait Outbox: Send + Sync + 'static {
     /// [`StorageError`] when the store fails; nothing is appended then.
     async fn append(&self, events: &[EventEnvelope]) -> Result<(), StorageError>;
 
+    /// [`Outbox::append`] for events the caller is done with: an adapter that
+    /// keeps events in memory takes them as they are instead of copying them.
+    ///
+    /// # Errors
+    /// As [`Outbox::append`].
+    async fn append_owned(&self, events: Vec<EventEnvelope>) -> Result<(), StorageError> {
+        self.append(&events).await
+    }
+
     /// Claims up to `limit` unpublished events, oldest first, for `lease`:
     /// until the lease expires or the claim is released, no other claim
     /// returns them, so several relays may run without publishing an event twice.

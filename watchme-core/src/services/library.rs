@@ -88,7 +88,7 @@ impl LibraryService {
                 let view = View { user_id, movie: movie_ref, viewed_at: meta.occurred_at };
                 self.repo.record_view(&view, &[event]).await?;
             }
-            None => self.outbox.append(&[event]).await?,
+            None => self.outbox.append_owned(vec![event]).await?,
         }
         Ok(())
     }
