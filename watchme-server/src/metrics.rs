@@ -34,8 +34,27 @@ pub fn handle() -> &'static PrometheusHandle {
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics will only show WatchMe's gauges");
         }
+        spawn_upkeep(handle.clone());
         handle
     })
+}
+
+/// How often recorded histogram samples are folded into their buckets.
+pub const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds histogram samples into their buckets every [`UPKEEP_INTERVAL`].
+/// The recorder keeps every sample until then; folding them only when
+/// `/metrics` was scraped let memory grow by about 16 bytes per request on
+/// a server nobody scraped (a gigabyte an hour at 20,000 requests a second).
+/// A plain thread, so it runs whatever runtime (or none) records.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || loop {
+        std::thread::sleep(UPKEEP_INTERVAL);
+        handle.run_upkeep();
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start the metrics upkeep thread; histograms are folded on scrape only");
+    }
 }
 
 /// What the scrape reads on demand: state that is cheaper to look at than to track.
