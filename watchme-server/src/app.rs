@@ -554,8 +554,10 @@ impl App {
         }
         {
             // Ended sessions are kept a day (for the owner's and an operator's
-            // questions), then deleted; any replica may do it.
+            // questions), then deleted; any replica may do it. So are the ids
+            // of applied events past the dedup window.
             let auth = self.wiring.state.auth.clone();
+            let analytics = self.wiring.state.analytics.clone();
             let mut stop = Box::pin(stopped());
             tasks.push(tokio::spawn(async move {
                 loop {
@@ -564,6 +566,7 @@ impl App {
                         Ok(n) => tracing::info!(sessions = n, "pruned ended sessions"),
                         Err(e) => tracing::warn!(error = %chain(&e), "could not prune ended sessions"),
                     }
+                    prune_applied(&analytics).await;
                     tokio::select! {
                         () = &mut stop => break,
                         () = tokio::time::sleep(Duration::from_secs(3600)) => {}
@@ -695,5 +698,20 @@ impl<A: Acceptor> Acceptor for FirstAcceptYields<A> {
             tokio::task::yield_now().await;
         }
         self.inner.accept().await
+    }
+}
+
+/// How long the ids of applied events are remembered to skip redelivered
+/// copies: Kafka's default retention, so no copy the broker can still
+/// deliver is counted twice.
+pub const ANALYTICS_DEDUP_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Forgets the ids of events applied before the dedup window; runs hourly
+/// in the server and in `watchme consume`.
+pub async fn prune_applied(analytics: &AnalyticsService) {
+    match analytics.prune_applied(ANALYTICS_DEDUP_WINDOW).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(event_ids = n, "forgot the ids of events applied before the dedup window"),
+        Err(e) => tracing::warn!(error = %chain(&e), "could not prune the ids of applied events"),
     }
 }

@@ -138,6 +138,15 @@ async fn consume(config: Config) -> Result<(), String> {
     let clock = std::sync::Arc::new(watchme_core::ports::SystemClock);
     let analytics =
         std::sync::Arc::new(watchme_core::services::AnalyticsService::new(storage.analytics.clone(), clock));
+    let pruner = {
+        let analytics = analytics.clone();
+        tokio::spawn(async move {
+            loop {
+                crate::app::prune_applied(&analytics).await;
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
+        })
+    };
     let handler =
         std::sync::Arc::new(crate::traced::TracedHandler::new(analytics, "kafka", kafka.config.events_topic()));
     let consumer = watchme_adapters::kafka::KafkaConsumer::new(&kafka.config, kafka.consumer.clone(), handler)
@@ -147,6 +156,7 @@ async fn consume(config: Config) -> Result<(), String> {
         config.metrics.as_ref().and_then(|m| metrics_listener(&config, crate::metrics::MetricsMount::new(m, gauges)));
     tracing::info!(database = %config.database.redacted(), brokers = %kafka.config.brokers, topic = %kafka.config.events_topic(), group = %kafka.consumer.group_id, "analytics consumer running");
     consumer.run(shutdown_signal()).await;
+    pruner.abort();
     if let Some(m) = metrics {
         m.abort();
     }

@@ -83,4 +83,14 @@ pub async fn analytics_store(store: &dyn AnalyticsStore) {
         (2, 1, 1),
         "user stats over a window"
     );
+
+    // Remembered ids are forgotten only when asked, and only those applied before the cut.
+    let before_any = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    assert_eq!(store.prune_applied(before_any).await.expect("prune"), 0, "nothing applied before an hour ago");
+    assert_eq!(store.apply(&batch[..1]).await.expect("apply").duplicates, 1, "still remembered");
+    let after_all = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    assert!(store.prune_applied(after_all).await.expect("prune") >= batch.len() as u64, "every id so far is forgotten");
+    let late = store.apply(&batch[..1]).await.expect("apply late copy");
+    assert_eq!((late.applied, late.duplicates), (1, 0), "a copy of a forgotten event counts again");
+    assert_eq!(store.movie_stats(m1).await.expect("stats").views, 5);
 }

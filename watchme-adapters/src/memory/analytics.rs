@@ -1,6 +1,6 @@
 //! Analytics aggregates in memory.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 type FoldMap<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
 type FoldSet<K> = HashSet<K, foldhash::quality::RandomState>;
@@ -23,10 +23,57 @@ struct MovieAgg {
     viewers: FoldSet<UserId>,
 }
 
+/// Ids of applied events in generations, newest last: a generation holds
+/// at most [`MemoryAnalyticsStore::GENERATION_IDS`] ids, and at most
+/// [`MemoryAnalyticsStore::GENERATIONS`] are kept, so memory stays bounded
+/// (a set of every id ever applied grew by one entry per event, forever).
+#[derive(Default)]
+struct Applied {
+    generations: VecDeque<Generation>,
+}
+
+struct Generation {
+    // foldhash: the relay applies every event here; SipHash showed in the cache-hit profile.
+    ids: FoldSet<Uuid>,
+    last_applied: OffsetDateTime,
+}
+
+impl Applied {
+    fn contains(&self, id: &Uuid) -> bool {
+        self.generations.iter().rev().any(|g| g.ids.contains(id))
+    }
+
+    /// Remembers `id`; false when it was remembered already.
+    fn insert(&mut self, id: Uuid, now: OffsetDateTime) -> bool {
+        if self.contains(&id) {
+            return false;
+        }
+        if self.generations.back().is_none_or(|g| g.ids.len() >= MemoryAnalyticsStore::GENERATION_IDS) {
+            if self.generations.len() >= MemoryAnalyticsStore::GENERATIONS {
+                self.generations.pop_front();
+            }
+            self.generations.push_back(Generation { ids: FoldSet::default(), last_applied: now });
+        }
+        if let Some(g) = self.generations.back_mut() {
+            g.ids.insert(id);
+            g.last_applied = now;
+        }
+        true
+    }
+
+    /// Drops whole generations whose newest id was applied before `before`.
+    fn prune(&mut self, before: OffsetDateTime) -> u64 {
+        let mut forgotten = 0;
+        while self.generations.front().is_some_and(|g| g.last_applied < before) {
+            forgotten += self.generations.pop_front().map_or(0, |g| g.ids.len() as u64);
+        }
+        forgotten
+    }
+}
+
 #[derive(Default)]
 struct State {
-    // foldhash: the relay applies every event here; SipHash showed in the cache-hit profile.
-    applied: FoldSet<Uuid>,
+    applied: Applied,
     movies: FoldMap<MovieId, MovieAgg>,
     views_by_hour: FoldMap<(i64, MovieId), u64>,
     registered: FoldMap<UserId, OffsetDateTime>,
@@ -84,6 +131,13 @@ pub struct MemoryAnalyticsStore {
 }
 
 impl MemoryAnalyticsStore {
+    /// Event ids per generation of remembered ids.
+    pub const GENERATION_IDS: usize = 1 << 18;
+    /// Generations kept: the store remembers at least the last
+    /// `GENERATION_IDS * (GENERATIONS - 1)` applied event ids (786,432;
+    /// about 20 MB at most), however rarely `prune_applied` runs.
+    pub const GENERATIONS: usize = 4;
+
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
@@ -95,8 +149,9 @@ impl AnalyticsStore for MemoryAnalyticsStore {
     async fn apply(&self, changes: &[AnalyticsChange]) -> Result<ApplyOutcome, StorageError> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = ApplyOutcome::default();
+        let now = OffsetDateTime::now_utc();
         for change in changes {
-            if !s.applied.insert(change.event_id) {
+            if !s.applied.insert(change.event_id, now) {
                 out.duplicates += 1;
                 continue;
             }
@@ -106,6 +161,10 @@ impl AnalyticsStore for MemoryAnalyticsStore {
             out.applied += 1;
         }
         Ok(out)
+    }
+
+    async fn prune_applied(&self, before: OffsetDateTime) -> Result<u64, StorageError> {
+        Ok(self.state.lock().unwrap_or_else(|p| p.into_inner()).applied.prune(before))
     }
 
     async fn movie_stats(&self, movie: MovieId) -> Result<MovieStats, StorageError> {
@@ -145,5 +204,31 @@ impl AnalyticsStore for MemoryAnalyticsStore {
             registered_in_window: s.registered.values().filter(|t| **t >= since).count() as u64,
             active_in_window: active.len() as u64,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_ids_are_bounded_and_the_oldest_generation_goes_first() {
+        let mut applied = Applied::default();
+        let now = OffsetDateTime::now_utc();
+        let total = MemoryAnalyticsStore::GENERATION_IDS * MemoryAnalyticsStore::GENERATIONS;
+        let ids: Vec<Uuid> = (0..=total as u128).map(Uuid::from_u128).collect();
+        for id in &ids {
+            assert!(applied.insert(*id, now));
+        }
+        assert_eq!(applied.generations.len(), MemoryAnalyticsStore::GENERATIONS, "bounded");
+        assert!(!applied.contains(&ids[0]), "the oldest generation was dropped");
+        let kept = MemoryAnalyticsStore::GENERATION_IDS * (MemoryAnalyticsStore::GENERATIONS - 1);
+        assert!(ids[ids.len() - kept..].iter().all(|id| applied.contains(id)), "the newest ids are all remembered");
+        assert!(!applied.insert(ids[total], now), "a remembered id is a duplicate");
+        assert_eq!(applied.prune(now), 0, "nothing applied before now");
+        let held: usize = applied.generations.iter().map(|g| g.ids.len()).sum();
+        assert_eq!(held, total - MemoryAnalyticsStore::GENERATION_IDS + 1, "three full generations and one id");
+        assert_eq!(applied.prune(now + time::Duration::SECOND) as usize, held, "prune forgets them all");
+        assert!(applied.generations.is_empty());
     }
 }

@@ -143,6 +143,17 @@ impl AnalyticsStore for SqlStore {
         Ok(out)
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.prune_applied", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "prune_applied"))]
+    async fn prune_applied(&self, before: OffsetDateTime) -> Result<u64, StorageError> {
+        let _turn = self.write_turn().await;
+        sqlx::query("DELETE FROM analytics_applied WHERE applied_at < $1")
+            .bind(micros(before))
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(storage_error)
+    }
+
     #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.movie_stats", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "movie_stats"))]
     async fn movie_stats(&self, movie: MovieId) -> Result<MovieStats, StorageError> {
         let row = sqlx::query(

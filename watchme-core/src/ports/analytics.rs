@@ -9,12 +9,24 @@ use crate::error::StorageError;
 #[async_trait]
 pub trait AnalyticsStore: Send + Sync + 'static {
     /// Applies a batch of changes atomically and idempotently: a change whose
-    /// `event_id` was applied before (in this batch or any earlier one) is
+    /// `event_id` was applied before (in this batch or any earlier one the
+    /// store still remembers, see [`AnalyticsStore::prune_applied`]) is
     /// skipped and counted as a duplicate. Counts never go below zero.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails; nothing of the batch is applied then.
     async fn apply(&self, changes: &[AnalyticsChange]) -> Result<ApplyOutcome, StorageError>;
+
+    /// Forgets the ids of events applied before `before`, so the ids kept to
+    /// detect redelivered events do not grow forever: a copy of a forgotten
+    /// event delivered later would be counted again. Keep ids for longer than
+    /// any redelivery can lag (the broker's retention). A store may also
+    /// forget the oldest ids early to bound its memory, and must say how
+    /// many it keeps. Returns how many ids were forgotten.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn prune_applied(&self, before: OffsetDateTime) -> Result<u64, StorageError>;
 
     /// Everything counted for one movie; zeros for a movie never seen.
     ///

@@ -88,6 +88,15 @@ impl AnalyticsService {
         Ok(outcome)
     }
 
+    /// Forgets the ids of events applied more than `keep` ago (see
+    /// [`AnalyticsStore::prune_applied`]); returns how many.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    pub async fn prune_applied(&self, keep: std::time::Duration) -> Result<u64, StorageError> {
+        self.store.prune_applied(self.clock.now() - keep).await
+    }
+
     /// The most viewed movies in the window; `limit` is clamped to 1..=100.
     ///
     /// # Errors
