@@ -239,7 +239,11 @@ impl EventPayload {
             | Self::MovieRated { user_id, .. }
             | Self::LibraryEntryRemoved { user_id, .. }
             | Self::MovieViewed { user_id: Some(user_id), .. } => (AggregateType::User, user_id.to_string()),
-            Self::MovieViewed { movie_id, user_id: None, .. } => (AggregateType::Movie, movie_id.to_string()),
+            Self::MovieViewed { movie_id, user_id: None, .. } => {
+                let mut id = String::with_capacity(20);
+                super::push_decimal(&mut id, movie_id.get());
+                (AggregateType::Movie, id)
+            }
         }
     }
 }
@@ -291,6 +295,12 @@ pub struct EventEnvelope {
 impl EventEnvelope {
     /// Wraps a payload with a fresh event id.
     pub fn new(payload: EventPayload, meta: &EventMeta) -> Self {
+        Self::with_meta(payload, meta.clone())
+    }
+
+    /// [`EventEnvelope::new`] for a `meta` used by this one event only
+    /// (its trace context is moved, not copied).
+    pub fn with_meta(payload: EventPayload, meta: EventMeta) -> Self {
         let (aggregate_type, aggregate_id) = payload.aggregate();
         Self {
             // A CSPRNG, not fastrand: consumers deduplicate by event id, so
@@ -303,7 +313,7 @@ impl EventEnvelope {
             aggregate_type,
             aggregate_id,
             actor_user_id: meta.actor,
-            trace_context: meta.trace.clone(),
+            trace_context: meta.trace,
             payload,
         }
     }

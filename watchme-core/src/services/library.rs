@@ -78,14 +78,15 @@ impl LibraryService {
     /// [`LibraryError::Storage`] when the view could not be stored.
     pub async fn record_view(&self, ctx: &RequestContext, movie: &MovieDetails) -> Result<(), LibraryError> {
         let meta = self.meta(ctx);
-        let event = EventEnvelope::new(
+        let viewed_at = meta.occurred_at;
+        let event = EventEnvelope::with_meta(
             EventPayload::MovieViewed { movie_id: movie.id, title: movie.title.clone(), user_id: ctx.user_id },
-            &meta,
+            meta,
         );
         match ctx.user_id {
             Some(user_id) => {
                 let movie_ref = MovieRef { id: movie.id, title: movie.title.clone() };
-                let view = View { user_id, movie: movie_ref, viewed_at: meta.occurred_at };
+                let view = View { user_id, movie: movie_ref, viewed_at };
                 self.repo.record_view(&view, &[event]).await?;
             }
             None => self.outbox.append_owned(vec![event]).await?,

@@ -210,7 +210,7 @@ impl MovieService {
         let mut key = String::with_capacity(prefix.len() + language.len() + 20);
         key.push_str(prefix);
         key.push_str(":movie:");
-        push_decimal(&mut key, id.get());
+        crate::domain::push_decimal(&mut key, id.get());
         key.push(':');
         key.push_str(language);
         key
@@ -411,22 +411,6 @@ struct Kind<'a, T> {
     index: usize,
     flight: &'a Flight<T>,
     memo: &'a DecodeMemo<Stored<T>>,
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 fn unix_ms(t: OffsetDateTime) -> i128 {
