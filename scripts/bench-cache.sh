@@ -18,7 +18,8 @@ CONNS=${2:-32}
 ROUNDS=${3:-3}
 PORT=${BENCH_PORT:-18183}
 REDIS=${BENCH_REDIS:-redis://127.0.0.1:6379}
-BIN=target/release/watchme
+REL=${CARGO_TARGET_DIR:-target}/release
+BIN=$REL/watchme
 
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
 cargo build --release --quiet
@@ -54,7 +55,7 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round"
   serve 3600; load l1-hit; stop
   serve 0; load redis-only; stop
-  target/release/examples/bare_handler 127.0.0.1:$PORT "$WORK/body.json" & PID=$!
+  "$REL/examples/bare_handler" 127.0.0.1:$PORT "$WORK/body.json" & PID=$!
   until curl -sf -o /dev/null http://127.0.0.1:$PORT/movies/550; do sleep 0.02; done
   load bare; stop
 done
