@@ -27,4 +27,27 @@ on_both! {
     writes_and_events_are_atomic => |db| contract::outbox_atomic_with_writes(&db.store, &db.store, &db.store).await;
     analytics_store_meets_the_contract => |db| contract::analytics_store(&db.store).await;
     migrations_run_twice_are_a_no_op => |db| db.store.migrate().await.expect("second migrate");
+    many_applied_ids_are_forgotten_in_batches => |db| forget_many_applied_ids(&db.store).await;
+}
+
+/// More ids than one delete statement takes: all old ones go, recent ones stay.
+async fn forget_many_applied_ids(store: &watchme_adapters::sql::SqlStore) {
+    use watchme_core::ports::AnalyticsStore;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000) \
+         INSERT INTO analytics_applied (event_id, applied_at) SELECT 'old-' || i, 0 FROM n",
+    )
+    .execute(store.pool())
+    .await
+    .expect("old ids");
+    sqlx::query("INSERT INTO analytics_applied (event_id, applied_at) VALUES ('recent', $1)")
+        .bind(i64::MAX)
+        .execute(store.pool())
+        .await
+        .expect("recent id");
+    let cut = time::OffsetDateTime::now_utc();
+    assert_eq!(store.prune_applied(cut).await.expect("prune"), 25_000);
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT event_id FROM analytics_applied").fetch_all(store.pool()).await.expect("left");
+    assert_eq!(left, vec!["recent".to_owned()]);
 }

@@ -108,6 +108,9 @@ async fn apply_update(tx: &mut Transaction<'_, Any>, u: &AggregateUpdate) -> Res
     }
 }
 
+/// Applied event ids deleted per statement by `prune_applied`.
+const PRUNE_BATCH: i64 = 10_000;
+
 fn count(row: &sqlx::any::AnyRow, col: &str) -> Result<u64, StorageError> {
     Ok(row.try_get::<i64, _>(col).map_err(storage_error)?.max(0) as u64)
 }
@@ -145,13 +148,28 @@ impl AnalyticsStore for SqlStore {
 
     #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.prune_applied", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "prune_applied"))]
     async fn prune_applied(&self, before: OffsetDateTime) -> Result<u64, StorageError> {
-        let _turn = self.write_turn().await;
-        sqlx::query("DELETE FROM analytics_applied WHERE applied_at < $1")
+        // In batches, each its own statement: the first run on a database
+        // that kept every id since it was created may delete millions of
+        // rows, which in one statement would hold locks and grow the WAL
+        // for minutes while the consumer waits to apply.
+        let mut forgotten = 0;
+        loop {
+            let _turn = self.write_turn().await;
+            let n = sqlx::query(
+                "DELETE FROM analytics_applied WHERE event_id IN \
+                 (SELECT event_id FROM analytics_applied WHERE applied_at < $1 LIMIT $2)",
+            )
             .bind(micros(before))
+            .bind(PRUNE_BATCH)
             .execute(&self.pool)
             .await
-            .map(|r| r.rows_affected())
-            .map_err(storage_error)
+            .map_err(storage_error)?
+            .rows_affected();
+            forgotten += n;
+            if n < PRUNE_BATCH as u64 {
+                return Ok(forgotten);
+            }
+        }
     }
 
     #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.movie_stats", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "movie_stats"))]
