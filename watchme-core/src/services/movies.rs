@@ -210,7 +210,7 @@ impl MovieService {
         let mut key = String::with_capacity(prefix.len() + language.len() + 20);
         key.push_str(prefix);
         key.push_str(":movie:");
-        crate::domain::push_decimal(&mut key, id.get());
+        key.push_str(itoa::Buffer::new().format(id.get()));
         key.push(':');
         key.push_str(language);
         key
