@@ -63,14 +63,13 @@ impl HttpPolicy {
 }
 
 /// What the guard resolved for a request, as one piece of request data
-/// (one insert where four showed in the profile): the state, the body limit,
-/// the client's IP and the slot for a stricter rate-limit decision.
+/// (one insert where four showed in the profile): the state (with its
+/// policy, such as the largest body accepted), the client's IP and the slot
+/// for a stricter rate-limit decision.
 #[derive(Clone)]
 pub struct RequestScope {
     /// The application state.
     pub state: Arc<AppState>,
-    /// The largest body accepted.
-    pub body_limit: crate::api::extract::BodyLimit,
     /// The client's IP.
     pub client_ip: ClientIp,
     rate: RateSlot,
@@ -162,7 +161,6 @@ impl<E: Endpoint> Guard<E> {
         let slot = RateSlot::default();
         req.set_data(RequestScope {
             state: state.clone(),
-            body_limit: crate::api::extract::BodyLimit(policy.max_body_bytes),
             client_ip: ClientIp(policy.client_ip(peer, forwarded)),
             rate: slot.clone(),
         });

@@ -16,7 +16,8 @@ use super::error::ApiError;
 use crate::context;
 use crate::security::RequestScope;
 
-/// The largest request body accepted, in bytes (in the guard's [`RequestScope`]).
+/// The largest request body accepted, in bytes (the guard's
+/// [`RequestScope`] carries the configured one).
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
@@ -93,7 +94,7 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let limit = request.data::<RequestScope>().map_or(BodyLimit::DEFAULT, |s| s.body_limit.0);
+        let limit = request.data::<RequestScope>().map_or(BodyLimit::DEFAULT, |s| s.state.http.max_body_bytes);
         let bytes = body.take()?.into_bytes_limit(limit).await.map_err(|e| match e {
             poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge(super::error::body(
                 "payload_too_large",
