@@ -1,9 +1,6 @@
 //! Analytics aggregates in memory.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-
-type FoldMap<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
-type FoldSet<K> = HashSet<K, foldhash::quality::RandomState>;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -15,6 +12,9 @@ use watchme_core::domain::{
 };
 use watchme_core::error::StorageError;
 use watchme_core::ports::AnalyticsStore;
+
+type FoldMap<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
+type FoldSet<K> = HashSet<K, foldhash::quality::RandomState>;
 
 #[derive(Default)]
 struct MovieAgg {

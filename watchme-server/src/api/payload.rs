@@ -15,11 +15,14 @@ use poem_openapi::types::Type;
 use poem_openapi::ApiResponse;
 use serde::Serialize;
 
+/// The content type of every JSON body.
+const JSON_UTF8: &str = "application/json; charset=utf-8";
+
 /// A JSON body encoded by serde; `T` must serialise exactly as its schema says.
 pub struct SerdeJson<T>(pub T);
 
 impl<T: Type + Serialize + Send> Payload for SerdeJson<T> {
-    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+    const CONTENT_TYPE: &'static str = JSON_UTF8;
 
     fn schema_ref() -> MetaSchemaRef {
         T::schema_ref()
@@ -58,7 +61,7 @@ impl<T> Clone for EncodedJson<T> {
 }
 
 impl<T: Type + Send> Payload for EncodedJson<T> {
-    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+    const CONTENT_TYPE: &'static str = JSON_UTF8;
 
     fn schema_ref() -> MetaSchemaRef {
         T::schema_ref()
@@ -72,7 +75,7 @@ impl<T: Type + Send> Payload for EncodedJson<T> {
 impl<T: Type + Send> IntoResponse for EncodedJson<T> {
     fn into_response(self) -> Response {
         // A constant header value: parsing the string on every answer showed in the profile.
-        const JSON: poem::http::HeaderValue = poem::http::HeaderValue::from_static("application/json; charset=utf-8");
+        const JSON: poem::http::HeaderValue = poem::http::HeaderValue::from_static(JSON_UTF8);
         let mut resp = Response::from(poem::Body::from(self.0));
         resp.headers_mut().insert(poem::http::header::CONTENT_TYPE, JSON);
         resp
