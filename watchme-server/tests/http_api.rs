@@ -380,6 +380,31 @@ async fn request_ids_are_echoed_when_sane_and_generated_otherwise() {
     assert_error(app.client.post("/movies/popular").send().await, 400, "wrong method").await;
 }
 
+/// The API's own router (api::operations) answers as poem's method router
+/// did: HEAD as GET without the body, 405 (our 400 `method_not_allowed`) for
+/// a method the path has no operation for, and the query string reaches the
+/// operations' query parameters.
+#[tokio::test]
+async fn operations_are_routed_by_path_and_method_with_their_query() {
+    let app = app().await;
+    let head = app.client.head("/movies/550").send().await;
+    head.assert_status_is_ok();
+    assert!(header(&head, "x-request-id").is_some());
+    assert!(head.0.into_body().into_bytes().await.unwrap().is_empty(), "HEAD has no body");
+
+    let v = body(app.client.get("/movies/popular?per_page=3").send().await).await;
+    assert_eq!((v["per_page"].as_u64(), v["items"].as_array().map(Vec::len)), (Some(3), Some(3)));
+    let v = body(app.client.get("/movies/search?query=fight&per_page=1").send().await).await;
+    assert_eq!(v["items"][0]["id"], 550, "{v}");
+
+    let e = assert_error(app.client.delete("/movies/550").send().await, 400, "no DELETE on a movie").await;
+    assert_eq!(e["code"], "method_not_allowed");
+    let e = assert_error(app.client.put("/auth/login").send().await, 400, "login is POST only").await;
+    assert_eq!(e["code"], "method_not_allowed");
+    app.client.get("/openapi.json").send().await.assert_status_is_ok();
+    app.client.get("/docs/").send().await.assert_status_is_ok();
+}
+
 #[tokio::test]
 async fn health_reports_storage_outages_and_requests_get_503() {
     let app = app().await;

@@ -13,12 +13,16 @@ pub mod movies;
 pub mod paging;
 pub mod payload;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use poem::endpoint::BoxEndpoint;
+use poem::error::MethodNotAllowedError;
 use poem::http::Method;
 use poem::middleware::Cors;
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
-use poem_openapi::{OpenApiService, Tags};
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::__private::UrlQuery;
+use poem_openapi::{OpenApi, OpenApiService, Tags};
 
 use crate::app::AppState;
 use crate::context::RequestContext;
@@ -51,21 +55,21 @@ pub type Apis = (
     admin::AdminApi,
 );
 
-/// The OpenAPI service over `state`.
-pub fn openapi(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (
-            auth::AuthApi::new(state.clone()),
-            movies::MoviesApi::new(state.clone()),
-            library::LibraryApi::new(state.clone()),
-            analytics::AnalyticsApi::new(state.clone()),
-            health::HealthApi::new(state.clone()),
-            admin::AdminApi::new(state),
-        ),
-        "WatchMe",
-        env!("CARGO_PKG_VERSION"),
+/// Every handler group over `state`.
+pub fn apis(state: Arc<AppState>) -> Apis {
+    (
+        auth::AuthApi::new(state.clone()),
+        movies::MoviesApi::new(state.clone()),
+        library::LibraryApi::new(state.clone()),
+        analytics::AnalyticsApi::new(state.clone()),
+        health::HealthApi::new(state.clone()),
+        admin::AdminApi::new(state),
     )
-    .description(
+}
+
+/// The OpenAPI service over `state`: the spec and the docs.
+pub fn openapi(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(apis(state), "WatchMe", env!("CARGO_PKG_VERSION")).description(
         "Movie tracking: accounts, popular movies, search and details, a personal library \
          (views, favorites, watch status, ratings) and analytics. Every error answers \
          `{code, message, request_id, details?}`; every list answers a page body and \
@@ -77,39 +81,67 @@ pub fn openapi(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
 /// gives every response a request id, security and rate-limit headers, and
 /// every failure the error shape.
 pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
-    let api = openapi(state.clone());
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let service = openapi(state.clone());
+    let mut routes = operations(apis(state.clone()))
+        .at("/openapi.json", service.spec_endpoint())
+        .nest("/docs", service.swagger_ui());
+    if let Some(m) = state.metrics.clone().filter(|m| m.on_api_port) {
+        routes = routes.at("/metrics", m.endpoint());
+    }
     let cors = cors(&state.http.cors_origins);
     let slow = state.http.slow_request;
-    let mut side = Route::new().at("/openapi.json", spec).nest("/docs", docs);
-    if let Some(m) = state.metrics.clone().filter(|m| m.on_api_port) {
-        side = side.at("/metrics", m.endpoint());
-    }
-    let routes = Mounts { api: api.into_endpoint(), side }.with_if(cors.is_some(), cors.unwrap_or_default());
+    let routes = routes.with_if(cors.is_some(), cors.unwrap_or_default());
     Guard::new(routes, state).with(RequestContext { slow_request: slow })
 }
 
-/// The spec, the docs and the metrics by their paths, everything else
-/// straight to the OpenAPI service. Nesting the service under a
-/// `Route::nest("/")` matched every request's path twice, rebuilt its URI
-/// and boxed its future once more (docs/benchmarks.md).
-struct Mounts<A, S> {
-    api: A,
-    side: S,
+/// The operations of `apis` in one router, next to which the spec, docs and
+/// metrics are mounted.
+///
+/// `OpenApiService::into_endpoint` builds the same router but wraps it in
+/// four boxed endpoints per request (the service, the path's route, the
+/// method's route, the operation), each moving the request and its future to
+/// the heap: about 4k instructions of a cached page (docs/benchmarks.md).
+/// Here a path's operations are found by method in the path's endpoint, so
+/// a request passes the router's box and the operation's.
+fn operations(apis: Apis) -> Route {
+    let mut table = HashMap::new();
+    apis.add_routes(&mut table);
+    table
+        .into_iter()
+        .fold(Route::new(), |route, (path, methods)| route.at(path, ByMethod(methods.into_iter().collect())))
 }
 
-impl<A: Endpoint<Output = poem::Response>, S: Endpoint<Output = poem::Response>> Endpoint for Mounts<A, S> {
+/// One path's operations, by method, as poem's `RouteMethod` answers: HEAD
+/// falls back to GET without the body, any other method without an
+/// operation is a 405.
+struct ByMethod(Vec<(Method, BoxEndpoint<'static>)>);
+
+impl Endpoint for ByMethod {
     type Output = poem::Response;
 
-    async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
-        let path = req.uri().path();
-        if path == "/openapi.json" || path == "/metrics" || path == "/docs" || path.starts_with("/docs/") {
-            // Boxed: the API path's future would otherwise be as large as this rare one.
-            Box::pin(self.side.call(req)).await
-        } else {
-            self.api.call(req).await
+    async fn call(&self, mut req: poem::Request) -> poem::Result<poem::Response> {
+        let find = |m: &Method| self.0.iter().find(|(method, _)| method == m).map(|(_, ep)| ep);
+        let (ep, head) = match find(req.method()) {
+            Some(ep) => (ep, false),
+            None if req.method() == Method::HEAD => match find(&Method::GET) {
+                Some(ep) => (ep, true),
+                None => return Err(MethodNotAllowedError.into()),
+            },
+            None => return Err(MethodNotAllowedError.into()),
+        };
+        if head {
+            req.set_method(Method::GET);
         }
+        // poem-openapi's query extractors read the query string from this
+        // extension, which its own service inserts; the type is public but
+        // hidden, so an upgrade that changes it fails to build here.
+        let query: Vec<(String, String)> = req.params().unwrap_or_default();
+        req.extensions_mut().insert(UrlQuery(query));
+        let mut resp = ep.call(req).await?;
+        if head {
+            resp.set_body(());
+        }
+        Ok(resp)
     }
 }
 
