@@ -401,7 +401,9 @@ async fn operations_are_routed_by_path_and_method_with_their_query() {
     assert_eq!(e["code"], "method_not_allowed");
     let e = assert_error(app.client.put("/auth/login").send().await, 400, "login is POST only").await;
     assert_eq!(e["code"], "method_not_allowed");
-    app.client.get("/openapi.json").send().await.assert_status_is_ok();
+    let spec = body(app.client.get("/openapi.json").send().await).await;
+    let details = &spec["paths"]["/movies/{id}"]["get"]["responses"]["200"];
+    assert!(details["headers"]["X-CACHE"]["description"].as_str().is_some_and(|d| d.contains("STALE")), "{details}");
     app.client.get("/docs/").send().await.assert_status_is_ok();
 }
 

@@ -11,20 +11,22 @@ use super::dto::{MovieDetailsDto, MovieSummaryDto, ViewDto};
 use super::error::ApiError;
 use super::extract::{BearerAuth, MaybeAuth};
 use super::paging::{page_request, PageResponse};
-use super::payload::{EncodedJson, SerdeJson};
+use super::payload::{EncodedJson, SerdeJson, WithCacheStatus};
 use super::Tag;
 use crate::app::AppState;
 
 #[derive(ApiResponse)]
 enum MovieResponse {
     /// The movie.
-    #[oai(status = 200)]
-    Ok(
-        EncodedJson<MovieDetailsDto>,
-        /// HIT (fresh from cache), MISS (fetched now) or STALE (cached copy served because the source failed).
-        #[oai(header = "X-Cache")]
-        String,
-    ),
+    #[oai(
+        status = 200,
+        header(
+            name = "X-Cache",
+            ty = "String",
+            description = "HIT (fresh from cache), MISS (fetched now) or STALE (cached copy served because the source failed)."
+        )
+    )]
+    Ok(WithCacheStatus<EncodedJson<MovieDetailsDto>>),
 }
 
 /// Browsing movies.
@@ -141,6 +143,6 @@ impl MoviesApi {
         let id = movie_id("id", &id.0)?;
         let f = self.state.movies.details_shared(id).await?;
         self.state.library.record_view(&auth.ctx(), &f.value).await?;
-        Ok(MovieResponse::Ok(self.bodies.body(&f.value)?, f.cache.as_str().into()))
+        Ok(MovieResponse::Ok(WithCacheStatus(self.bodies.body(&f.value)?, f.cache)))
     }
 }

@@ -3,17 +3,19 @@
 //! encoded by `serde_json::to_vec` instead of building a `serde_json::Value`
 //! first, which costs as much as the rest of a cached movie request.
 //! `EncodedJson<T>`: the same, encoded earlier (a response body kept for
-//! reuse).
+//! reuse). `WithCacheStatus<P>`: a payload with its `X-Cache` header.
 
 use std::marker::PhantomData;
 
 use bytes::Bytes;
+use poem::http::{HeaderMap, HeaderName, HeaderValue};
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Payload;
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::ApiResponse;
 use serde::Serialize;
+use watchme_core::services::CacheStatus;
 
 /// The content type of every JSON body.
 const JSON_UTF8: &str = "application/json; charset=utf-8";
@@ -72,12 +74,55 @@ impl<T: Type + Send> Payload for EncodedJson<T> {
     }
 }
 
+/// Headers a cached page ends up with: its own two, the four security
+/// headers and the CSP (the guard), the request id and two trace headers
+/// (the request context), room for HSTS and the three rate-limit headers.
+/// Made this large at once, the map does not grow (and rehash) halfway.
+const PAGE_HEADERS: usize = 16;
+
 impl<T: Type + Send> IntoResponse for EncodedJson<T> {
     fn into_response(self) -> Response {
         // A constant header value: parsing the string on every answer showed in the profile.
-        const JSON: poem::http::HeaderValue = poem::http::HeaderValue::from_static(JSON_UTF8);
+        const JSON: HeaderValue = HeaderValue::from_static(JSON_UTF8);
+        let mut headers = HeaderMap::with_capacity(PAGE_HEADERS);
+        headers.insert(poem::http::header::CONTENT_TYPE, JSON);
         let mut resp = Response::from(poem::Body::from(self.0));
-        resp.headers_mut().insert(poem::http::header::CONTENT_TYPE, JSON);
+        *resp.headers_mut() = headers;
+        resp
+    }
+}
+
+/// A payload answered with its `X-Cache` header (HIT, MISS or STALE). The
+/// response type documents the header with `header(name = "X-Cache", ...)`.
+///
+/// poem-openapi's header fields insert by a `&str` name, which is parsed,
+/// lowercased and copied into a new allocation on every response; here the
+/// name and the three values are constants.
+pub struct WithCacheStatus<P>(pub P, pub CacheStatus);
+
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+impl<P: Payload> Payload for WithCacheStatus<P> {
+    const CONTENT_TYPE: &'static str = P::CONTENT_TYPE;
+
+    fn schema_ref() -> MetaSchemaRef {
+        P::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        P::register(registry);
+    }
+}
+
+impl<P: IntoResponse> IntoResponse for WithCacheStatus<P> {
+    fn into_response(self) -> Response {
+        let mut resp = self.0.into_response();
+        let value = match self.1 {
+            CacheStatus::Hit => HeaderValue::from_static("HIT"),
+            CacheStatus::Miss => HeaderValue::from_static("MISS"),
+            CacheStatus::Stale => HeaderValue::from_static("STALE"),
+        };
+        resp.headers_mut().insert(X_CACHE, value);
         resp
     }
 }
