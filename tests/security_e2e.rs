@@ -64,6 +64,40 @@ async fn two_replicas_sharing_redis_count_login_attempts_together() {
     assert_eq!(resp.status().as_u16(), 401);
 }
 
+/// The status of a GET of `url` through a proxy that saw `client`; the
+/// left-most hop is what a client could forge, and is never believed.
+async fn forwarded(http: &reqwest::Client, url: &str, client: &str) -> u16 {
+    let chain = format!("6.6.6.6, {client}");
+    http.get(url).header("x-forwarded-for", chain).send().await.unwrap().status().as_u16()
+}
+
+/// X-Forwarded-For decides the anonymous budget only when the peer is a
+/// trusted proxy: behind one, two clients have a budget each; without one,
+/// the header is ignored and every request counts against the peer.
+#[tokio::test]
+async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
+    let http = reqwest::Client::new();
+    for (trusted, other_client_status) in [("127.0.0.1/32", 200), ("", 429)] {
+        let dir = TempDir::new("xff");
+        let server = start(
+            &dir.0,
+            &[
+                ("WATCHME_DATABASE_URL", "memory:".to_owned()),
+                ("WATCHME_RATE_ANONYMOUS", "2/600".to_owned()),
+                ("WATCHME_TRUSTED_PROXIES", trusted.to_owned()),
+            ],
+        )
+        .await;
+        let url = server.url("/movies/550");
+        let (a, b) = ("198.51.100.7", "203.0.113.9");
+        let first_two = (forwarded(&http, &url, a).await, forwarded(&http, &url, a).await);
+        assert_eq!(first_two, (200, 200), "trusted={trusted:?}");
+        assert_eq!(forwarded(&http, &url, a).await, 429, "third request of one client, trusted={trusted:?}");
+        assert_eq!(forwarded(&http, &url, b).await, other_client_status, "another client, trusted={trusted:?}");
+        server.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn serves_https_with_a_certificate_generated_here() {
     let dir = TempDir::new("tls");
