@@ -43,7 +43,21 @@ impl TraceContext {
 
     /// The 32-hex-digit trace id.
     pub fn trace_id(&self) -> &str {
-        self.field(3..35).unwrap_or_else(|| self.traceparent.split('-').nth(1).unwrap_or_default())
+        self.traceparent.get(self.trace_id_range()).unwrap_or_default()
+    }
+
+    /// Where the trace id sits in `traceparent`, so a holder of the
+    /// traceparent's bytes can share them instead of copying the id.
+    pub fn trace_id_range(&self) -> std::ops::Range<usize> {
+        if self.field(3..35).is_some() {
+            return 3..35;
+        }
+        // Any other shape: the second dash-separated field, if there is one.
+        let mut parts = self.traceparent.split('-');
+        match (parts.next(), parts.next()) {
+            (Some(version), Some(id)) => version.len() + 1..version.len() + 1 + id.len(),
+            _ => 0..0,
+        }
     }
 
     /// The 16-hex-digit id of the span this context names as parent.
@@ -80,15 +94,15 @@ impl TraceContext {
     }
 }
 
-// Never zero: W3C forbids all-zero ids. One draw and one formatting per
-// id, because every request makes a trace context (this was a `format!`
-// per byte).
+// Never zero: W3C forbids all-zero ids. A zero draw (one in 2^64 or 2^128)
+// becomes 1 instead of drawing from the range `1..`, which costs a wide
+// multiplication per id; every request makes a trace context.
 fn random_trace_id() -> u128 {
-    fastrand::u128(1..)
+    fastrand::u128(..).max(1)
 }
 
 fn random_span_id() -> u64 {
-    fastrand::u64(1..)
+    fastrand::u64(..).max(1)
 }
 
 const TRACEPARENT_LEN: usize = 55;
@@ -434,6 +448,19 @@ mod tests {
         let max = super::traceparent(u128::MAX, u64::MAX, "00");
         assert_eq!(max, format!("00-{}-{}-00", "f".repeat(32), "f".repeat(16)));
         assert_eq!(max.len(), super::TRACEPARENT_LEN);
+    }
+
+    #[test]
+    fn the_trace_id_range_points_at_the_trace_id_whatever_the_shape() {
+        let root = TraceContext::root();
+        assert_eq!(root.trace_id_range(), 3..35);
+        assert_eq!(&root.traceparent[root.trace_id_range()], root.trace_id());
+        // Shapes only made by hand (parse refuses them): the second field, or nothing.
+        for (traceparent, id) in [("01-abc-def-00", "abc"), ("00-", ""), ("nodash", "")] {
+            let t = TraceContext { traceparent: traceparent.into(), tracestate: None };
+            assert_eq!(&traceparent[t.trace_id_range()], id, "{traceparent}");
+            assert_eq!(t.trace_id(), id, "{traceparent}");
+        }
     }
 
     #[test]
