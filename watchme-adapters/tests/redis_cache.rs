@@ -32,6 +32,18 @@ async fn two_tier_cache_meets_the_contract() {
     contract::cache(&TwoTierCache::start(shared("two-tier"), 1 << 20, Duration::from_secs(5))).await;
 }
 
+/// `WATCHME_CACHE_L1_TTL_SECS=0`: every read goes to Redis; zero means
+/// nothing kept in process, never "kept forever".
+#[tokio::test]
+async fn a_zero_l1_ttl_is_redis_only_and_keeps_nothing_in_process() {
+    let redis_only = TwoTierCache::start(shared("redis-only"), 1 << 20, Duration::ZERO);
+    contract::cache(&redis_only).await;
+    redis_only.set("movie:7", b"v".to_vec(), Duration::from_secs(60)).await.unwrap();
+    assert_eq!(redis_only.get("movie:7").await.unwrap().as_deref(), Some(&b"v"[..]));
+    assert!(redis_only.l1().is_empty(), "nothing is kept in process");
+    assert_eq!(redis_only.l2().get("movie:7").await.unwrap().as_deref(), Some(&b"v"[..]), "Redis has it");
+}
+
 #[tokio::test]
 async fn keys_of_two_namespaces_never_collide() {
     let (a, b) = (shared("a"), shared("b"));

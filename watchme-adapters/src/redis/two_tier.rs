@@ -111,7 +111,7 @@ impl Cache for TwoTierCache {
         self.counters.count(false, false);
         let v = self.l2.get(key).await?;
         self.counters.count(true, v.is_some());
-        if let Some(bytes) = &v {
+        if let Some(bytes) = v.as_ref().filter(|_| !self.l1_ttl.is_zero()) {
             self.l1.set(key, bytes.clone(), self.l1_ttl).await?;
         }
         Ok(v)
@@ -119,7 +119,10 @@ impl Cache for TwoTierCache {
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
         // L1 first: while Redis is down this replica still caches for itself.
-        self.l1.set(key, value.clone(), ttl.min(self.l1_ttl)).await?;
+        // A zero L1 TTL (Redis only) keeps nothing, so nothing is copied in.
+        if !self.l1_ttl.is_zero() {
+            self.l1.set(key, value.clone(), ttl.min(self.l1_ttl)).await?;
+        }
         self.l2.set(key, value, ttl).await
     }
 
