@@ -10,6 +10,9 @@ pub async fn cache(cache: &dyn Cache) {
     assert_eq!(cache.get("contract:a").await.expect("get").as_deref(), Some(&b"one"[..]), "round-trip");
     cache.set("contract:a", b"two".to_vec(), ttl).await.expect("set");
     assert_eq!(cache.get("contract:a").await.expect("get").as_deref(), Some(&b"two"[..]), "set replaces");
+    let shared = cache.get_bytes("contract:a").await.expect("get_bytes");
+    assert_eq!(shared.as_deref(), Some(&b"two"[..]), "get_bytes reads what get reads");
+    assert_eq!(cache.get_bytes("contract:absent").await.expect("get_bytes"), None, "get_bytes of an absent key");
 
     cache.set("contract:short", b"x".to_vec(), Duration::from_millis(100)).await.expect("set");
     tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -18,6 +21,7 @@ pub async fn cache(cache: &dyn Cache) {
     cache.delete("contract:a").await.expect("delete");
     cache.delete("contract:a").await.expect("deleting an absent key is fine");
     assert_eq!(cache.get("contract:a").await.expect("get"), None, "deleted");
+    assert_eq!(cache.get_bytes("contract:a").await.expect("get_bytes"), None, "deleted for get_bytes too");
 
     for k in ["contract:movie:1", "contract:movie:2", "contract:other:1"] {
         cache.set(k, b"v".to_vec(), ttl).await.expect("set");

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use moka::sync::Cache as Moka;
 use moka::Expiry;
 use watchme_core::error::CacheError;
@@ -11,7 +12,7 @@ use watchme_core::ports::Cache;
 
 #[derive(Clone)]
 struct Entry {
-    bytes: Arc<[u8]>,
+    bytes: Bytes,
     ttl: Duration,
 }
 
@@ -74,6 +75,10 @@ impl Default for MemoryCache {
 impl Cache for MemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         Ok(self.inner.get(key).map(|e| e.bytes.to_vec()))
+    }
+
+    async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        Ok(self.inner.get(key).map(|e| e.bytes))
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {

@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures_util::StreamExt;
 use watchme_core::error::CacheError;
 use watchme_core::ports::Cache;
@@ -104,7 +105,11 @@ impl TwoTierCache {
 #[async_trait]
 impl Cache for TwoTierCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        if let Some(v) = self.l1.get(key).await? {
+        Ok(self.get_bytes(key).await?.map(Vec::from))
+    }
+
+    async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        if let Some(v) = self.l1.get_bytes(key).await? {
             self.counters.count(false, true);
             return Ok(Some(v));
         }
@@ -114,7 +119,7 @@ impl Cache for TwoTierCache {
         if let Some(bytes) = v.as_ref().filter(|_| !self.l1_ttl.is_zero()) {
             self.l1.set(key, bytes.clone(), self.l1_ttl).await?;
         }
-        Ok(v)
+        Ok(v.map(Bytes::from))
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {

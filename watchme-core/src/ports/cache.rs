@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{cause, CacheError};
@@ -17,6 +18,17 @@ pub trait Cache: Send + Sync + 'static {
     /// # Errors
     /// [`CacheError::Unavailable`] when the backend cannot be reached.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
+
+    /// The value stored under `key` as shared bytes. An in-process cache
+    /// hands out its stored buffer without a copy, so a reader can tell by
+    /// the pointer that it is the buffer it saw before; the default wraps
+    /// [`Cache::get`] (no copy either).
+    ///
+    /// # Errors
+    /// As [`Cache::get`].
+    async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        Ok(self.get(key).await?.map(Bytes::from))
+    }
 
     /// Stores `value` under `key` for `ttl`, replacing any previous value.
     ///
@@ -50,9 +62,9 @@ pub async fn get_json<T: DeserializeOwned>(cache: &dyn Cache, key: &str) -> Resu
 pub async fn get_decoded<T>(
     cache: &dyn Cache,
     key: &str,
-    decode: impl FnOnce(Vec<u8>) -> Result<T, serde_json::Error>,
+    decode: impl FnOnce(Bytes) -> Result<T, serde_json::Error>,
 ) -> Result<Option<T>, CacheError> {
-    let found = cache.get(key).await?;
+    let found = cache.get_bytes(key).await?;
     tracing::Span::current().record("cache.hit", found.is_some());
     match found {
         None => Ok(None),

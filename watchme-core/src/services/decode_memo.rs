@@ -12,12 +12,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 #[derive(Default)]
 struct Entries<T> {
     // foldhash: this map is read on every cache hit, and SipHash showed in that profile.
-    map: HashMap<String, (Vec<u8>, Arc<T>), foldhash::quality::RandomState>,
+    map: HashMap<String, (Bytes, Arc<T>), foldhash::quality::RandomState>,
     // Sum of the remembered byte strings, to bound the memo.
     bytes: usize,
 }
@@ -40,13 +41,27 @@ impl<T: DeserializeOwned> DecodeMemo<T> {
     ///
     /// # Errors
     /// The decoder's error when `bytes` are not a `T`.
-    pub(crate) fn decode(&self, key: &str, bytes: Vec<u8>) -> Result<Arc<T>, serde_json::Error> {
+    pub(crate) fn decode(&self, key: &str, bytes: Bytes) -> Result<Arc<T>, serde_json::Error> {
+        let mut adopt = None;
         if let Ok(entries) = self.entries.read() {
             if let Some((known, value)) = entries.map.get(key) {
-                if *known == bytes {
+                // The very buffer remembered here (which this entry keeps
+                // alive, so its address cannot hold other bytes meanwhile):
+                // the same bytes without comparing them.
+                if known.as_ptr() == bytes.as_ptr() && known.len() == bytes.len() {
                     return Ok(value.clone());
                 }
+                if *known == bytes {
+                    adopt = Some(value.clone());
+                }
             }
+        }
+        if let Some(value) = adopt {
+            // Equal bytes in another buffer (the cache's copy of what was
+            // remembered when encoding): remember that buffer instead, so
+            // the next hits on it are recognised by address.
+            self.remember(key, bytes, value.clone());
+            return Ok(value);
         }
         let value = Arc::new(serde_json::from_slice::<T>(&bytes)?);
         self.remember(key, bytes, value.clone());
@@ -55,7 +70,7 @@ impl<T: DeserializeOwned> DecodeMemo<T> {
 
     /// Remembers that `bytes` under `key` decode to `value` (after a write,
     /// so the first hit needs no decode either).
-    pub(crate) fn remember(&self, key: &str, bytes: Vec<u8>, value: Arc<T>) {
+    pub(crate) fn remember(&self, key: &str, bytes: Bytes, value: Arc<T>) {
         let Ok(mut entries) = self.entries.write() else { return };
         if bytes.len() > self.max_bytes {
             return;
@@ -104,46 +119,58 @@ mod tests {
     use super::DecodeMemo;
 
     #[test]
+    fn equal_bytes_in_another_buffer_are_recognised_and_adopted() {
+        let memo = DecodeMemo::<Vec<u32>>::new(1024);
+        let cached = bytes::Bytes::from(b"[1,2]".to_vec());
+        let a = memo.decode("k", bytes::Bytes::copy_from_slice(&cached)).unwrap();
+        let b = memo.decode("k", cached.clone()).unwrap();
+        let c = memo.decode("k", cached).unwrap();
+        assert!(Arc::ptr_eq(&a, &b) && Arc::ptr_eq(&b, &c), "one decoding for equal bytes, whatever the buffer");
+        let d = memo.decode("k", bytes::Bytes::from_static(b"[3]")).unwrap();
+        assert_eq!(*d, vec![3], "other bytes are decoded afresh");
+    }
+
+    #[test]
     fn same_bytes_reuse_the_decoded_value() {
         let memo = DecodeMemo::<Vec<u32>>::new(1024);
-        let a = memo.decode("k", b"[1,2]".to_vec()).unwrap();
-        let b = memo.decode("k", b"[1,2]".to_vec()).unwrap();
+        let a = memo.decode("k", b"[1,2]".to_vec().into()).unwrap();
+        let b = memo.decode("k", b"[1,2]".to_vec().into()).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
     }
 
     #[test]
     fn other_bytes_are_decoded_afresh() {
         let memo = DecodeMemo::<Vec<u32>>::new(1024);
-        let a = memo.decode("k", b"[1,2]".to_vec()).unwrap();
-        let b = memo.decode("k", b"[3]".to_vec()).unwrap();
+        let a = memo.decode("k", b"[1,2]".to_vec().into()).unwrap();
+        let b = memo.decode("k", b"[3]".to_vec().into()).unwrap();
         assert_eq!(*a, vec![1, 2]);
         assert_eq!(*b, vec![3]);
         // The same bytes under another key are that key's own entry.
-        let c = memo.decode("other", b"[3]".to_vec()).unwrap();
+        let c = memo.decode("other", b"[3]".to_vec().into()).unwrap();
         assert!(!Arc::ptr_eq(&b, &c));
     }
 
     #[test]
     fn undecodable_bytes_are_an_error_and_not_remembered() {
         let memo = DecodeMemo::<Vec<u32>>::new(1024);
-        assert!(memo.decode("k", b"not json".to_vec()).is_err());
+        assert!(memo.decode("k", b"not json".to_vec().into()).is_err());
         assert_eq!(memo.entries.read().unwrap().bytes, 0);
     }
 
     #[test]
     fn forgetting_and_the_bound_keep_the_byte_count_right() {
         let memo = DecodeMemo::<Vec<u32>>::new(12);
-        memo.decode("a", b"[1,2]".to_vec()).unwrap();
-        memo.decode("b", b"[3,4]".to_vec()).unwrap();
+        memo.decode("a", b"[1,2]".to_vec().into()).unwrap();
+        memo.decode("b", b"[3,4]".to_vec().into()).unwrap();
         assert_eq!(memo.entries.read().unwrap().bytes, 10);
         // 10 + 5 > 12: the memo starts afresh with only "c".
-        memo.decode("c", b"[5,6]".to_vec()).unwrap();
+        memo.decode("c", b"[5,6]".to_vec().into()).unwrap();
         assert_eq!(memo.entries.read().unwrap().map.len(), 1);
         memo.forget("c");
         assert_eq!(memo.entries.read().unwrap().bytes, 0);
-        memo.decode("m:1", b"[1]".to_vec()).unwrap();
-        memo.decode("m:2", b"[2]".to_vec()).unwrap();
-        memo.decode("x", b"[3]".to_vec()).unwrap();
+        memo.decode("m:1", b"[1]".to_vec().into()).unwrap();
+        memo.decode("m:2", b"[2]".to_vec().into()).unwrap();
+        memo.decode("x", b"[3]".to_vec().into()).unwrap();
         memo.forget_prefix("m:");
         let entries = memo.entries.read().unwrap();
         assert_eq!((entries.map.len(), entries.bytes), (1, 3));
@@ -152,7 +179,7 @@ mod tests {
     #[test]
     fn a_value_larger_than_the_bound_is_decoded_but_not_remembered() {
         let memo = DecodeMemo::<Vec<u32>>::new(4);
-        assert_eq!(*memo.decode("k", b"[1,2,3]".to_vec()).unwrap(), vec![1, 2, 3]);
+        assert_eq!(*memo.decode("k", b"[1,2,3]".to_vec().into()).unwrap(), vec![1, 2, 3]);
         assert_eq!(memo.entries.read().unwrap().bytes, 0);
     }
 }

@@ -381,7 +381,7 @@ impl MovieService {
                     // Remembered as encoded, so the first hit needs no decode either.
                     let written = match encode_json(&*stored) {
                         Ok(bytes) => {
-                            kind.memo.remember(key, bytes.clone(), stored.clone());
+                            kind.memo.remember(key, bytes::Bytes::copy_from_slice(&bytes), stored.clone());
                             set_encoded(self.cache.as_ref(), key, bytes, keep).await
                         }
                         Err(e) => Err(e),
