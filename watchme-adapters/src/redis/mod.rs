@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::sync::Mutex;
 use watchme_core::error::{cause, cause_msg, CacheError};
 use watchme_core::ports::Cache;
@@ -132,6 +133,12 @@ impl RedisCache {
 impl Cache for RedisCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         self.run(::redis::cmd("GET").arg(self.key(key))).await
+    }
+
+    // Not the provided default: that would wrap `get`'s boxed future in a
+    // second one on every Redis-only hit.
+    async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        Ok(self.run::<Option<Vec<u8>>>(::redis::cmd("GET").arg(self.key(key))).await?.map(Bytes::from))
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {

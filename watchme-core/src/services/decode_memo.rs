@@ -52,7 +52,15 @@ impl<T: DeserializeOwned> DecodeMemo<T> {
                     return Ok(value.clone());
                 }
                 if *known == bytes {
-                    adopt = Some(value.clone());
+                    // Adopted only when the cache holds this buffer too (an
+                    // in-process cache's stored value): then the next hits
+                    // come back with it. A buffer only this reader holds (a
+                    // Redis reply) would just be replaced on every hit.
+                    if !bytes.is_unique() {
+                        adopt = Some(value.clone());
+                    } else {
+                        return Ok(value.clone());
+                    }
                 }
             }
         }
@@ -121,13 +129,20 @@ mod tests {
     #[test]
     fn equal_bytes_in_another_buffer_are_recognised_and_adopted() {
         let memo = DecodeMemo::<Vec<u32>>::new(1024);
+        let known = |memo: &DecodeMemo<Vec<u32>>| memo.entries.read().unwrap().map.get("k").map(|(b, _)| b.as_ptr());
+        let a = memo.decode("k", bytes::Bytes::from(b"[1,2]".to_vec())).unwrap();
+        let first = known(&memo);
+        // A reply only this reader holds (Redis): recognised, not adopted.
+        let b = memo.decode("k", bytes::Bytes::from(b"[1,2]".to_vec())).unwrap();
+        assert_eq!(known(&memo), first);
+        // A buffer the cache holds too (the in-process cache): adopted.
         let cached = bytes::Bytes::from(b"[1,2]".to_vec());
-        let a = memo.decode("k", bytes::Bytes::copy_from_slice(&cached)).unwrap();
-        let b = memo.decode("k", cached.clone()).unwrap();
-        let c = memo.decode("k", cached).unwrap();
-        assert!(Arc::ptr_eq(&a, &b) && Arc::ptr_eq(&b, &c), "one decoding for equal bytes, whatever the buffer");
-        let d = memo.decode("k", bytes::Bytes::from_static(b"[3]")).unwrap();
-        assert_eq!(*d, vec![3], "other bytes are decoded afresh");
+        let c = memo.decode("k", cached.clone()).unwrap();
+        assert_eq!(known(&memo), Some(cached.as_ptr()));
+        let d = memo.decode("k", cached.clone()).unwrap();
+        assert!([&b, &c, &d].iter().all(|v| Arc::ptr_eq(&a, v)), "one decoding for equal bytes, whatever the buffer");
+        let e = memo.decode("k", bytes::Bytes::from_static(b"[3]")).unwrap();
+        assert_eq!(*e, vec![3], "other bytes are decoded afresh");
     }
 
     #[test]
