@@ -158,9 +158,10 @@ impl<E: Endpoint> Guard<E> {
         let policy = &state.http;
         let peer = req.remote_addr().as_socket_addr().map(std::net::SocketAddr::ip);
         // Read only when some proxy is trusted: otherwise the header is never believed.
-        let forwarded = match policy.trusted_proxies.is_empty() {
-            true => None,
-            false => req.headers().get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()),
+        let forwarded = if policy.trusted_proxies.is_empty() {
+            None
+        } else {
+            req.headers().get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok())
         };
         let slot = RateSlot::default();
         req.set_data(RequestScope {

@@ -111,6 +111,12 @@ impl RedisCache {
         Ok(m)
     }
 
+    /// The GET both reads of the port send (an inherent fn, so neither
+    /// wraps the other's boxed future).
+    async fn get_value(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        self.run(::redis::cmd("GET").arg(self.key(key))).await
+    }
+
     async fn run<T: ::redis::FromRedisValue>(&self, cmd: &::redis::Cmd) -> Result<T, CacheError> {
         let mut m = self.manager().await?;
         match tokio::time::timeout(self.config.op_timeout, cmd.query_async::<T>(&mut m)).await {
@@ -132,13 +138,13 @@ impl RedisCache {
 #[async_trait]
 impl Cache for RedisCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        self.run(::redis::cmd("GET").arg(self.key(key))).await
+        self.get_value(key).await
     }
 
     // Not the provided default: that would wrap `get`'s boxed future in a
     // second one on every Redis-only hit.
     async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
-        Ok(self.run::<Option<Vec<u8>>>(::redis::cmd("GET").arg(self.key(key))).await?.map(Bytes::from))
+        Ok(self.get_value(key).await?.map(Bytes::from))
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {

@@ -51,16 +51,16 @@ impl<T: DeserializeOwned> DecodeMemo<T> {
                 if known.as_ptr() == bytes.as_ptr() && known.len() == bytes.len() {
                     return Ok(value.clone());
                 }
+                // Equal bytes in another buffer are adopted only when the
+                // cache holds that buffer too (an in-process cache's stored
+                // value): then the next hits come back with it. A buffer only
+                // this reader holds (a Redis reply) would just be replaced on
+                // every hit.
                 if *known == bytes {
-                    // Adopted only when the cache holds this buffer too (an
-                    // in-process cache's stored value): then the next hits
-                    // come back with it. A buffer only this reader holds (a
-                    // Redis reply) would just be replaced on every hit.
-                    if !bytes.is_unique() {
-                        adopt = Some(value.clone());
-                    } else {
+                    if bytes.is_unique() {
                         return Ok(value.clone());
                     }
+                    adopt = Some(value.clone());
                 }
             }
         }
