@@ -318,8 +318,8 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         // only grows the heap: at tens of thousands of views a second, ten
         // minutes of them were gigabytes, and even one minute of them made
         // the kernel zero fresh pages for about 4 % of a cache hit's time.
-        retention: if storage.memory.is_some() { Duration::from_secs(1) } else { config.outbox_retention },
-        prune_interval: Duration::from_secs(if storage.memory.is_some() { 1 } else { 3600 }),
+        retention: if storage.memory.is_some() { Duration::ZERO } else { config.outbox_retention },
+        prune_interval: if storage.memory.is_some() { Duration::ZERO } else { Duration::from_secs(3600) },
         ..RelayConfig::default()
     };
     let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), bus, clock, relay_config));

@@ -144,7 +144,7 @@ impl OutboxRelay {
             if last_prune.elapsed() >= self.config.prune_interval {
                 last_prune = tokio::time::Instant::now();
                 match self.prune().await {
-                    Ok(n) if n > 0 => tracing::info!(pruned = n, "published outbox events pruned"),
+                    Ok(n) if n > 0 => tracing::debug!(pruned = n, "published outbox events pruned"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "outbox pruning failed"),
                 }
