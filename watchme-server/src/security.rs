@@ -277,16 +277,25 @@ fn decorate(resp: &mut Response, policy: &HttpPolicy, kind: PathKind, decision: 
     // Names and values built at compile time: parsing and copying them on
     // every response showed in the cache-hit profile.
     let headers = resp.headers_mut();
-    // Room for these and the request id and trace headers added after, so
+    // Room for these and the request id and trace context added after, so
     // the map grows once rather than while they are inserted.
-    headers.reserve(SECURITY_HEADERS.len() + 6);
+    headers.reserve(SECURITY_HEADERS.len() + DOCUMENT_HEADERS.len() + 4);
     for (name, value) in SECURITY_HEADERS {
         headers.insert(name, value);
     }
-    // The API answers JSON only: nothing in it may load or run anything.
-    // Swagger UI is a page with its own inline scripts and styles.
-    let csp = if kind == PathKind::Docs { DOCS_CSP } else { API_CSP };
-    headers.insert(CONTENT_SECURITY_POLICY, csp);
+    if kind == PathKind::Docs {
+        // Swagger UI is a page with its own inline scripts and styles, and
+        // the one document here, so the only answer that framing and
+        // opener isolation apply to.
+        headers.insert(CONTENT_SECURITY_POLICY, DOCS_CSP);
+        for (name, value) in DOCUMENT_HEADERS {
+            headers.insert(name, value);
+        }
+    } else {
+        // The API answers JSON only: nothing in it may load or run anything,
+        // and `frame-ancestors 'none'` already forbids framing it.
+        headers.insert(CONTENT_SECURITY_POLICY, API_CSP);
+    }
     if policy.hsts {
         headers.insert(STRICT_TRANSPORT_SECURITY, HSTS);
     }
@@ -296,9 +305,15 @@ fn decorate(resp: &mut Response, policy: &HttpPolicy, kind: PathKind, decision: 
     }
 }
 
-const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
+/// On every response.
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 2] = [
     (HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff")),
     (HeaderName::from_static("referrer-policy"), HeaderValue::from_static("no-referrer")),
+];
+/// Only on the HTML page (Swagger UI): browsers apply them to documents, and
+/// on every JSON answer they were bytes that each client parsed for nothing
+/// (about 70 per response; docs/benchmarks.md).
+const DOCUMENT_HEADERS: [(HeaderName, HeaderValue); 2] = [
     (HeaderName::from_static("x-frame-options"), HeaderValue::from_static("DENY")),
     (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),
 ];

@@ -269,7 +269,13 @@ async fn every_response_carries_security_headers_and_cors_is_an_allowlist() {
             Some("default-src 'none'; frame-ancestors 'none'")
         );
         assert!(header(&resp, "strict-transport-security").unwrap().starts_with("max-age="), "{path}");
+        assert_eq!(header(&resp, "x-frame-options"), None, "document-only headers stay off JSON: {path}");
     }
+    let docs = app.client.get("/docs").send().await;
+    assert_eq!(header(&docs, "x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(header(&docs, "cross-origin-opener-policy").as_deref(), Some("same-origin"));
+    assert_eq!(header(&docs, "x-content-type-options").as_deref(), Some("nosniff"));
+    assert!(header(&docs, "content-security-policy").unwrap().contains("script-src 'self'"));
     let allowed = app.client.get("/movies/550").header("origin", "https://app.example.com").send().await;
     assert_eq!(header(&allowed, "access-control-allow-origin").as_deref(), Some("https://app.example.com"));
     let other = app.client.get("/movies/550").header("origin", "https://evil.example.com").send().await;

@@ -158,6 +158,7 @@ fn cors(origins: &[String]) -> Option<Cors> {
             .allow_headers(["authorization", "content-type", "x-request-id", "traceparent"])
             .expose_headers([
                 "x-request-id",
+                "traceparent",
                 "x-cache",
                 "retry-after",
                 "ratelimit-limit",
