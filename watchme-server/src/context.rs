@@ -123,7 +123,11 @@ impl RequestMetrics {
 impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
+    // Not an `async fn`, so the request is not kept in this future (an
+    // async fn holds its arguments for its whole life, next to the guard's
+    // future the request moves into); what is left of the request when the
+    // answer comes back is its method, read here.
+    fn call(&self, req: Request) -> impl std::future::Future<Output = poem::Result<Response>> + Send {
         let header = |name: &HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
         let request_id =
             header(&X_REQUEST_ID).filter(|v| sane_request_id(v)).map_or_else(new_request_id, str::to_owned);
@@ -168,46 +172,49 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
                 Err(e) => error_response(e),
             }
         });
-        let mut scoped = std::pin::pin!(scoped.instrument(span.clone()));
-        let mut resp = scoped.as_mut().await;
-        // The request's own strings become the header values, moved out of
-        // the finished scope rather than copied before it (two allocations
-        // and copies per request). The trace id is the traceparent's second
-        // field; a separate `X-Trace-Id` repeated it in every response.
-        if let Some(info) = scoped.as_mut().inner_pin_mut().take_value() {
-            let headers = resp.headers_mut();
-            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(info.request_id)) {
-                headers.insert(X_REQUEST_ID, v);
-            }
-            if let Some(trace) = info.trace {
-                if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(trace.traceparent)) {
-                    headers.insert(TRACEPARENT, v);
+        let scoped = scoped.instrument(span.clone());
+        async move {
+            let mut scoped = std::pin::pin!(scoped);
+            let mut resp = scoped.as_mut().await;
+            // The request's own strings become the header values, moved out of
+            // the finished scope rather than copied before it (two allocations
+            // and copies per request). The trace id is the traceparent's second
+            // field; a separate `X-Trace-Id` repeated it in every response.
+            if let Some(info) = scoped.as_mut().inner_pin_mut().take_value() {
+                let headers = resp.headers_mut();
+                if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(info.request_id)) {
+                    headers.insert(X_REQUEST_ID, v);
+                }
+                if let Some(trace) = info.trace {
+                    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(trace.traceparent)) {
+                        headers.insert(TRACEPARENT, v);
+                    }
                 }
             }
+            let status = resp.status().as_u16();
+            let took = started.elapsed();
+            let elapsed = took.as_secs_f64();
+            let latency_ms = elapsed * 1000.0;
+            // The route template, never the raw path: ids in paths would make
+            // one series per movie.
+            let route = resp.data::<poem::PathPattern>().map_or_else(|| Arc::from("unmatched"), |p| p.0.clone());
+            // Named after the route template (semantic conventions): never the raw path.
+            crate::telemetry::rename_span(&span, || format!("{method} {route}"));
+            span.record("http.route", &*route);
+            span.record("http.response.status_code", status);
+            self.metrics.record(&method, &route, status, elapsed);
+            span.in_scope(|| {
+                if status >= 500 {
+                    tracing::warn!(status, latency_ms, "request failed");
+                } else if took > self.slow_request {
+                    let slow_request_ms = self.slow_request.as_millis() as u64;
+                    tracing::warn!(status, latency_ms, slow_request_ms, "slow request");
+                } else {
+                    tracing::info!(status, latency_ms, "request served");
+                }
+            });
+            Ok(resp)
         }
-        let status = resp.status().as_u16();
-        let took = started.elapsed();
-        let elapsed = took.as_secs_f64();
-        let latency_ms = elapsed * 1000.0;
-        // The route template, never the raw path: ids in paths would make
-        // one series per movie.
-        let route = resp.data::<poem::PathPattern>().map_or_else(|| Arc::from("unmatched"), |p| p.0.clone());
-        // Named after the route template (semantic conventions): never the raw path.
-        crate::telemetry::rename_span(&span, || format!("{method} {route}"));
-        span.record("http.route", &*route);
-        span.record("http.response.status_code", status);
-        self.metrics.record(&method, &route, status, elapsed);
-        span.in_scope(|| {
-            if status >= 500 {
-                tracing::warn!(status, latency_ms, "request failed");
-            } else if took > self.slow_request {
-                let slow_request_ms = self.slow_request.as_millis() as u64;
-                tracing::warn!(status, latency_ms, slow_request_ms, "slow request");
-            } else {
-                tracing::info!(status, latency_ms, "request served");
-            }
-        });
-        Ok(resp)
     }
 }
 
