@@ -98,7 +98,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
     // even with CORS off.
     let routes = match cors(&state.http.cors_origins) {
         Some(cors) => Routes::WithCors(routes.with(cors).boxed()),
-        None => Routes::Plain(routes),
+        None => Routes::Plain(Box::new(routes)),
     };
     Guard::new(routes, state).with(RequestContext { slow_request: slow })
 }
@@ -158,7 +158,7 @@ impl Endpoint for ByMethod {
 /// `EitherEndpoint`: its `async fn call` keeps the request in its future
 /// next to the router's, which holds it too.
 enum Routes {
-    Plain(Route),
+    Plain(Box<Route>),
     WithCors(BoxEndpoint<'static>),
 }
 
@@ -167,7 +167,8 @@ impl Endpoint for Routes {
 
     fn call(&self, req: poem::Request) -> impl Future<Output = poem::Result<poem::Response>> + Send {
         match self {
-            Self::Plain(route) => Either::Left(route.call(req)),
+            // `Route`'s own call: the `Box`'s would add an async layer.
+            Self::Plain(route) => Either::Left(Route::call(route, req)),
             Self::WithCors(cors) => Either::Right(cors.call(req)),
         }
     }
