@@ -46,9 +46,8 @@ impl TraceContext {
         self.traceparent.get(self.trace_id_range()).unwrap_or_default()
     }
 
-    /// Where the trace id sits in `traceparent`, so a holder of the
-    /// traceparent's bytes can share them instead of copying the id.
-    pub fn trace_id_range(&self) -> std::ops::Range<usize> {
+    /// Where the trace id sits in `traceparent`.
+    fn trace_id_range(&self) -> std::ops::Range<usize> {
         if self.field(3..35).is_some() {
             return 3..35;
         }
