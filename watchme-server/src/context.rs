@@ -162,10 +162,9 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         span.record("span_id", trace.span_id());
         let info = RequestInfo { request_id, trace: Some(trace), span: span.clone() };
         let started = Instant::now();
-        // Boxed once here: the endpoints below make a future of several
-        // kilobytes, which the task-local scope and the span would otherwise
-        // copy on every move (memmove was the top symbol of the cache-hit profile).
-        let inner = Box::pin(self.inner.call(req));
+        // Not boxed: the guard below holds the routes' large future on the
+        // heap, so what it returns is small enough to move.
+        let inner = self.inner.call(req);
         let scoped = REQUEST.scope(info, async {
             match inner.await {
                 Ok(r) => r.into_response(),

@@ -6,15 +6,17 @@ use std::net::IpAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
+use futures_util::future::{self, Either};
 use futures_util::FutureExt as _;
 use ipnet::IpNet;
+use poem::endpoint::{BoxEndpoint, DynEndpoint};
 use poem::http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, RETRY_AFTER, STRICT_TRANSPORT_SECURITY,
 };
 use poem::http::{HeaderName, HeaderValue, Method, StatusCode};
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
 use watchme_core::ports::RateDecision;
-use watchme_core::services::{stricter, Requester};
+use watchme_core::services::{stricter, RateLimits, Requester};
 
 use crate::api::error::{error_response, ApiError};
 use crate::app::AppState;
@@ -142,20 +144,29 @@ pub(crate) fn set_header(resp: &mut Response, name: &'static str, value: &str) {
 /// closure: each layer's future held the request and the layer below it, and
 /// was copied whole whenever it moved, about 10 KB per request
 /// (docs/benchmarks.md).
-pub struct Guard<E> {
-    inner: E,
+///
+/// The routes are held boxed and called through their `DynEndpoint` box,
+/// so their future (2 KB of poem's router) is moved to the heap where it is
+/// made; every layer above then moves a pointer. Wrapped whole, it was
+/// copied by each of them (about 30 copies per request, 5 KB of
+/// instructions; docs/benchmarks.md).
+pub struct Guard {
+    inner: BoxEndpoint<'static>,
     state: Arc<AppState>,
 }
 
-impl<E: Endpoint> Guard<E> {
-    /// Guards `inner` with the policy, limits and services of `state`.
-    pub fn new(inner: E, state: Arc<AppState>) -> Self {
-        Self { inner, state }
+impl Guard {
+    /// Guards `inner` (an endpoint answering `Response`s, as
+    /// `EndpointExt::map_to_response` makes any) with the policy, limits
+    /// and services of `state`.
+    pub fn new(inner: impl Endpoint<Output = Response> + 'static, state: Arc<AppState>) -> Self {
+        Self { inner: inner.boxed(), state }
     }
 
-    async fn guarded(&self, mut req: Request, kind: PathKind) -> Response {
-        let state = &self.state;
-        let policy = &state.http;
+    /// Gives `req` its scope (the state, the client's IP, the rate slot);
+    /// returns the slot, read again when the answer comes back.
+    fn admit(&self, req: &mut Request) -> RateSlot {
+        let policy = &self.state.http;
         let peer = req.remote_addr().as_socket_addr().map(std::net::SocketAddr::ip);
         // Read only when some proxy is trusted: otherwise the header is never believed.
         let forwarded = if policy.trusted_proxies.is_empty() {
@@ -165,64 +176,102 @@ impl<E: Endpoint> Guard<E> {
         };
         let slot = RateSlot::default();
         req.set_data(RequestScope {
-            state: state.clone(),
+            state: self.state.clone(),
             client_ip: ClientIp(policy.client_ip(peer, forwarded)),
             rate: slot.clone(),
         });
+        slot
+    }
 
-        let mut general = None;
-        if let Some(limits) = state.limits.as_ref().filter(|_| kind.limited() && req.method() != Method::OPTIONS) {
-            // A valid token is counted per user; the handler's extractor reuses
-            // this check instead of verifying the token a second time.
-            let bearer = req
-                .header(AUTHORIZATION)
-                .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-                .map(|t| t.trim().to_owned());
-            let mut user = None;
-            if let Some(token) = bearer {
-                // Boxed, as is the limiter call below: inline, their futures
-                // would make every request's future (and each copy of it) larger.
-                if let Ok(claims) = Box::pin(state.auth.authenticate(&token)).await {
-                    user = Some(claims.user_id);
-                    req.set_data(Authenticated { token, claims });
-                }
+    /// The general rate limit's decision for a request with `bearer` from
+    /// `ip_key`: per user when the token is valid (the token's check is
+    /// handed on, so the handler's extractor does not repeat it), else per IP.
+    async fn check(&self, limits: &RateLimits, bearer: Option<String>, ip_key: String) -> Checked {
+        let mut authenticated = None;
+        if let Some(token) = bearer {
+            if let Ok(claims) = self.state.auth.authenticate(&token).await {
+                authenticated = Some(Authenticated { token, claims });
             }
-            let ip_key = ClientIp::of(&req);
-            let who = match user {
-                Some(id) => Requester::User(id),
-                None => Requester::Anonymous(&ip_key),
-            };
-            let d = Box::pin(limits.request(who)).await;
-            if !d.allowed {
-                tracing::info!(client_ip = %ip_key, "request refused by the rate limit");
-                let mut resp = ApiError::rate_limited(&d).into_response();
-                decorate(&mut resp, policy, kind, Some(d));
-                return resp;
-            }
-            general = Some(d);
         }
-        let mut resp = match self.inner.call(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => error_response(e),
+        let who = match &authenticated {
+            Some(a) => Requester::User(a.claims.user_id),
+            None => Requester::Anonymous(&ip_key),
         };
-        let decision = match (general, slot.take()) {
-            (Some(a), Some(b)) => Some(stricter(a, b)),
-            (a, b) => a.or(b),
-        };
-        decorate(&mut resp, policy, kind, decision);
-        resp
+        let decision = limits.request(who).await;
+        Checked { authenticated, decision, ip_key }
+    }
+
+    /// Runs `req` through the routes, then adds the rate-limit headers (the
+    /// stricter of `general` and what a handler left in `slot`) and the
+    /// security headers.
+    fn route(
+        &self,
+        req: Request,
+        kind: PathKind,
+        slot: RateSlot,
+        general: Option<RateDecision>,
+    ) -> impl std::future::Future<Output = Response> + Send + '_ {
+        DynEndpoint::call(&*self.inner, req).map(move |answer| {
+            let mut resp = match answer {
+                Ok(r) => r.into_response(),
+                Err(e) => error_response(e),
+            };
+            let decision = match (general, slot.take()) {
+                (Some(a), Some(b)) => Some(stricter(a, b)),
+                (a, b) => a.or(b),
+            };
+            decorate(&mut resp, &self.state.http, kind, decision);
+            resp
+        })
     }
 }
 
-impl<E: Endpoint> Endpoint for Guard<E> {
+/// What the general rate limit found for a request.
+struct Checked {
+    /// The bearer token, when it was valid.
+    authenticated: Option<Authenticated>,
+    decision: RateDecision,
+    /// The client, as the log of a refusal names it.
+    ip_key: String,
+}
+
+impl Endpoint for Guard {
     type Output = Response;
 
-    // Not an `async fn`: one would keep its request argument in its future
-    // next to `guarded`'s, which holds the request too, and the guard's
-    // future (boxed and copied once per request) was 1 KB larger for it.
-    fn call(&self, req: Request) -> impl std::future::Future<Output = poem::Result<Response>> + Send {
+    // Combinators rather than one `async fn`, which keeps its request
+    // argument for its whole life next to what it awaits; without a rate
+    // limit to check, no check is made at all.
+    fn call(&self, mut req: Request) -> impl std::future::Future<Output = poem::Result<Response>> + Send {
         let kind = PathKind::of(req.uri().path());
-        AssertUnwindSafe(self.guarded(req, kind)).catch_unwind().map(move |done| {
+        let slot = self.admit(&mut req);
+        let limits = self.state.limits.as_ref().filter(|_| kind.limited() && req.method() != Method::OPTIONS);
+        let answer = match limits {
+            None => Either::Left(self.route(req, kind, slot, None)),
+            Some(limits) => {
+                let bearer = req
+                    .header(AUTHORIZATION)
+                    .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+                    .map(|t| t.trim().to_owned());
+                let check = self.check(limits, bearer, ClientIp::of(&req));
+                // Boxed: the checks and the request waiting for them would
+                // make the future of every request larger, and each layer
+                // above copies it.
+                Either::Right(Box::pin(check.then(move |checked| {
+                    let d = checked.decision;
+                    if !d.allowed {
+                        tracing::info!(client_ip = %checked.ip_key, "request refused by the rate limit");
+                        let mut resp = ApiError::rate_limited(&d).into_response();
+                        decorate(&mut resp, &self.state.http, kind, Some(d));
+                        return Either::Left(future::ready(resp));
+                    }
+                    if let Some(a) = checked.authenticated {
+                        req.set_data(a);
+                    }
+                    Either::Right(self.route(req, kind, slot, Some(d)))
+                })))
+            }
+        };
+        AssertUnwindSafe(answer).catch_unwind().map(move |done| {
             Ok(done.unwrap_or_else(|_| {
                 // The panic hook logged it; the client gets the opaque 500 with the usual headers.
                 let mut resp = ApiError::internal_opaque().into_response();

@@ -355,7 +355,7 @@ async fn a_panicking_handler_answers_the_opaque_500_with_ids_and_headers() {
     use poem::EndpointExt;
     let app = common::app().await;
     let panics = poem::endpoint::make_sync(|_| -> &'static str { panic!("handler bug") });
-    let guarded = watchme_server::security::Guard::new(panics, app.wiring.state.clone())
+    let guarded = watchme_server::security::Guard::new(panics.map_to_response(), app.wiring.state.clone())
         .with(watchme_server::context::RequestContext { slow_request: std::time::Duration::from_secs(1) });
     let client = poem::test::TestClient::new(guarded);
     let resp = client.get("/movies/550").header("x-request-id", "panic-1").send().await;

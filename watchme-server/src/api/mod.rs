@@ -17,9 +17,10 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use futures_util::future::Either;
+use futures_util::future::{self, Either};
+use futures_util::FutureExt as _;
 
-use poem::endpoint::BoxEndpoint;
+use poem::endpoint::{BoxEndpoint, DynEndpoint};
 use poem::error::MethodNotAllowedError;
 use poem::http::Method;
 use poem::middleware::Cors;
@@ -92,15 +93,11 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
         routes = routes.at("/metrics", m.endpoint());
     }
     let slow = state.http.slow_request;
-    // With CORS the router is boxed: an enum of both holds the larger one's
-    // future in every request's, and CORS's (the router's plus its own) made
-    // the guard's future 1.5 KB larger, allocated and copied per request
-    // even with CORS off.
-    let routes = match cors(&state.http.cors_origins) {
-        Some(cors) => Routes::WithCors(routes.with(cors).boxed()),
-        None => Routes::Plain(Box::new(routes)),
-    };
-    Guard::new(routes, state).with(RequestContext { slow_request: slow })
+    match cors(&state.http.cors_origins) {
+        Some(cors) => Guard::new(routes.with(cors), state),
+        None => Guard::new(routes, state),
+    }
+    .with(RequestContext { slow_request: slow })
 }
 
 /// The operations of `apis` in one router, next to which the spec, docs and
@@ -128,15 +125,19 @@ struct ByMethod(Vec<(Method, BoxEndpoint<'static>)>);
 impl Endpoint for ByMethod {
     type Output = poem::Response;
 
-    async fn call(&self, mut req: poem::Request) -> poem::Result<poem::Response> {
+    // Not an `async fn`, and the operation is called through its
+    // `DynEndpoint` box: poem's `Box<dyn DynEndpoint>` endpoint adds two async
+    // layers that each hold the request again, and this future, boxed by the
+    // router per request, was 1.5 KB for them where the box is all it needs.
+    fn call(&self, mut req: poem::Request) -> impl Future<Output = poem::Result<poem::Response>> + Send {
         let find = |m: &Method| self.0.iter().find(|(method, _)| method == m).map(|(_, ep)| ep);
         let (ep, head) = match find(req.method()) {
             Some(ep) => (ep, false),
             None if req.method() == Method::HEAD => match find(&Method::GET) {
                 Some(ep) => (ep, true),
-                None => return Err(MethodNotAllowedError.into()),
+                None => return Either::Left(future::ready(Err(MethodNotAllowedError.into()))),
             },
-            None => return Err(MethodNotAllowedError.into()),
+            None => return Either::Left(future::ready(Err(MethodNotAllowedError.into()))),
         };
         if head {
             req.set_method(Method::GET);
@@ -146,31 +147,13 @@ impl Endpoint for ByMethod {
         // hidden, so an upgrade that changes it fails to build here.
         let query: Vec<(String, String)> = req.params().unwrap_or_default();
         req.extensions_mut().insert(UrlQuery(query));
-        let mut resp = ep.call(req).await?;
-        if head {
-            resp.set_body(());
-        }
-        Ok(resp)
-    }
-}
-
-/// The router, or the router behind CORS (boxed, see [`app`]). Not poem's
-/// `EitherEndpoint`: its `async fn call` keeps the request in its future
-/// next to the router's, which holds it too.
-enum Routes {
-    Plain(Box<Route>),
-    WithCors(BoxEndpoint<'static>),
-}
-
-impl Endpoint for Routes {
-    type Output = poem::Response;
-
-    fn call(&self, req: poem::Request) -> impl Future<Output = poem::Result<poem::Response>> + Send {
-        match self {
-            // `Route`'s own call: the `Box`'s would add an async layer.
-            Self::Plain(route) => Either::Left(Route::call(route, req)),
-            Self::WithCors(cors) => Either::Right(cors.call(req)),
-        }
+        Either::Right(DynEndpoint::call(&**ep, req).map(move |answer| {
+            let mut resp = answer?;
+            if head {
+                resp.set_body(());
+            }
+            Ok(resp)
+        }))
     }
 }
 
