@@ -2,6 +2,7 @@
 
 use watchme_adapters::contract;
 use watchme_adapters::memory::{MemoryAnalyticsStore, MemoryCache, MemoryRateLimiter, MemoryStore};
+use watchme_core::ports::Cache as _;
 
 #[tokio::test]
 async fn memory_user_repo_meets_the_contract() {
@@ -32,6 +33,13 @@ async fn memory_analytics_store_meets_the_contract() {
 #[tokio::test]
 async fn memory_cache_meets_the_contract() {
     contract::cache(&MemoryCache::default()).await;
+}
+
+#[tokio::test]
+async fn the_memory_cache_answers_hits_without_waiting() {
+    let cache = MemoryCache::default();
+    cache.set("movie:1", b"v".to_vec(), std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(cache.get_ready("movie:1").as_deref(), Some(&b"v"[..]));
 }
 
 #[tokio::test]

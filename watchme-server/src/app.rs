@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::listener::{Acceptor, AcceptorExt, BoxAcceptor, Listener, RustlsCertificate, RustlsConfig, TcpListener};
+use poem::listener::{
+    Acceptor, AcceptorExt, Listener, RustlsAcceptor, RustlsCertificate, RustlsConfig, TcpAcceptor, TcpListener,
+};
 use poem::Server;
 use watchme_adapters::catalog::CatalogSource;
 use watchme_adapters::crypto::{generate_secret, Argon2Hasher, JwtConfig, JwtIssuer, JwtKey};
@@ -487,9 +489,22 @@ pub async fn prepare_topics(config: &Config) -> Result<(), StartError> {
     }
 }
 
+/// The bound listener, plain or TLS. Not a `BoxAcceptor`: poem boxes the
+/// acceptor it is given, and one boxed twice splits every connection
+/// twice, a lock and two dynamic calls more on every read and write.
+enum Bound {
+    Plain(TcpAcceptor),
+    Tls(
+        RustlsAcceptor<
+            FirstAcceptYields<TcpAcceptor>,
+            futures_util::stream::Iter<std::array::IntoIter<RustlsConfig, 1>>,
+        >,
+    ),
+}
+
 /// A built server, bound and ready to run.
 pub struct App {
-    acceptor: BoxAcceptor,
+    acceptor: Bound,
     addr: SocketAddr,
     wiring: Wiring,
     config: Config,
@@ -508,7 +523,7 @@ impl App {
         let listener = TcpListener::bind(config.bind);
         let bound = io(format!("binding {}", config.bind));
         let acceptor = match &config.security.tls {
-            None => listener.into_acceptor().await.map_err(bound)?.boxed(),
+            None => Bound::Plain(listener.into_acceptor().await.map_err(bound)?),
             Some((cert, key)) => {
                 install_crypto_provider();
                 let cert_pem =
@@ -517,11 +532,14 @@ impl App {
                 check_tls_pair(&cert_pem, &key_pem)?;
                 let tls = RustlsConfig::new().fallback(RustlsCertificate::new().cert(cert_pem).key(key_pem));
                 let tcp = FirstAcceptYields { inner: listener.into_acceptor().await.map_err(bound)?, first: true };
-                tcp.rustls(futures_util::stream::iter([tls])).boxed()
+                Bound::Tls(tcp.rustls(futures_util::stream::iter([tls])))
             }
         };
-        let addr = acceptor
-            .local_addr()
+        let addr = match &acceptor {
+            Bound::Plain(a) => a.local_addr(),
+            Bound::Tls(a) => a.local_addr(),
+        };
+        let addr = addr
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .ok_or_else(|| StartError::Config("listener has no socket address".into()))?;
@@ -619,9 +637,11 @@ impl App {
                 _ => None,
             };
         let endpoint = crate::api::app(self.wiring.state.clone());
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(endpoint, shutdown, Some(self.config.shutdown_grace))
-            .await;
+        let grace = Some(self.config.shutdown_grace);
+        let result = match self.acceptor {
+            Bound::Plain(a) => Server::new_with_acceptor(a).run_with_graceful_shutdown(endpoint, shutdown, grace).await,
+            Bound::Tls(a) => Server::new_with_acceptor(a).run_with_graceful_shutdown(endpoint, shutdown, grace).await,
+        };
         let _ = stop_tx.send(true);
         for t in tasks {
             let _ = t.await;

@@ -13,15 +13,22 @@ pub async fn cache(cache: &dyn Cache) {
     let shared = cache.get_bytes("contract:a").await.expect("get_bytes");
     assert_eq!(shared.as_deref(), Some(&b"two"[..]), "get_bytes reads what get reads");
     assert_eq!(cache.get_bytes("contract:absent").await.expect("get_bytes"), None, "get_bytes of an absent key");
+    // get_ready may decline (None), but what it answers is what get reads.
+    if let Some(ready) = cache.get_ready("contract:a") {
+        assert_eq!(&ready[..], b"two", "get_ready reads what get reads");
+    }
+    assert_eq!(cache.get_ready("contract:absent"), None, "get_ready of an absent key");
 
     cache.set("contract:short", b"x".to_vec(), Duration::from_millis(100)).await.expect("set");
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(cache.get("contract:short").await.expect("get"), None, "expired entry is gone");
+    assert_eq!(cache.get_ready("contract:short"), None, "expired for get_ready too");
 
     cache.delete("contract:a").await.expect("delete");
     cache.delete("contract:a").await.expect("deleting an absent key is fine");
     assert_eq!(cache.get("contract:a").await.expect("get"), None, "deleted");
     assert_eq!(cache.get_bytes("contract:a").await.expect("get_bytes"), None, "deleted for get_bytes too");
+    assert_eq!(cache.get_ready("contract:a"), None, "deleted for get_ready too");
 
     for k in ["contract:movie:1", "contract:movie:2", "contract:other:1"] {
         cache.set(k, b"v".to_vec(), ttl).await.expect("set");

@@ -81,6 +81,10 @@ impl Cache for MemoryCache {
         Ok(self.inner.get(key).map(|e| e.bytes))
     }
 
+    fn get_ready(&self, key: &str) -> Option<Bytes> {
+        self.inner.get(key).map(|e| e.bytes)
+    }
+
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
         self.inner.insert(key.to_owned(), Entry { bytes: value.into(), ttl });
         Ok(())

@@ -122,6 +122,14 @@ impl Cache for TwoTierCache {
         Ok(v.map(Bytes::from))
     }
 
+    fn get_ready(&self, key: &str) -> Option<Bytes> {
+        let hit = self.l1.get_ready(key);
+        if hit.is_some() {
+            self.counters.count(false, true);
+        }
+        hit
+    }
+
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
         // L1 first: while Redis is down this replica still caches for itself.
         // A zero L1 TTL (Redis only) keeps nothing, so nothing is copied in.
