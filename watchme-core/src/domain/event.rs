@@ -305,6 +305,19 @@ pub struct EventEnvelope {
     pub payload: EventPayload,
 }
 
+/// A new event id: a UUID v7, its first 48 bits the event's time in
+/// milliseconds, the other 74 random. Ordered by time, ids land at the end of
+/// a database index rather than all over it, and a consumer that remembers
+/// applied ids in generations can tell by range which generation to look
+/// in. The random bits come from a CSPRNG, not fastrand: consumers
+/// deduplicate by event id, so ids must not collide across threads and
+/// processes; uuid's `fast-rng` draws from rand's thread-local ChaCha
+/// generator, seeded from the OS, instead of a getrandom system call per id.
+fn event_id(at: OffsetDateTime) -> Uuid {
+    let seconds = u64::try_from(at.unix_timestamp()).unwrap_or(0);
+    Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, at.nanosecond()))
+}
+
 impl EventEnvelope {
     /// Wraps a payload with a fresh event id.
     pub fn new(payload: EventPayload, meta: &EventMeta) -> Self {
@@ -316,11 +329,7 @@ impl EventEnvelope {
     pub fn with_meta(payload: EventPayload, meta: EventMeta) -> Self {
         let (aggregate_type, aggregate_id) = payload.aggregate();
         Self {
-            // A CSPRNG, not fastrand: consumers deduplicate by event id, so
-            // ids must not collide across threads and processes. uuid's
-            // `fast-rng` draws from rand's thread-local ChaCha generator,
-            // seeded from the OS, instead of a getrandom system call per id.
-            event_id: Uuid::new_v4(),
+            event_id: event_id(meta.occurred_at),
             schema_version: EVENT_SCHEMA_VERSION,
             occurred_at: meta.occurred_at,
             aggregate_type,
@@ -440,6 +449,15 @@ impl LibraryChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_ordered_by_the_time_of_the_event() {
+        let at = |s| OffsetDateTime::from_unix_timestamp(s).unwrap();
+        let ids = [1_700_000_000, 1_700_000_001, 1_800_000_000].map(|s| super::event_id(at(s)));
+        assert!(ids.iter().all(|id| id.get_version_num() == 7), "{ids:?}");
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        assert_ne!(super::event_id(at(1)), super::event_id(at(1)), "random within one millisecond");
+    }
 
     #[test]
     fn traceparents_are_zero_padded_lower_case_hex() {

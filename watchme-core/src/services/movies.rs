@@ -7,7 +7,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use crate::domain::{MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
 use crate::error::{CacheError, Cause, MovieSourceError};
@@ -349,7 +348,7 @@ impl MovieService {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, MovieSourceError>>,
     {
-        let now_ms = |clock: &dyn Clock| unix_ms(clock.now());
+        let now_ms = |clock: &dyn Clock| clock.now_unix_ms();
         // The decode memo turns a hit on bytes it decoded before into a copy of an `Arc`.
         let read = get_decoded(self.cache.as_ref(), key, |bytes| kind.memo.decode(key, bytes));
         let stale = match read.await {
@@ -411,8 +410,4 @@ struct Kind<'a, T> {
     index: usize,
     flight: &'a Flight<T>,
     memo: &'a DecodeMemo<Stored<T>>,
-}
-
-fn unix_ms(t: OffsetDateTime) -> i128 {
-    t.unix_timestamp_nanos() / 1_000_000
 }
