@@ -123,6 +123,10 @@ impl Cache for TwoTierCache {
     }
 
     fn get_ready(&self, key: &str) -> Option<Bytes> {
+        // Redis only (a zero L1 TTL): the L1 holds nothing to look up.
+        if self.l1_ttl.is_zero() {
+            return None;
+        }
         let hit = self.l1.get_ready(key);
         if hit.is_some() {
             self.counters.count(false, true);
