@@ -78,7 +78,7 @@ impl Cache for MemoryCache {
     }
 
     async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
-        Ok(self.inner.get(key).map(|e| e.bytes))
+        Ok(self.get_ready(key))
     }
 
     fn get_ready(&self, key: &str) -> Option<Bytes> {

@@ -109,8 +109,7 @@ impl Cache for TwoTierCache {
     }
 
     async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
-        if let Some(v) = self.l1.get_bytes(key).await? {
-            self.counters.count(false, true);
+        if let Some(v) = self.get_ready(key) {
             return Ok(Some(v));
         }
         self.counters.count(false, false);

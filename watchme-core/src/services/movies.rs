@@ -348,11 +348,10 @@ impl MovieService {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, MovieSourceError>>,
     {
-        let now_ms = |clock: &dyn Clock| clock.now_unix_ms();
         // The decode memo turns a hit on bytes it decoded before into a copy of an `Arc`.
         let read = get_decoded(self.cache.as_ref(), key, |bytes| kind.memo.decode(key, bytes));
         let stale = match read.await {
-            Ok(Some(s)) if s.fresh_until_ms > now_ms(self.clock.as_ref()) => {
+            Ok(Some(s)) if s.fresh_until_ms > self.clock.now_unix_ms() => {
                 self.cache_ok();
                 return Ok(Fetched { value: s.value.clone(), cache: CacheStatus::Hit });
             }
@@ -374,7 +373,7 @@ impl MovieService {
         Box::pin(kind.flight.run(key, move || async move {
             match fetch().await {
                 Ok(value) => {
-                    let fresh_until_ms = now_ms(self.clock.as_ref()) + ttl.as_millis() as i128;
+                    let fresh_until_ms = self.clock.now_unix_ms() + ttl.as_millis() as i128;
                     let stored = Arc::new(Stored { fresh_until_ms, value: Arc::new(value) });
                     let keep = ttl + self.policy.stale_grace;
                     // Remembered as encoded, so the first hit needs no decode either.
