@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Python tools the OpenAPI tests drive, into a virtualenv of
+# their own outside the clone (so a fresh clone reuses it):
+# schemathesis (property-based conformance of /openapi.json) and
+# openapi-python-client (a client generated from the spec). Pinned
+# versions; a venv that already has them is reused in milliseconds, a fresh
+# one takes about 20 s. The tests find it at $WATCHME_TEST_TOOLS_DIR
+# (default ~/.cache/watchme-test-tools).
+set -euo pipefail
+
+SCHEMATHESIS_VERSION=4.32.5
+OPENAPI_PYTHON_CLIENT_VERSION=0.29.1
+dir="${WATCHME_TEST_TOOLS_DIR:-$HOME/.cache/watchme-test-tools}"
+stamp="$dir/installed"
+want="schemathesis==$SCHEMATHESIS_VERSION openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION"
+
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$dir/venv/bin/schemathesis" ]; then
+  echo "test tools: $want already in $dir/venv"
+  exit 0
+fi
+
+python="$(command -v python3 || true)"
+[ -n "$python" ] || { echo "python3 is needed for the OpenAPI tests (apt-get install python3 python3-venv)"; exit 1; }
+echo "test tools: installing $want into $dir/venv (about 20 s)"
+rm -rf "$dir/venv"
+mkdir -p "$dir"
+"$python" -m venv "$dir/venv" || {
+  apt-get install -y python3-venv >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y python3-venv >/dev/null; }
+  "$python" -m venv "$dir/venv"
+}
+# shellcheck disable=SC2086
+"$dir/venv/bin/pip" install --quiet --disable-pip-version-check $want
+echo "$want" >"$stamp"
+"$dir/venv/bin/schemathesis" --version
