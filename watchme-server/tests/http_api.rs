@@ -146,6 +146,8 @@ async fn bad_input_gets_400_naming_the_field() {
         ("PUT", "/me/library/550".into(), Some(json!({"rating": 11})), "rating", "rating 11"),
         ("PUT", "/me/library/550".into(), Some(json!({"rating": 0})), "rating", "rating 0"),
         ("PUT", "/me/library/550".into(), Some(json!({"status": "seen"})), "status", "bad status"),
+        ("PUT", "/me/library/550".into(), Some(json!({"rating": 1, "status": null})), "status", "null status"),
+        ("PUT", "/me/library/550".into(), Some(json!({"rating": null, "status": "watched"})), "rating", "null rating"),
         ("PUT", "/me/library/550".into(), Some(json!({"rating": "nine"})), "rating", "rating not a number"),
         ("GET", "/analytics/trending?window=month".into(), None, "window", "bad window"),
         ("GET", "/analytics/trending?limit=0".into(), None, "limit", "limit 0"),
@@ -167,6 +169,21 @@ async fn bad_input_gets_400_naming_the_field() {
         let fields: Vec<&str> =
             v["details"].as_array().map(|a| a.iter().filter_map(|d| d["field"].as_str()).collect()).unwrap_or_default();
         assert_eq!(fields, vec![field], "case: {case}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn a_guessable_password_is_refused_by_its_business_rule_with_422() {
+    let app = app().await;
+    for (password, case) in [("password", "common"), ("ada@example.com", "equal to the email")] {
+        let resp = app
+            .client
+            .post("/auth/register")
+            .body_json(&json!({"email": "ada@example.com", "password": password}))
+            .send()
+            .await;
+        let v = assert_error(resp, 422, case).await;
+        assert_eq!((v["code"].as_str(), v["details"][0]["field"].as_str()), (Some("weak_password"), Some("password")));
     }
 }
 
@@ -377,11 +394,11 @@ async fn request_ids_are_echoed_when_sane_and_generated_otherwise() {
     assert!(id != "bad id with spaces" && uuid::Uuid::parse_str(&id).is_ok());
     let nf = assert_error(app.client.get("/no/such/route").send().await, 404, "unknown route").await;
     assert_eq!(nf["code"], "route_not_found");
-    assert_error(app.client.post("/movies/popular").send().await, 400, "wrong method").await;
+    assert_error(app.client.post("/movies/popular").send().await, 405, "wrong method").await;
 }
 
 /// The API's own router (api::operations) answers as poem's method router
-/// did: HEAD as GET without the body, 405 (our 400 `method_not_allowed`) for
+/// did: HEAD as GET without the body, 405 `method_not_allowed` (with `Allow`) for
 /// a method the path has no operation for, and the query string reaches the
 /// operations' query parameters.
 #[tokio::test]
@@ -397,9 +414,13 @@ async fn operations_are_routed_by_path_and_method_with_their_query() {
     let v = body(app.client.get("/movies/search?query=fight&per_page=1").send().await).await;
     assert_eq!(v["items"][0]["id"], 550, "{v}");
 
-    let e = assert_error(app.client.delete("/movies/550").send().await, 400, "no DELETE on a movie").await;
+    let resp = app.client.delete("/movies/550").send().await;
+    assert_eq!(header(&resp, "allow").as_deref(), Some("GET, HEAD"));
+    let e = assert_error(resp, 405, "no DELETE on a movie").await;
     assert_eq!(e["code"], "method_not_allowed");
-    let e = assert_error(app.client.put("/auth/login").send().await, 400, "login is POST only").await;
+    let resp = app.client.put("/auth/login").send().await;
+    assert_eq!(header(&resp, "allow").as_deref(), Some("POST"));
+    let e = assert_error(resp, 405, "login is POST only").await;
     assert_eq!(e["code"], "method_not_allowed");
     let spec = body(app.client.get("/openapi.json").send().await).await;
     let details = &spec["paths"]["/movies/{id}"]["get"]["responses"]["200"];

@@ -315,7 +315,7 @@ async fn hostile_json_is_refused_without_echoing_secrets() {
     assert_eq!(post(huge).await.0.status().as_u16(), 413, "over the 8 KiB body limit");
 
     let common = json!({"email": "new@example.com", "password": "iloveyou123"});
-    let v = assert_error(app.client.post("/auth/register").body_json(&common).send().await, 400, "common").await;
+    let v = assert_error(app.client.post("/auth/register").body_json(&common).send().await, 422, "common").await;
     assert!(v["message"].as_str().unwrap().contains("common"), "{v}");
 }
 

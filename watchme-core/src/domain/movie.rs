@@ -168,6 +168,10 @@ pub struct SearchQuery {
 impl SearchQuery {
     /// Longest accepted query, in characters.
     pub const MAX_LEN: usize = 200;
+    /// Earliest release year a search may name.
+    pub const MIN_YEAR: i64 = 1870;
+    /// Latest release year a search may name.
+    pub const MAX_YEAR: i64 = 2100;
 
     /// Validates a search; the text is trimmed and inner whitespace collapsed
     /// so equivalent searches share one cache entry.
@@ -181,7 +185,7 @@ impl SearchQuery {
         }
         let year = match year {
             None => None,
-            Some(y) if (1870..=2100).contains(&y) => Some(y as u16),
+            Some(y) if (Self::MIN_YEAR..=Self::MAX_YEAR).contains(&i64::from(y)) => Some(y as u16),
             Some(_) => return Err(SearchQueryError::BadYear),
         };
         Ok(Self { text, year })

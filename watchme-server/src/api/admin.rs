@@ -9,7 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::error::ApiError;
 use super::extract::BearerAuth;
-use super::movies::movie_id;
+use super::schema::MovieIdParam;
 use super::Tag;
 use crate::app::AppState;
 
@@ -53,17 +53,22 @@ fn cache_down(e: watchme_core::error::CacheError) -> ApiError {
 #[OpenApi(tag = "Tag::Admin")]
 impl AdminApi {
     /// Drop one movie's cached details (admins only).
-    #[oai(path = "/admin/cache/movies/:id", method = "delete")]
-    async fn invalidate_movie(&self, auth: BearerAuth, id: Path<String>) -> Result<MovieInvalidated, ApiError> {
+    #[oai(path = "/admin/cache/movies/:id", method = "delete", operation_id = "invalidate_movie")]
+    async fn invalidate_movie(
+        &self,
+        auth: BearerAuth,
+        /// TMDb movie id (a positive integer).
+        id: Path<MovieIdParam>,
+    ) -> Result<MovieInvalidated, ApiError> {
         auth.0.require_admin()?;
-        let id = movie_id("id", &id.0)?;
+        let id = id.0.get("id")?;
         self.state.movies.invalidate(id).await.map_err(cache_down)?;
         tracing::info!(movie_id = %id, "movie cache entry invalidated by an admin");
         Ok(MovieInvalidated::NoContent)
     }
 
     /// Drop every cached movie value (admins only).
-    #[oai(path = "/admin/cache", method = "delete")]
+    #[oai(path = "/admin/cache", method = "delete", operation_id = "invalidate_cache")]
     async fn invalidate_all(&self, auth: BearerAuth) -> Result<AllInvalidated, ApiError> {
         auth.0.require_admin()?;
         let removed = self.state.movies.invalidate_all().await.map_err(cache_down)?;

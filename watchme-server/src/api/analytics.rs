@@ -9,7 +9,7 @@ use watchme_core::domain::TrendingWindow;
 use watchme_core::services::MovieError;
 
 use super::error::ApiError;
-use super::movies::movie_id;
+use super::schema::{Int, MovieIdParam};
 use super::Tag;
 use crate::app::AppState;
 
@@ -56,6 +56,7 @@ pub struct TrendingDto {
 
 /// Everything counted about one movie.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MovieStatsDto {
     /// Movie id.
     pub movie_id: u64,
@@ -127,16 +128,16 @@ impl AnalyticsApi {
 #[OpenApi(tag = "Tag::Analytics")]
 impl AnalyticsApi {
     /// The most viewed movies over the last day or week.
-    #[oai(path = "/analytics/trending", method = "get")]
+    #[oai(path = "/analytics/trending", method = "get", operation_id = "trending")]
     async fn trending(
         &self,
         /// `day` (default) or `week`.
         window: Query<Option<WindowDto>>,
         /// How many movies, 1 to 100 (default 20).
-        limit: Query<Option<i64>>,
+        limit: Query<Option<Int<1, 100>>>,
     ) -> Result<TrendingResponse, ApiError> {
         let window = window.0.unwrap_or(WindowDto::Day);
-        let limit = match limit.0 {
+        let limit = match limit.0.map(|l| l.0) {
             None => 20,
             Some(n @ 1..=100) => n as u32,
             Some(_) => return Err(ApiError::invalid_field("limit", "must be from 1 to 100")),
@@ -156,9 +157,13 @@ impl AnalyticsApi {
     }
 
     /// Statistics of one movie.
-    #[oai(path = "/analytics/movies/:id", method = "get")]
-    async fn movie(&self, id: Path<String>) -> Result<StatsResponse, ApiError> {
-        let id = movie_id("id", &id.0)?;
+    #[oai(path = "/analytics/movies/:id", method = "get", operation_id = "movie_stats")]
+    async fn movie(
+        &self,
+        /// TMDb movie id (a positive integer).
+        id: Path<MovieIdParam>,
+    ) -> Result<StatsResponse, ApiError> {
+        let id = id.0.get("id")?;
         // An unknown movie is a 404; a movie source outage must not hide the statistics.
         if let Err(MovieError::NotFound) = self.state.movies.details(id).await {
             return Err(MovieError::NotFound.into());
@@ -178,8 +183,12 @@ impl AnalyticsApi {
     }
 
     /// Registered and active users over the last day or week.
-    #[oai(path = "/analytics/users", method = "get")]
-    async fn users(&self, window: Query<Option<WindowDto>>) -> Result<UsersResponse, ApiError> {
+    #[oai(path = "/analytics/users", method = "get", operation_id = "user_stats")]
+    async fn users(
+        &self,
+        /// `day` (default) or `week`.
+        window: Query<Option<WindowDto>>,
+    ) -> Result<UsersResponse, ApiError> {
         let window = window.0.unwrap_or(WindowDto::Day);
         let s = self.state.analytics.user_stats(window.into()).await?;
         Ok(UsersResponse::Ok(Json(UserStatsDto {

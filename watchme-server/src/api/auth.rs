@@ -9,15 +9,17 @@ use std::sync::Arc;
 use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Deserialize;
 use time::OffsetDateTime;
+use uuid::Uuid;
 use watchme_core::domain::{ClientInfo, DisplayName, Email, Password, RefreshToken, Session, SessionId};
 use watchme_core::services::{AuthAttempt, Registration, TokenPair};
 
 use super::dto::UserDto;
 use super::error::ApiError;
-use super::extract::{BearerAuth, JsonBody, MaybeAuth};
+use super::extract::{non_null, BearerAuth, JsonBody, MaybeAuth};
+use super::schema::{EmailText, SessionIdParam};
 use super::Tag;
 use crate::app::AppState;
 use crate::security::{ClientIp, RateSlot};
@@ -27,10 +29,18 @@ use crate::security::{ClientIp, RateSlot};
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// Login email (case does not matter).
-    pub email: String,
-    /// 8 to 128 characters, not equal to the email, not one of the 19,640 most common passwords.
+    pub email: EmailText,
+    /// 8 to 128 characters, not equal to the email, not one of the 19,640
+    /// most common passwords (those two are refused with 422 `weak_password`).
+    #[oai(validator(min_length = 8, max_length = 128))]
     pub password: String,
-    /// Name shown to others; defaults to the part of the email before `@`.
+    /// Name shown to others, 1 to 64 characters without control characters,
+    /// `<` or `>`; defaults to the part of the email before `@`.
+    #[serde(default, deserialize_with = "non_null")]
+    #[oai(validator(
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f<>]*[^\s\x00-\x1f\x7f-\x9f<>][^\x00-\x1f\x7f-\x9f<>]*$"
+    ))]
     pub display_name: Option<String>,
 }
 
@@ -39,8 +49,9 @@ pub struct RegisterRequest {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Login email.
-    pub email: String,
-    /// Password.
+    pub email: EmailText,
+    /// Password (8 to 128 characters).
+    #[oai(validator(min_length = 8, max_length = 128))]
     pub password: String,
 }
 
@@ -49,7 +60,15 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh; it works once.
+    #[oai(validator(min_length = 1, max_length = 256))]
     pub refresh_token: String,
+}
+
+/// How an access token is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TokenType {
+    /// `Authorization: Bearer <access_token>`.
+    Bearer,
 }
 
 /// An access token and the refresh token that renews it.
@@ -57,8 +76,8 @@ pub struct RefreshRequest {
 pub struct TokenResponse {
     /// JWT to send as `Authorization: Bearer <access_token>`.
     pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: String,
+    /// How to send the access token: always `Bearer`.
+    pub token_type: TokenType,
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// Opaque token for `POST /auth/refresh`; valid once, keep it secret.
@@ -66,27 +85,28 @@ pub struct TokenResponse {
     /// Seconds until the refresh token expires if not used.
     pub refresh_expires_in: u64,
     /// The login session both tokens belong to.
-    pub session_id: String,
+    pub session_id: Uuid,
 }
 
 impl From<TokenPair> for TokenResponse {
     fn from(p: TokenPair) -> Self {
         Self {
             access_token: p.access.token,
-            token_type: "Bearer".into(),
+            token_type: TokenType::Bearer,
             expires_in: p.access.expires_in.as_secs(),
             refresh_token: p.refresh.expose().to_owned(),
             refresh_expires_in: p.refresh_expires_in.as_secs(),
-            session_id: p.session.id.to_string(),
+            session_id: p.session.id.as_uuid(),
         }
     }
 }
 
 /// One login session of the caller.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SessionDto {
     /// Session id, for `DELETE /auth/sessions/{id}`.
-    pub id: String,
+    pub id: Uuid,
     /// When the login happened.
     pub created_at: OffsetDateTime,
     /// When the session's refresh token was last used.
@@ -103,7 +123,7 @@ pub struct SessionDto {
 
 fn session_dto(s: Session, current: Option<SessionId>) -> SessionDto {
     SessionDto {
-        id: s.id.to_string(),
+        id: s.id.as_uuid(),
         created_at: s.created_at,
         last_used_at: s.last_used_at,
         expires_at: s.expires_at,
@@ -188,12 +208,12 @@ fn client(req: &Request) -> ClientInfo {
 #[OpenApi(tag = "Tag::Auth")]
 impl AuthApi {
     /// Create an account.
-    #[oai(path = "/auth/register", method = "post")]
+    #[oai(path = "/auth/register", method = "post", operation_id = "register")]
     async fn register(&self, req: &Request, body: JsonBody<RegisterRequest>) -> Result<RegisterResponse, ApiError> {
         let b = body.0;
-        self.attempt(req, AuthAttempt::Register, Some(&b.email)).await?;
+        self.attempt(req, AuthAttempt::Register, Some(&b.email.0)).await?;
         let reg = Registration {
-            email: email(&b.email)?,
+            email: email(&b.email.0)?,
             password: password(&b.password)?,
             display_name: b
                 .display_name
@@ -209,13 +229,13 @@ impl AuthApi {
     /// Log in with email and password; answers an access token and a refresh token.
     ///
     /// A wrong email and a wrong password give the same 401, in the same time.
-    #[oai(path = "/auth/login", method = "post")]
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(&self, req: &Request, body: JsonBody<LoginRequest>) -> Result<TokensResponse, ApiError> {
         let b = body.0;
-        self.attempt(req, AuthAttempt::Login, Some(&b.email)).await?;
+        self.attempt(req, AuthAttempt::Login, Some(&b.email.0)).await?;
         // A malformed email cannot belong to an account: same answer as a wrong one.
-        let (Ok(email), Ok(password)) = (Email::parse(&b.email), Password::parse(&b.password)) else {
-            if b.email.trim().is_empty() {
+        let (Ok(email), Ok(password)) = (Email::parse(&b.email.0), Password::parse(&b.password)) else {
+            if b.email.0.trim().is_empty() {
                 return Err(ApiError::invalid_field("email", "must not be empty"));
             }
             if b.password.is_empty() {
@@ -231,11 +251,11 @@ impl AuthApi {
     ///
     /// The presented token stops working. Presenting a token that was
     /// already exchanged ends its whole session (a copy was stolen): log in again.
-    #[oai(path = "/auth/refresh", method = "post")]
+    #[oai(path = "/auth/refresh", method = "post", operation_id = "refresh")]
     async fn refresh(&self, req: &Request, body: JsonBody<RefreshRequest>) -> Result<TokensResponse, ApiError> {
         self.attempt(req, AuthAttempt::Refresh, None).await?;
         let token = body.0.refresh_token;
-        if token.is_empty() || token.len() > 256 {
+        if token.is_empty() || token.chars().count() > 256 {
             return Err(ApiError::invalid_field("refresh_token", "must be a token from login or refresh"));
         }
         let pair = self.state.auth.refresh(&RefreshToken::new(token)).await?;
@@ -243,29 +263,34 @@ impl AuthApi {
     }
 
     /// End the session of the access token (logout everywhere that session is used).
-    #[oai(path = "/auth/logout", method = "post")]
+    #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
     async fn logout(&self, auth: BearerAuth) -> Result<Revoked, ApiError> {
         self.state.auth.logout(&auth.0.claims()).await?;
         Ok(Revoked::NoContent)
     }
 
     /// The caller's active sessions (devices logged in).
-    #[oai(path = "/auth/sessions", method = "get")]
+    #[oai(path = "/auth/sessions", method = "get", operation_id = "my_sessions")]
     async fn sessions(&self, auth: BearerAuth) -> Result<SessionsResponse, ApiError> {
         let list = self.state.auth.sessions(auth.0.user_id).await?;
         Ok(SessionsResponse::Ok(Json(list.into_iter().map(|s| session_dto(s, auth.0.session_id)).collect())))
     }
 
     /// Revoke one of the caller's sessions (another user's session is a 404).
-    #[oai(path = "/auth/sessions/:id", method = "delete")]
-    async fn revoke(&self, auth: BearerAuth, id: Path<String>) -> Result<Revoked, ApiError> {
-        let id = SessionId::parse(&id.0).map_err(|_| ApiError::invalid_field("id", "must be a session id (UUID)"))?;
+    #[oai(path = "/auth/sessions/:id", method = "delete", operation_id = "revoke_session")]
+    async fn revoke(
+        &self,
+        auth: BearerAuth,
+        /// The session's id, from `GET /auth/sessions` or the login answer.
+        id: Path<SessionIdParam>,
+    ) -> Result<Revoked, ApiError> {
+        let id = id.0.get("id")?;
         self.state.auth.revoke_session(auth.0.user_id, id).await?;
         Ok(Revoked::NoContent)
     }
 
     /// The caller's account.
-    #[oai(path = "/me", method = "get")]
+    #[oai(path = "/me", method = "get", operation_id = "me")]
     async fn me(&self, auth: BearerAuth) -> Result<MeResponse, ApiError> {
         let user = self.state.auth.current_user(auth.0.user_id).await?;
         Ok(MeResponse::Ok(Json(user.into())))

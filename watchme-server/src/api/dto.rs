@@ -4,7 +4,7 @@
 use poem_openapi::{Enum, Object};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use watchme_core::domain::{Favorite, LibraryEntry, MovieDetails, MovieSummary, User, View, WatchStatus};
+use watchme_core::domain::{Favorite, LibraryEntry, MovieDetails, MovieSummary, Role, User, View, WatchStatus};
 
 /// Where a user is with a movie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
@@ -39,12 +39,32 @@ impl From<WatchStatus> for WatchStatusDto {
     }
 }
 
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum RoleDto {
+    /// Its own library.
+    User,
+    /// Also the operator endpoints (`/admin/*`).
+    Admin,
+}
+
+impl From<Role> for RoleDto {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::User => Self::User,
+            Role::Admin => Self::Admin,
+        }
+    }
+}
+
 fn date(d: Option<time::Date>) -> Option<String> {
     d.map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day()))
 }
 
 /// A movie in a list.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MovieSummaryDto {
     /// TMDb id.
     pub id: u64,
@@ -90,6 +110,7 @@ impl From<MovieSummary> for MovieSummaryDto {
 
 /// A genre.
 #[derive(Debug, Clone, Object, serde::Serialize)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GenreDto {
     /// TMDb genre id.
     pub id: u32,
@@ -99,37 +120,47 @@ pub struct GenreDto {
 
 /// A cast member.
 #[derive(Debug, Clone, Object, serde::Serialize)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CastDto {
     /// Actor.
     pub name: String,
     /// Role.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub character: Option<String>,
 }
 
 /// Everything about one movie.
 #[derive(Debug, Clone, Object, serde::Serialize)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MovieDetailsDto {
     /// TMDb id.
     pub id: u64,
     /// Title.
     pub title: String,
     /// Original title, when different.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub original_title: Option<String>,
     /// Original language (ISO 639-1).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub original_language: Option<String>,
     /// Synopsis.
     pub overview: String,
     /// Tagline.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tagline: Option<String>,
     /// First release date, `YYYY-MM-DD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub release_date: Option<String>,
     /// Running time in minutes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<u32>,
     /// Genres.
     pub genres: Vec<GenreDto>,
     /// Poster image URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poster_url: Option<String>,
     /// Backdrop image URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub backdrop_url: Option<String>,
     /// Average audience score, 0 to 10.
     pub vote_average: f64,
@@ -138,9 +169,12 @@ pub struct MovieDetailsDto {
     /// Popularity score.
     pub popularity: f64,
     /// IMDb id.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub imdb_id: Option<String>,
-    /// Main cast.
-    pub cast: Vec<CastDto>,
+    /// Main cast, top billed first. (Not `cast`: a property of that name
+    /// breaks clients that openapi-python-client generates, whose model
+    /// code calls `typing.cast`.)
+    pub top_cast: Vec<CastDto>,
     /// Directors.
     pub directors: Vec<String>,
 }
@@ -163,7 +197,7 @@ impl From<MovieDetails> for MovieDetailsDto {
             vote_count: m.vote_count,
             popularity: m.popularity,
             imdb_id: m.imdb_id,
-            cast: m.cast.into_iter().map(|c| CastDto { name: c.name, character: c.character }).collect(),
+            top_cast: m.cast.into_iter().map(|c| CastDto { name: c.name, character: c.character }).collect(),
             directors: m.directors,
         }
     }
@@ -171,6 +205,7 @@ impl From<MovieDetails> for MovieDetailsDto {
 
 /// An account, as its owner sees it.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UserDto {
     /// User id.
     pub id: Uuid,
@@ -178,8 +213,8 @@ pub struct UserDto {
     pub email: String,
     /// Display name.
     pub display_name: String,
-    /// `user` or `admin`.
-    pub role: String,
+    /// What the account may do.
+    pub role: RoleDto,
     /// When the account was created.
     pub created_at: OffsetDateTime,
     /// Last login.
@@ -192,7 +227,7 @@ impl From<User> for UserDto {
             id: u.id.as_uuid(),
             email: u.email.to_string(),
             display_name: u.display_name.to_string(),
-            role: u.role.as_str().into(),
+            role: u.role.into(),
             created_at: u.created_at,
             last_login_at: u.last_login_at,
         }
@@ -201,6 +236,7 @@ impl From<User> for UserDto {
 
 /// One movie page opening.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ViewDto {
     /// Movie id.
     pub movie_id: u64,
@@ -218,6 +254,7 @@ impl From<View> for ViewDto {
 
 /// A favorite movie.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct FavoriteDto {
     /// Movie id.
     pub movie_id: u64,
@@ -235,6 +272,7 @@ impl From<Favorite> for FavoriteDto {
 
 /// A movie in the library.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LibraryEntryDto {
     /// Movie id.
     pub movie_id: u64,

@@ -5,7 +5,8 @@
 //! opaque message and the request id to quote when it reports a problem.
 
 use poem::error::ParsePathError;
-use poem::http::StatusCode;
+use poem::http::header::ALLOW;
+use poem::http::{HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
@@ -40,7 +41,8 @@ pub struct ErrorBody {
 /// Every error an operation may answer; all share [`ErrorBody`].
 #[derive(Debug, Clone, ApiResponse)]
 pub enum ApiError {
-    /// Malformed input; `details` names the failing field.
+    /// Input the schema refuses (a field missing, of the wrong type or out of
+    /// its bounds, an unknown field, malformed JSON); `details` names the field.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// Missing, invalid or expired credentials.
@@ -52,7 +54,7 @@ pub enum ApiError {
     /// No such resource.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
-    /// Conflicts with existing state (e.g. email taken).
+    /// Conflicts with existing state: `email_taken` on register.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// Request body too large.
@@ -61,6 +63,11 @@ pub enum ApiError {
     /// Wrong content type.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
+    /// Well-formed input that a business rule refuses: `weak_password` on
+    /// register (one of the most common passwords, or equal to the email);
+    /// `details` names the field.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
     /// Too many requests; retry after the given seconds.
     #[oai(status = 429)]
     TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
@@ -141,6 +148,7 @@ impl ApiError {
             Self::Conflict(b) => (StatusCode::CONFLICT, &b.0),
             Self::PayloadTooLarge(b) => (StatusCode::PAYLOAD_TOO_LARGE, &b.0),
             Self::UnsupportedMediaType(b) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, &b.0),
+            Self::Unprocessable(b) => (StatusCode::UNPROCESSABLE_ENTITY, &b.0),
             Self::TooManyRequests(b, _) => (StatusCode::TOO_MANY_REQUESTS, &b.0),
             Self::Internal(b) => (StatusCode::INTERNAL_SERVER_ERROR, &b.0),
             Self::BadGateway(b) => (StatusCode::BAD_GATEWAY, &b.0),
@@ -163,6 +171,17 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// The 405 for a method a path does not have, with the `Allow` header the
+/// HTTP standard asks for. Not a variant of [`ApiError`]: no documented
+/// operation answers it, so it is not in their responses.
+pub fn method_not_allowed(allow: HeaderValue) -> Response {
+    let mut resp =
+        ApiError::bad_request("method_not_allowed", "this method is not allowed on this route").into_response();
+    resp.set_status(StatusCode::METHOD_NOT_ALLOWED);
+    resp.headers_mut().insert(ALLOW, allow);
+    resp
+}
+
 /// Translates a framework error (bad parameter, bad body, unknown route)
 /// into the error shape. Errors made from one of our responses (an
 /// [`ApiError`] returned through a `poem::Error`) keep that response.
@@ -180,7 +199,7 @@ fn from_poem_error(err: poem::Error) -> ApiError {
         return ApiError::invalid_field(p.name, reason);
     }
     if let Some(p) = err.downcast_ref::<poem_openapi::error::ParsePathError>() {
-        return ApiError::invalid_field("path", &p.reason);
+        return ApiError::invalid_field(p.name, &p.reason);
     }
     if let Some(p) = err.downcast_ref::<poem_openapi::error::ParseRequestPayloadError>() {
         return ApiError::bad_request("invalid_body", format!("request body is not valid: {}", p.reason));
@@ -191,9 +210,6 @@ fn from_poem_error(err: poem::Error) -> ApiError {
     let status = err.status();
     match status {
         StatusCode::NOT_FOUND => ApiError::not_found("route_not_found", "no such route"),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ApiError::bad_request("method_not_allowed", "this method is not allowed on this route")
-        }
         StatusCode::UNAUTHORIZED => ApiError::unauthorized("unauthorized", "a valid bearer token is required"),
         StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge(body("payload_too_large", "request body is too large"))
@@ -224,7 +240,12 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::EmailTaken => Self::Conflict(body("email_taken", "this email is already registered")),
-            AuthError::WeakPassword(why) => Self::invalid_field("password", format!("too easy to guess: {why}")),
+            AuthError::WeakPassword(why) => {
+                let reason = format!("too easy to guess: {why}");
+                let mut b = body("weak_password", format!("invalid value for `password`: {reason}"));
+                b.0.details = Some(vec![FieldIssue { field: "password".into(), reason }]);
+                Self::Unprocessable(b)
+            }
             AuthError::InvalidCredentials => Self::unauthorized("invalid_credentials", "invalid email or password"),
             AuthError::InvalidToken => Self::unauthorized("invalid_token", "the access token is invalid or expired"),
             AuthError::InvalidRefreshToken => {

@@ -132,6 +132,20 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
     }
 }
 
+/// Deserializes an optional field that may be left out but not be `null`
+/// (`#[serde(default, deserialize_with = "non_null")]`): the schema has no
+/// room for `null`, and a client sending it may mean "clear", which no
+/// field here does.
+///
+/// # Errors
+/// serde's error for a `null` or a value of the wrong type.
+pub fn non_null<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    match <Option<T> as serde::Deserialize>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom("must not be null (leave the field out instead)")),
+    }
+}
+
 /// Fields whose values are secrets: their parse errors never quote the value.
 const SECRET_FIELDS: &[&str] = &["password", "refresh_token"];
 

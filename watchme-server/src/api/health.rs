@@ -3,22 +3,45 @@
 use std::sync::Arc;
 
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::Tag;
 use crate::app::AppState;
 use crate::health::ProbeResult;
 
+/// How well something works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Works.
+    Up,
+    /// Ready, but something optional fails.
+    Degraded,
+    /// Does not work.
+    Down,
+}
+
+impl HealthStatus {
+    fn of_probe(status: &str) -> Self {
+        match status {
+            "up" => Self::Up,
+            "degraded" => Self::Degraded,
+            _ => Self::Down,
+        }
+    }
+}
+
 /// One dependency's state.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DependencyDto {
     /// Dependency name.
     pub name: String,
-    /// `up`, `degraded` or `down`.
-    pub status: String,
+    /// `up`, `degraded` (failing, but not required for readiness) or `down`.
+    pub status: HealthStatus,
     /// Check latency in milliseconds.
     pub latency_ms: f64,
-    /// Why it is not up.
+    /// Why it is not up (absent when it is).
     pub error: Option<String>,
 }
 
@@ -26,7 +49,7 @@ pub struct DependencyDto {
 #[derive(Debug, Object)]
 pub struct HealthDto {
     /// `up` (ready), `degraded` (ready, an optional dependency failing) or `down`.
-    pub status: String,
+    pub status: HealthStatus,
     /// Version of this build.
     pub version: String,
     /// Each configured dependency.
@@ -37,7 +60,7 @@ pub struct HealthDto {
 #[derive(Debug, Object)]
 pub struct LiveDto {
     /// Always `up` when the process answers.
-    pub status: String,
+    pub status: HealthStatus,
 }
 
 #[derive(ApiResponse)]
@@ -73,13 +96,12 @@ impl HealthApi {
         let degraded = results.iter().any(|r| r.status != "up");
         let body = HealthDto {
             status: if !ready {
-                "down"
+                HealthStatus::Down
             } else if degraded {
-                "degraded"
+                HealthStatus::Degraded
             } else {
-                "up"
-            }
-            .into(),
+                HealthStatus::Up
+            },
             version: env!("CARGO_PKG_VERSION").into(),
             dependencies: results.into_iter().map(dependency).collect(),
         };
@@ -94,7 +116,7 @@ impl HealthApi {
 fn dependency(r: ProbeResult) -> DependencyDto {
     DependencyDto {
         name: r.name.into(),
-        status: r.status.into(),
+        status: HealthStatus::of_probe(r.status),
         latency_ms: (r.latency.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
         error: r.error,
     }
@@ -103,19 +125,19 @@ fn dependency(r: ProbeResult) -> DependencyDto {
 #[OpenApi(tag = "Tag::Health")]
 impl HealthApi {
     /// Liveness: the process answers. Checks no dependency.
-    #[oai(path = "/health/live", method = "get")]
+    #[oai(path = "/health/live", method = "get", operation_id = "live")]
     async fn live(&self) -> LiveResponse {
-        LiveResponse::Ok(Json(LiveDto { status: "up".into() }))
+        LiveResponse::Ok(Json(LiveDto { status: HealthStatus::Up }))
     }
 
     /// Readiness: every configured dependency checked, with its latency.
-    #[oai(path = "/health/ready", method = "get")]
+    #[oai(path = "/health/ready", method = "get", operation_id = "ready")]
     async fn ready(&self) -> HealthResponse {
         self.report().await
     }
 
     /// Combined view (the original service's path): same answer as `/health/ready`.
-    #[oai(path = "/health", method = "get")]
+    #[oai(path = "/health", method = "get", operation_id = "health")]
     async fn health(&self) -> HealthResponse {
         self.report().await
     }

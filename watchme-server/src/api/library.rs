@@ -10,19 +10,22 @@ use watchme_core::domain::{LibraryUpdate, Rating};
 
 use super::dto::{FavoriteDto, LibraryEntryDto, WatchStatusDto};
 use super::error::ApiError;
-use super::extract::{BearerAuth, JsonBody};
-use super::movies::movie_id;
+use super::extract::{non_null, BearerAuth, JsonBody};
 use super::paging::{page_request, PageResponse};
+use super::schema::{MovieIdParam, PageNo, PerPage};
 use super::Tag;
 use crate::app::AppState;
 
-/// A change to a library entry: a status, a rating, or both.
+/// A change to a library entry: a status, a rating, or both (at least one).
 #[derive(Debug, Object, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LibraryUpdateRequest {
-    /// New watch status.
+    /// New watch status (leave it out to keep the current one).
+    #[serde(default, deserialize_with = "non_null")]
     pub status: Option<WatchStatusDto>,
-    /// New rating, 1 to 10.
+    /// New rating, 1 to 10 (leave it out to keep the current one).
+    #[oai(validator(minimum(value = "1"), maximum(value = "10")))]
+    #[serde(default, deserialize_with = "non_null")]
     pub rating: Option<i64>,
 }
 
@@ -65,12 +68,14 @@ impl LibraryApi {
 #[OpenApi(tag = "Tag::Library")]
 impl LibraryApi {
     /// The caller's favorites, most recently added first.
-    #[oai(path = "/me/favorites", method = "get")]
+    #[oai(path = "/me/favorites", method = "get", operation_id = "my_favorites")]
     async fn favorites(
         &self,
         auth: BearerAuth,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
+        /// Page number, from 1 (default 1).
+        page: Query<Option<PageNo>>,
+        /// Items per page, from 1 (default 20); above 100 is clamped to 100.
+        per_page: Query<Option<PerPage>>,
     ) -> Result<PageResponse<FavoriteDto>, ApiError> {
         let req = page_request(page.0, per_page.0)?;
         let p = self.state.library.favorites(&auth.0.ctx(), req).await?;
@@ -78,29 +83,32 @@ impl LibraryApi {
     }
 
     /// Mark a movie as favorite (idempotent).
-    #[oai(path = "/me/favorites/:movie_id", method = "put")]
-    async fn add_favorite(&self, auth: BearerAuth, movie_id: Path<String>) -> Result<FavoriteResponse, ApiError> {
-        let id = movie_id_checked(&movie_id.0)?;
+    #[oai(path = "/me/favorites/:movie_id", method = "put", operation_id = "add_favorite")]
+    async fn add_favorite(&self, auth: BearerAuth, movie_id: Path<MovieIdParam>) -> Result<FavoriteResponse, ApiError> {
+        let id = movie_id.0.get("movie_id")?;
         let (fav, added) = self.state.library.add_favorite(&auth.0.ctx(), id).await?;
         Ok(if added { FavoriteResponse::Created(Json(fav.into())) } else { FavoriteResponse::Ok(Json(fav.into())) })
     }
 
     /// Un-mark a favorite (idempotent).
-    #[oai(path = "/me/favorites/:movie_id", method = "delete")]
-    async fn remove_favorite(&self, auth: BearerAuth, movie_id: Path<String>) -> Result<Deleted, ApiError> {
-        let id = movie_id_checked(&movie_id.0)?;
+    #[oai(path = "/me/favorites/:movie_id", method = "delete", operation_id = "remove_favorite")]
+    async fn remove_favorite(&self, auth: BearerAuth, movie_id: Path<MovieIdParam>) -> Result<Deleted, ApiError> {
+        let id = movie_id.0.get("movie_id")?;
         self.state.library.remove_favorite(&auth.0.ctx(), id).await?;
         Ok(Deleted::NoContent)
     }
 
     /// The caller's library, optionally only one status, most recently updated first.
-    #[oai(path = "/me/library", method = "get")]
+    #[oai(path = "/me/library", method = "get", operation_id = "my_library")]
     async fn library(
         &self,
         auth: BearerAuth,
+        /// Only entries with this status.
         status: Query<Option<WatchStatusDto>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
+        /// Page number, from 1 (default 1).
+        page: Query<Option<PageNo>>,
+        /// Items per page, from 1 (default 20); above 100 is clamped to 100.
+        per_page: Query<Option<PerPage>>,
     ) -> Result<PageResponse<LibraryEntryDto>, ApiError> {
         let req = page_request(page.0, per_page.0)?;
         let p = self.state.library.entries(&auth.0.ctx(), status.0.map(Into::into), req).await?;
@@ -108,14 +116,14 @@ impl LibraryApi {
     }
 
     /// Set the status and/or rating of a movie in the caller's library.
-    #[oai(path = "/me/library/:movie_id", method = "put")]
+    #[oai(path = "/me/library/:movie_id", method = "put", operation_id = "update_library_entry")]
     async fn update_entry(
         &self,
         auth: BearerAuth,
-        movie_id: Path<String>,
+        movie_id: Path<MovieIdParam>,
         body: JsonBody<LibraryUpdateRequest>,
     ) -> Result<EntryResponse, ApiError> {
-        let id = movie_id_checked(&movie_id.0)?;
+        let id = movie_id.0.get("movie_id")?;
         let rating = body.0.rating.map(Rating::new).transpose().map_err(|e| ApiError::invalid_field("rating", e))?;
         let update = LibraryUpdate::new(body.0.status.map(Into::into), rating)
             .map_err(|e| ApiError::invalid_field("status", e))?;
@@ -124,14 +132,10 @@ impl LibraryApi {
     }
 
     /// Remove a movie from the caller's library (idempotent).
-    #[oai(path = "/me/library/:movie_id", method = "delete")]
-    async fn remove_entry(&self, auth: BearerAuth, movie_id: Path<String>) -> Result<Deleted, ApiError> {
-        let id = movie_id_checked(&movie_id.0)?;
+    #[oai(path = "/me/library/:movie_id", method = "delete", operation_id = "remove_library_entry")]
+    async fn remove_entry(&self, auth: BearerAuth, movie_id: Path<MovieIdParam>) -> Result<Deleted, ApiError> {
+        let id = movie_id.0.get("movie_id")?;
         self.state.library.remove_entry(&auth.0.ctx(), id).await?;
         Ok(Deleted::NoContent)
     }
-}
-
-fn movie_id_checked(raw: &str) -> Result<watchme_core::domain::MovieId, ApiError> {
-    movie_id("movie_id", raw)
 }

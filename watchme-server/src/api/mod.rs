@@ -12,6 +12,8 @@ pub mod library;
 pub mod movies;
 pub mod paging;
 pub mod payload;
+pub mod schema;
+pub mod spec;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,11 +22,12 @@ use std::sync::Arc;
 use futures_util::future::{self, Either};
 use futures_util::FutureExt as _;
 
+use poem::endpoint::make_sync;
 use poem::endpoint::{BoxEndpoint, DynEndpoint};
-use poem::error::MethodNotAllowedError;
-use poem::http::Method;
+use poem::http::{HeaderValue, Method};
 use poem::middleware::Cors;
-use poem::{Endpoint, EndpointExt, Route};
+use poem::web::Html;
+use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::__private::UrlQuery;
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
@@ -86,9 +89,18 @@ pub fn openapi(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
 /// every failure the error shape.
 pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
     let service = openapi(state.clone());
+    let document = spec::document(&service);
+    // Swagger UI embeds the document it is built from; poem-openapi builds
+    // the page from its own, which is swapped for the completed one here.
+    let docs_page: Arc<str> = service.swagger_ui_html().replacen(&service.spec(), &document, 1).into();
+    let docs = move || {
+        let page = docs_page.clone();
+        make_sync(move |_| Html(page.to_string()))
+    };
     let mut routes = operations(apis(state.clone()))
-        .at("/openapi.json", service.spec_endpoint())
-        .nest("/docs", service.swagger_ui());
+        .at("/openapi.json", make_sync(move |_| document.clone().with_content_type("application/json; charset=utf-8")))
+        .at("/docs", docs())
+        .at("/docs/", docs());
     if let Some(m) = state.metrics.clone().filter(|m| m.on_api_port) {
         routes = routes.at("/metrics", m.endpoint());
     }
@@ -114,13 +126,28 @@ fn operations(apis: Apis) -> Route {
     apis.add_routes(&mut table);
     table
         .into_iter()
-        .fold(Route::new(), |route, (path, methods)| route.at(path, ByMethod(methods.into_iter().collect())))
+        .fold(Route::new(), |route, (path, methods)| route.at(path, ByMethod::new(methods.into_iter().collect())))
 }
 
 /// One path's operations, by method, as poem's `RouteMethod` answers: HEAD
 /// falls back to GET without the body, any other method without an
-/// operation is a 405.
-struct ByMethod(Vec<(Method, BoxEndpoint<'static>)>);
+/// operation is a 405 whose `Allow` header lists the path's methods.
+struct ByMethod {
+    ops: Vec<(Method, BoxEndpoint<'static>)>,
+    allow: HeaderValue,
+}
+
+impl ByMethod {
+    fn new(mut ops: Vec<(Method, BoxEndpoint<'static>)>) -> Self {
+        ops.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        let mut methods: Vec<&str> = ops.iter().map(|(m, _)| m.as_str()).collect();
+        if methods.contains(&"GET") {
+            methods.push("HEAD");
+        }
+        let allow = HeaderValue::from_str(&methods.join(", ")).unwrap_or(HeaderValue::from_static(""));
+        Self { ops, allow }
+    }
+}
 
 impl Endpoint for ByMethod {
     type Output = poem::Response;
@@ -130,14 +157,15 @@ impl Endpoint for ByMethod {
     // layers that each hold the request again, and this future, boxed by the
     // router per request, was 1.5 KB for them where the box is all it needs.
     fn call(&self, mut req: poem::Request) -> impl Future<Output = poem::Result<poem::Response>> + Send {
-        let find = |m: &Method| self.0.iter().find(|(method, _)| method == m).map(|(_, ep)| ep);
+        let find = |m: &Method| self.ops.iter().find(|(method, _)| method == m).map(|(_, ep)| ep);
+        let not_allowed = || Either::Left(future::ready(Ok(error::method_not_allowed(self.allow.clone()))));
         let (ep, head) = match find(req.method()) {
             Some(ep) => (ep, false),
             None if req.method() == Method::HEAD => match find(&Method::GET) {
                 Some(ep) => (ep, true),
-                None => return Either::Left(future::ready(Err(MethodNotAllowedError.into()))),
+                None => return not_allowed(),
             },
-            None => return Either::Left(future::ready(Err(MethodNotAllowedError.into()))),
+            None => return not_allowed(),
         };
         if head {
             req.set_method(Method::GET);

@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::extract::{BearerAuth, MaybeAuth};
 use super::paging::{page_request, PageResponse};
 use super::payload::{EncodedJson, SerdeJson, WithCacheStatus};
+use super::schema::{Int, MovieIdParam, NonBlank, PageNo, PerPage};
 use super::Tag;
 use crate::app::AppState;
 
@@ -77,21 +78,16 @@ impl DetailsBodies {
     }
 }
 
-/// Validates a movie id path parameter. Path ids are taken as strings and
-/// parsed here so a bad id is a 400 naming the parameter (poem-openapi
-/// names path parameters by position in its own errors).
-pub fn movie_id(field: &str, raw: &str) -> Result<MovieId, ApiError> {
-    raw.parse::<MovieId>().map_err(|e| ApiError::invalid_field(field, e))
-}
-
 #[OpenApi(tag = "Tag::Movies")]
 impl MoviesApi {
     /// Popular movies, most popular first.
-    #[oai(path = "/movies/popular", method = "get")]
+    #[oai(path = "/movies/popular", method = "get", operation_id = "popular_movies")]
     async fn popular(
         &self,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
+        /// Page number, from 1 (default 1).
+        page: Query<Option<PageNo>>,
+        /// Items per page, from 1 (default 20); above 100 is clamped to 100.
+        per_page: Query<Option<PerPage>>,
     ) -> Result<PageResponse<MovieSummaryDto>, ApiError> {
         let req = page_request(page.0, per_page.0)?;
         let f = self.state.movies.popular(req).await?;
@@ -99,17 +95,20 @@ impl MoviesApi {
     }
 
     /// Search movies by title, optionally by release year.
-    #[oai(path = "/movies/search", method = "get")]
+    #[oai(path = "/movies/search", method = "get", operation_id = "search_movies")]
     async fn search(
         &self,
-        /// Words of the title (1 to 200 characters).
-        query: Query<String>,
+        /// Words of the title (1 to 200 characters, not all blank).
+        query: Query<NonBlank<{ SearchQuery::MAX_LEN }>>,
         /// Release year (1870 to 2100).
-        year: Query<Option<i32>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
+        year: Query<Option<Int<{ SearchQuery::MIN_YEAR }, { SearchQuery::MAX_YEAR }>>>,
+        /// Page number, from 1 (default 1).
+        page: Query<Option<PageNo>>,
+        /// Items per page, from 1 (default 20); above 100 is clamped to 100.
+        per_page: Query<Option<PerPage>>,
     ) -> Result<PageResponse<MovieSummaryDto>, ApiError> {
-        let q = SearchQuery::new(&query.0, year.0).map_err(|e| match e {
+        let year = year.0.map(|y| i32::try_from(y.0).unwrap_or(i32::MAX));
+        let q = SearchQuery::new(&query.0 .0, year).map_err(|e| match e {
             SearchQueryError::BadYear => ApiError::invalid_field("year", e),
             _ => ApiError::invalid_field("query", e),
         })?;
@@ -119,12 +118,14 @@ impl MoviesApi {
     }
 
     /// The caller's view history, newest first.
-    #[oai(path = "/movies/views", method = "get")]
+    #[oai(path = "/movies/views", method = "get", operation_id = "my_views")]
     async fn views(
         &self,
         auth: BearerAuth,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
+        /// Page number, from 1 (default 1).
+        page: Query<Option<PageNo>>,
+        /// Items per page, from 1 (default 20); above 100 is clamped to 100.
+        per_page: Query<Option<PerPage>>,
     ) -> Result<PageResponse<ViewDto>, ApiError> {
         let req = page_request(page.0, per_page.0)?;
         let views = self.state.library.views(&auth.0.ctx(), req).await?;
@@ -133,14 +134,14 @@ impl MoviesApi {
 
     /// One movie's details. With a bearer token the view is recorded in the
     /// caller's history; anonymous views count in analytics only.
-    #[oai(path = "/movies/:id", method = "get")]
+    #[oai(path = "/movies/:id", method = "get", operation_id = "movie_details")]
     async fn details(
         &self,
         auth: MaybeAuth,
         /// TMDb movie id (a positive integer).
-        id: Path<String>,
+        id: Path<MovieIdParam>,
     ) -> Result<MovieResponse, ApiError> {
-        let id = movie_id("id", &id.0)?;
+        let id = id.0.get("id")?;
         let f = self.state.movies.details_shared(id).await?;
         self.state.library.record_view(&auth.ctx(), &f.value).await?;
         Ok(MovieResponse::Ok(WithCacheStatus(self.bodies.body(&f.value)?, f.cache)))

@@ -6,6 +6,7 @@ use poem_openapi::{ApiResponse, Object};
 use watchme_core::domain::{Page, PageRequest};
 
 use super::error::ApiError;
+use super::schema::{PageNo, PerPage};
 
 /// One page of a list.
 #[derive(Debug, Object)]
@@ -61,9 +62,9 @@ impl<T: ParseFromJSON + ToJSON> PageResponse<T> {
 ///
 /// # Errors
 /// A 400 naming the parameter.
-pub fn page_request(page: Option<i64>, per_page: Option<i64>) -> Result<PageRequest, ApiError> {
+pub fn page_request(page: Option<PageNo>, per_page: Option<PerPage>) -> Result<PageRequest, ApiError> {
     use watchme_core::domain::PageRequestError as E;
-    PageRequest::new(page, per_page).map_err(|e| match e {
+    PageRequest::new(page.map(|p| p.0), per_page.map(|p| p.0)).map_err(|e| match e {
         E::PageTooSmall | E::PageTooLarge => ApiError::invalid_field("page", e),
         E::PerPageTooSmall => ApiError::invalid_field("per_page", e),
     })
