@@ -190,3 +190,27 @@ pub async fn dump(url: &str) -> Vec<(String, Vec<String>)> {
     store.close().await;
     out
 }
+
+/// A command of the OpenAPI tests' Python tools (schemathesis,
+/// openapi-python-client, python), from the virtualenv that
+/// `scripts/test-tools.sh` makes; panics with that instruction when missing.
+pub fn tool(name: &str) -> PathBuf {
+    let dir =
+        std::env::var_os("WATCHME_TEST_TOOLS_DIR").filter(|d| !d.is_empty()).map(PathBuf::from).unwrap_or_else(|| {
+            Path::new(&std::env::var_os("HOME").expect("HOME is set")).join(".cache/watchme-test-tools")
+        });
+    let path = dir.join("venv/bin").join(name);
+    assert!(path.is_file(), "{name} (install it with scripts/test-tools.sh): not found at {}", path.display());
+    path
+}
+
+/// Registers `email` with `password` through the API; panics unless it answers 201.
+pub async fn register(http: &reqwest::Client, base: &str, email: &str, password: &str) {
+    let resp = http
+        .post(format!("{base}/auth/register"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("register");
+    json_of(resp, 201).await;
+}
