@@ -26,8 +26,19 @@ async fn memory_writes_and_events_are_atomic() {
 }
 
 #[tokio::test]
+async fn memory_record_views_stores_a_whole_batch() {
+    let store = MemoryStore::new();
+    contract::record_views_stores_a_whole_batch(&store, &store).await;
+}
+
+#[tokio::test]
 async fn memory_analytics_store_meets_the_contract() {
     contract::analytics_store(&MemoryAnalyticsStore::new()).await;
+}
+
+#[tokio::test]
+async fn memory_analytics_store_counts_a_batch_as_one_by_one() {
+    contract::analytics_store_counts_a_batch_as_one_by_one(&MemoryAnalyticsStore::new()).await;
 }
 
 #[tokio::test]

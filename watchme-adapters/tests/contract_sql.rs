@@ -25,7 +25,9 @@ on_both! {
     library_repo_meets_the_contract => |db| contract::library_repo(&db.store).await;
     outbox_meets_the_contract => |db| contract::outbox(&db.store).await;
     writes_and_events_are_atomic => |db| contract::outbox_atomic_with_writes(&db.store, &db.store, &db.store).await;
+    record_views_stores_a_whole_batch => |db| contract::record_views_stores_a_whole_batch(&db.store, &db.store).await;
     analytics_store_meets_the_contract => |db| contract::analytics_store(&db.store).await;
+    analytics_store_counts_a_batch_as_one_by_one => |db| contract::analytics_store_counts_a_batch_as_one_by_one(&db.store).await;
     migrations_run_twice_are_a_no_op => |db| db.store.migrate().await.expect("second migrate");
     many_applied_ids_are_forgotten_in_batches => |db| forget_many_applied_ids(&db.store).await;
 }

@@ -14,7 +14,55 @@ fn view(movie: u64, viewer: Option<UserId>, secs: i64) -> AnalyticsChange {
         title: format!("Movie {movie}"),
         viewer,
         at: at(secs),
+        count: 1,
     }])
+}
+
+/// The [`AnalyticsStore`] contract for one batch: it counts exactly as its
+/// changes applied one by one would, whatever the store folds together.
+/// Counted views add their count; a counter that a decrement would take
+/// below zero stays at zero at that point of the sequence (so -1 then +1
+/// from zero ends at 1, not 0); hour buckets stay apart.
+pub async fn analytics_store_counts_a_batch_as_one_by_one(store: &dyn AnalyticsStore) {
+    let m = MovieId::new(77).unwrap();
+    let ada = UserId::new();
+    let counted = |n: u64, secs: i64| {
+        change(vec![AggregateUpdate::MovieViewed {
+            movie_id: m,
+            title: "Counted".into(),
+            viewer: None,
+            at: at(secs),
+            count: n,
+        }])
+    };
+    let fav = |delta: i64| change(vec![AggregateUpdate::Favorites { movie_id: m, delta }]);
+    let watched =
+        |delta: i64| change(vec![AggregateUpdate::Status { movie_id: m, status: WatchStatus::Watched, delta }]);
+    let batch = vec![
+        counted(40, 100),
+        counted(2, 3600 + 5),
+        view(77, Some(ada), 200),
+        view(77, Some(ada), 300),
+        fav(-1),
+        fav(1),
+        watched(1),
+        watched(-1),
+        watched(-1),
+        watched(1),
+        watched(1),
+    ];
+    let out = store.apply(&batch).await.expect("apply");
+    assert_eq!(out.applied, batch.len() as u64);
+    let s = store.movie_stats(m).await.expect("stats");
+    assert_eq!((s.views, s.unique_viewers), (44, 1), "counted views add their count");
+    assert_eq!((s.favorites, s.watched), (1, 2), "each decrement is clamped where it happens");
+    let first_hour = store.trending(at(0), 10).await.expect("trending");
+    assert_eq!(first_hour.iter().find(|t| t.movie_id == m).map(|t| t.views), Some(44));
+    let second_hour = store.trending(at(3600), 10).await.expect("trending");
+    assert_eq!(second_hour.iter().find(|t| t.movie_id == m).map(|t| t.views), Some(2), "hour buckets stay apart");
+    let again = store.apply(&[fav(-1), fav(-1), fav(1)]).await.expect("apply");
+    assert_eq!(again.applied, 3);
+    assert_eq!(store.movie_stats(m).await.expect("stats").favorites, 1, "1 -1 -1 (clamped at 0) +1");
 }
 
 /// The [`AnalyticsStore`] contract: idempotence, counts, trending windows.

@@ -16,7 +16,7 @@ pub async fn library_repo(repo: &dyn LibraryRepo) {
     // Views: newest first, per user, paged.
     for (i, id) in [10, 20, 30].into_iter().enumerate() {
         let view = View { user_id: ada, movie: movie(id), viewed_at: at(i as i64) };
-        repo.record_view(&view, &[]).await.expect("record view");
+        repo.record_views(std::slice::from_ref(&view), &[]).await.expect("record view");
     }
     let views = repo.views(ada, page(1, 2)).await.expect("views");
     assert_eq!(views.items.iter().map(|v| v.movie.id.get()).collect::<Vec<_>>(), vec![30, 20], "views newest first");

@@ -16,11 +16,11 @@ mod outbox;
 mod sessions;
 mod users;
 
-pub use analytics::analytics_store;
+pub use analytics::{analytics_store, analytics_store_counts_a_batch_as_one_by_one};
 pub use cache::cache;
 pub use library::library_repo;
 pub use limits::rate_limiter;
-pub use outbox::{outbox, outbox_atomic_with_writes};
+pub use outbox::{outbox, outbox_atomic_with_writes, record_views_stores_a_whole_batch};
 pub use sessions::session_repo;
 pub use users::user_repo;
 

@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use watchme_core::domain::{EventEnvelope, EventPayload, Favorite, LibraryUpdate, MovieId, UserId, View, WatchStatus};
+use watchme_core::domain::{
+    EventEnvelope, EventPayload, Favorite, LibraryUpdate, MovieId, PageRequest, UserId, View, WatchStatus,
+};
 use watchme_core::ports::{LibraryRepo, Outbox, OutboxStats, UserRepo};
 
 use super::{at, login_event, meta, movie, sample_user};
@@ -94,8 +96,8 @@ pub async fn outbox_atomic_with_writes(users: &dyn UserRepo, library: &dyn Libra
     assert_eq!(count().await, 2, "record_login appends");
 
     let view = View { user_id: ada.id, movie: movie(1), viewed_at: at(3) };
-    library.record_view(&view, &[login_event(ada.id, 3)]).await.expect("view");
-    assert_eq!(count().await, 3, "record_view appends");
+    library.record_views(std::slice::from_ref(&view), &[login_event(ada.id, 3)]).await.expect("view");
+    assert_eq!(count().await, 3, "record_views appends");
 
     let fav = Favorite { user_id: ada.id, movie: movie(1), added_at: at(4) };
     let ev = EventEnvelope::new(
@@ -139,4 +141,25 @@ pub async fn outbox_atomic_with_writes(users: &dyn UserRepo, library: &dyn Libra
         ],
         "events in commit order"
     );
+}
+
+/// A group commit's batch: many users' views and their events in one
+/// [`LibraryRepo::record_views`], more rows than one statement of an SQL
+/// adapter holds, all stored; an empty batch is no error. `library` and
+/// `outbox` must share one store.
+pub async fn record_views_stores_a_whole_batch(library: &dyn LibraryRepo, outbox: &dyn Outbox) {
+    let before = outbox.stats().await.expect("stats").unpublished;
+    let users: Vec<UserId> = (0..3).map(|_| UserId::new()).collect();
+    let views: Vec<View> = (0..1200)
+        .map(|i| View { user_id: users[i % 3], movie: movie(1 + (i % 7) as i64), viewed_at: at(10 + i as i64) })
+        .collect();
+    let events: Vec<EventEnvelope> = (0..1200).map(|i| login_event(users[i % 3], 10 + i as i64)).collect();
+    library.record_views(&views, &events).await.expect("a batch of views");
+    assert_eq!(outbox.stats().await.expect("stats").unpublished, before + 1200, "every event of the batch");
+    for u in &users {
+        let first = library.views(*u, PageRequest::first()).await.expect("views");
+        assert_eq!(first.total_items, 400, "every view of the batch");
+        assert_eq!(first.items[0].viewed_at, at(10 + 1197 + users.iter().position(|x| x == u).unwrap() as i64));
+    }
+    library.record_views(&[], &[]).await.expect("an empty batch is fine");
 }

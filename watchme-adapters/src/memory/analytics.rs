@@ -103,15 +103,15 @@ fn add(counter: &mut u64, delta: i64) {
 impl State {
     fn apply(&mut self, update: &AggregateUpdate) {
         match update {
-            AggregateUpdate::MovieViewed { movie_id, title, viewer, at } => {
+            AggregateUpdate::MovieViewed { movie_id, title, viewer, at, count } => {
                 let m = self.movies.entry(*movie_id).or_default();
                 m.title.clone_from(title);
-                m.stats.views += 1;
+                m.stats.views += count;
                 if let Some(v) = viewer {
                     m.viewers.insert(*v);
                     m.stats.unique_viewers = m.viewers.len() as u64;
                 }
-                *self.views_by_hour.entry((hour_bucket(*at), *movie_id)).or_default() += 1;
+                *self.views_by_hour.entry((hour_bucket(*at), *movie_id)).or_default() += count;
             }
             AggregateUpdate::Favorites { movie_id, delta } => {
                 add(&mut self.movies.entry(*movie_id).or_default().stats.favorites, *delta)

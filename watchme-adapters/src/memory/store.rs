@@ -237,9 +237,11 @@ impl SessionRepo for MemoryStore {
 
 #[async_trait]
 impl LibraryRepo for MemoryStore {
-    async fn record_view(&self, view: &View, events: &[EventEnvelope]) -> Result<(), StorageError> {
+    async fn record_views(&self, views: &[View], events: &[EventEnvelope]) -> Result<(), StorageError> {
         let mut s = self.lock()?;
-        s.views.entry(view.user_id).or_default().push(view.clone());
+        for view in views {
+            s.views.entry(view.user_id).or_default().push(view.clone());
+        }
         s.push_events(events);
         Ok(())
     }

@@ -1,111 +1,135 @@
-//! `AnalyticsStore` over SQL: a batch is one transaction; each change first
-//! claims its event id in `analytics_applied`, and is skipped when the id
-//! was there already (idempotence under at-least-once delivery).
+//! `AnalyticsStore` over SQL: a batch is one transaction. Its event ids are
+//! claimed in `analytics_applied` in one statement, and a change whose id
+//! was there already is skipped (idempotence under at-least-once delivery);
+//! the rest are folded by the core ([`FoldedChanges`]) into one write per
+//! aggregate row, counting exactly as applying them one by one.
 
 use async_trait::async_trait;
 use sqlx::{Any, Row, Transaction};
+use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
+
 use watchme_core::domain::{
-    hour_bucket, AggregateUpdate, AnalyticsChange, ApplyOutcome, MovieId, MovieStats, TrendingEntry, UserStats,
-    WatchStatus,
+    hour_bucket, AnalyticsChange, ApplyOutcome, FoldedChanges, MovieCounters, MovieId, MovieStats, TrendingEntry,
+    UserStats,
 };
 use watchme_core::error::StorageError;
 use watchme_core::ports::AnalyticsStore;
 
 use super::error::{corrupt, storage_error};
-use super::{micros, SqlStore};
+use super::{insert_rows, micros, SqlStore};
 
-async fn exec<'q>(
+/// Claims the event ids of `changes` in `analytics_applied` (one statement
+/// per 500) and returns those that were not there: the changes to apply.
+async fn claim_event_ids(
     tx: &mut Transaction<'_, Any>,
-    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-) -> Result<u64, StorageError> {
-    q.execute(&mut **tx).await.map(|r| r.rows_affected()).map_err(storage_error)
+    changes: &[AnalyticsChange],
+    now: i64,
+) -> Result<HashSet<String>, StorageError> {
+    let ids: Vec<String> = changes.iter().map(|c| c.event_id.to_string()).collect();
+    let rows = insert_rows(
+        tx,
+        "INSERT INTO analytics_applied (event_id, applied_at) VALUES",
+        &["", ""],
+        " ON CONFLICT DO NOTHING RETURNING event_id",
+        &ids,
+        |q, id| q.bind(id.clone()).bind(now),
+    )
+    .await?;
+    rows.iter().map(|r| r.try_get::<String, _>("event_id").map_err(storage_error)).collect()
 }
 
-/// Adds `delta` to a counter column of `movie_stats`, never below zero.
-async fn bump(
-    tx: &mut Transaction<'_, Any>,
-    movie: MovieId,
-    column: &'static str,
-    delta: i64,
-) -> Result<(), StorageError> {
-    // `column` is one of a fixed set of names, never input.
-    let sql = format!(
-        "INSERT INTO movie_stats (movie_id, {column}) VALUES ($1, CASE WHEN $2 < 0 THEN 0 ELSE $2 END) \
-         ON CONFLICT (movie_id) DO UPDATE SET {column} = \
-         CASE WHEN movie_stats.{column} + $2 < 0 THEN 0 ELSE movie_stats.{column} + $2 END"
-    );
-    exec(tx, sqlx::query(&sql).bind(movie.as_i64()).bind(delta)).await.map(|_| ())
-}
-
-async fn apply_update(tx: &mut Transaction<'_, Any>, u: &AggregateUpdate) -> Result<(), StorageError> {
-    match u {
-        AggregateUpdate::MovieViewed { movie_id, title, viewer, at } => {
-            let id = movie_id.as_i64();
-            exec(
-                tx,
-                sqlx::query(
-                    "INSERT INTO movie_stats (movie_id, title, views) VALUES ($1, $2, 1) \
-                     ON CONFLICT (movie_id) DO UPDATE SET views = movie_stats.views + 1, title = excluded.title",
-                )
-                .bind(id)
-                .bind(title.as_str()),
-            )
-            .await?;
-            exec(
-                tx,
-                sqlx::query(
-                    "INSERT INTO movie_views_hourly (hour, movie_id, views) VALUES ($1, $2, 1) \
-                     ON CONFLICT (hour, movie_id) DO UPDATE SET views = movie_views_hourly.views + 1",
-                )
-                .bind(hour_bucket(*at))
-                .bind(id),
-            )
-            .await?;
-            if let Some(v) = viewer {
-                let new = exec(
-                    tx,
-                    sqlx::query("INSERT INTO movie_viewers (movie_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                        .bind(id)
-                        .bind(v.to_string()),
-                )
-                .await?;
-                if new == 1 {
-                    bump(tx, *movie_id, "unique_viewers", 1).await?;
-                }
-            }
-            Ok(())
-        }
-        AggregateUpdate::Favorites { movie_id, delta } => bump(tx, *movie_id, "favorites", *delta).await,
-        AggregateUpdate::Status { movie_id, status, delta } => {
-            let column = match status {
-                WatchStatus::WantToWatch => "want_to_watch",
-                WatchStatus::Watching => "watching",
-                WatchStatus::Watched => "watched",
-            };
-            bump(tx, *movie_id, column, *delta).await
-        }
-        AggregateUpdate::Rating { movie_id, count_delta, sum_delta } => {
-            bump(tx, *movie_id, "ratings_count", *count_delta).await?;
-            bump(tx, *movie_id, "ratings_sum", *sum_delta).await
-        }
-        AggregateUpdate::UserRegistered { user_id, at } => exec(
-            tx,
-            sqlx::query("INSERT INTO users_registered (user_id, registered_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(user_id.to_string())
-                .bind(micros(*at)),
-        )
-        .await
-        .map(|_| ()),
-        AggregateUpdate::UserActive { user_id, at } => exec(
-            tx,
-            sqlx::query("INSERT INTO users_active_hourly (hour, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(hour_bucket(*at))
-                .bind(user_id.to_string()),
-        )
-        .await
-        .map(|_| ()),
+/// Writes one batch's folded changes: one statement per movie row, and
+/// multi-row statements for the hour buckets, viewers and users.
+async fn write_folded(tx: &mut Transaction<'_, Any>, f: &FoldedChanges) -> Result<(), StorageError> {
+    // Which viewers are new decides each movie's unique-viewer count.
+    let viewers: Vec<(i64, String)> = f.viewers.iter().map(|(m, u)| (m.as_i64(), u.to_string())).collect();
+    let new_viewers = insert_rows(
+        tx,
+        "INSERT INTO movie_viewers (movie_id, user_id) VALUES",
+        &["", ""],
+        " ON CONFLICT DO NOTHING RETURNING movie_id",
+        &viewers,
+        |q, (m, u)| q.bind(*m).bind(u.clone()),
+    )
+    .await?;
+    let mut unique: HashMap<i64, i64> = HashMap::new();
+    for r in &new_viewers {
+        *unique.entry(r.try_get::<i64, _>("movie_id").map_err(storage_error)?).or_default() += 1;
     }
+    for (movie, c) in &f.movies {
+        upsert_movie(tx, movie.as_i64(), c, unique.get(&movie.as_i64()).copied().unwrap_or(0)).await?;
+    }
+    let hourly: Vec<(i64, i64, i64)> =
+        f.hourly_views.iter().map(|(&(hour, m), &n)| (hour, m.as_i64(), n as i64)).collect();
+    insert_rows(
+        tx,
+        "INSERT INTO movie_views_hourly (hour, movie_id, views) VALUES",
+        &["", "", ""],
+        " ON CONFLICT (hour, movie_id) DO UPDATE SET views = movie_views_hourly.views + excluded.views",
+        &hourly,
+        |q, (h, m, n)| q.bind(*h).bind(*m).bind(*n),
+    )
+    .await?;
+    let registered: Vec<(String, i64)> = f.registered.iter().map(|(u, at)| (u.to_string(), micros(*at))).collect();
+    insert_rows(
+        tx,
+        "INSERT INTO users_registered (user_id, registered_at) VALUES",
+        &["", ""],
+        " ON CONFLICT DO NOTHING",
+        &registered,
+        |q, (u, at)| q.bind(u.clone()).bind(*at),
+    )
+    .await?;
+    let active: Vec<(i64, String)> = f.active.iter().map(|(h, u)| (*h, u.to_string())).collect();
+    insert_rows(
+        tx,
+        "INSERT INTO users_active_hourly (hour, user_id) VALUES",
+        &["", ""],
+        " ON CONFLICT DO NOTHING",
+        &active,
+        |q, (h, u)| q.bind(*h).bind(u.clone()),
+    )
+    .await
+    .map(drop)
+}
+
+/// The counters of `movie_stats` that a batch may lower, in column order.
+const CLAMPED: [&str; 6] = ["favorites", "want_to_watch", "watching", "watched", "ratings_count", "ratings_sum"];
+
+/// One movie's row: views and unique viewers added, every other counter
+/// moved to `max(current + total, floor)` (see `ClampedDelta`), the title
+/// replaced when the batch viewed the movie.
+async fn upsert_movie(
+    tx: &mut Transaction<'_, Any>,
+    movie: i64,
+    c: &MovieCounters,
+    new_viewers: i64,
+) -> Result<(), StorageError> {
+    let deltas = [c.favorites, c.want_to_watch, c.watching, c.watched, c.ratings_count, c.ratings_sum];
+    // Placeholders are numbered in the order they first appear (SQLite numbers
+    // them by appearance): $1-$4 movie, title, views, viewers; $5-$10 the
+    // floors (a new row starts at zero, so it holds the floors); $11-$16 the totals.
+    let mut sql = String::from(
+        "INSERT INTO movie_stats (movie_id, title, views, unique_viewers, favorites, want_to_watch, watching, watched, \
+         ratings_count, ratings_sum) VALUES ($1, COALESCE($2, ''), $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (movie_id) DO UPDATE SET title = COALESCE($2, movie_stats.title), \
+         views = movie_stats.views + $3, unique_viewers = movie_stats.unique_viewers + $4",
+    );
+    for (i, col) in CLAMPED.iter().enumerate() {
+        let (floor, total) = (5 + i, 11 + i);
+        sql.push_str(&format!(
+            ", {col} = CASE WHEN movie_stats.{col} + ${total} < ${floor} THEN ${floor} ELSE movie_stats.{col} + ${total} END"
+        ));
+    }
+    let mut q = sqlx::query(&sql).bind(movie).bind(c.title.clone()).bind(c.views as i64).bind(new_viewers);
+    for d in &deltas {
+        q = q.bind(d.floor());
+    }
+    for d in &deltas {
+        q = q.bind(d.total);
+    }
+    q.execute(&mut **tx).await.map(drop).map_err(storage_error)
 }
 
 /// Applied event ids deleted per statement by `prune_applied`.
@@ -119,31 +143,19 @@ fn count(row: &sqlx::any::AnyRow, col: &str) -> Result<u64, StorageError> {
 impl AnalyticsStore for SqlStore {
     #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.apply", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "apply"))]
     async fn apply(&self, changes: &[AnalyticsChange]) -> Result<ApplyOutcome, StorageError> {
+        if changes.is_empty() {
+            return Ok(ApplyOutcome::default());
+        }
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
-        let now = micros(OffsetDateTime::now_utc());
-        let mut out = ApplyOutcome::default();
-        for change in changes {
-            let fresh = exec(
-                &mut tx,
-                sqlx::query(
-                    "INSERT INTO analytics_applied (event_id, applied_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(change.event_id.to_string())
-                .bind(now),
-            )
-            .await?;
-            if fresh == 0 {
-                out.duplicates += 1;
-                continue;
-            }
-            for u in &change.updates {
-                apply_update(&mut tx, u).await?;
-            }
-            out.applied += 1;
-        }
+        let mut fresh = claim_event_ids(&mut tx, changes, micros(OffsetDateTime::now_utc())).await?;
+        // A change applies when its id was claimed now, and only its first
+        // copy in the batch.
+        let apply: Vec<&AnalyticsChange> = changes.iter().filter(|c| fresh.remove(&c.event_id.to_string())).collect();
+        write_folded(&mut tx, &FoldedChanges::fold(apply.iter().copied())).await?;
         tx.commit().await.map_err(storage_error)?;
-        Ok(out)
+        let applied = apply.len() as u64;
+        Ok(ApplyOutcome { applied, duplicates: changes.len() as u64 - applied })
     }
 
     #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.prune_applied", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "prune_applied"))]

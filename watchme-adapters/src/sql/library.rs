@@ -12,7 +12,7 @@ use watchme_core::ports::LibraryRepo;
 
 use super::error::{corrupt, is_unique_violation, storage_error};
 use super::outbox::append_events;
-use super::{from_micros, micros, truncate, Backend, SqlStore};
+use super::{from_micros, insert_rows, micros, truncate, Backend, SqlStore};
 
 fn movie_ref(row: &AnyRow) -> Result<MovieRef, StorageError> {
     let id: i64 = row.try_get("movie_id").map_err(storage_error)?;
@@ -145,18 +145,25 @@ impl SqlStore {
 
 #[async_trait]
 impl LibraryRepo for SqlStore {
-    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "library.record_view", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "record_view"))]
-    async fn record_view(&self, view: &View, events: &[EventEnvelope]) -> Result<(), StorageError> {
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "library.record_views", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "record_views", views = views.len(), events = events.len()))]
+    async fn record_views(&self, views: &[View], events: &[EventEnvelope]) -> Result<(), StorageError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
-        sqlx::query("INSERT INTO views (user_id, movie_id, title, viewed_at) VALUES ($1, $2, $3, $4)")
-            .bind(view.user_id.to_string())
-            .bind(view.movie.id.as_i64())
-            .bind(view.movie.title.as_str())
-            .bind(micros(view.viewed_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(storage_error)?;
+        let columns = ["", "", "", ""];
+        insert_rows(
+            &mut tx,
+            "INSERT INTO views (user_id, movie_id, title, viewed_at) VALUES",
+            &columns,
+            "",
+            views,
+            |q, v| {
+                q.bind(v.user_id.to_string())
+                    .bind(v.movie.id.as_i64())
+                    .bind(v.movie.title.clone())
+                    .bind(micros(v.viewed_at))
+            },
+        )
+        .await?;
         append_events(&mut tx, events).await?;
         tx.commit().await.map_err(storage_error)
     }

@@ -210,6 +210,60 @@ pub(crate) fn truncate(t: OffsetDateTime) -> OffsetDateTime {
     from_micros(micros(t))
 }
 
+/// Rows per multi-row INSERT: a batch of this many is one statement, far
+/// under the bound-parameter limits of both backends (SQLite 32,766,
+/// PostgreSQL 65,535).
+pub(crate) const ROWS_PER_INSERT: usize = 500;
+
+/// Inserts `rows` with `insert` (`INSERT INTO t (a, b, c) VALUES`), many rows
+/// per statement, each statement ending with `suffix` (`ON CONFLICT ...`,
+/// `RETURNING ...`); returns what the statements returned. `columns` has one
+/// entry per column: `""` for a bound value (`bind` binds them in order),
+/// anything else is written as is (a constant).
+pub(crate) async fn insert_rows<'r, T>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    insert: &str,
+    columns: &[&str],
+    suffix: &str,
+    rows: &'r [T],
+    bind: impl for<'q> Fn(
+        sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        &'r T,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<Vec<sqlx::any::AnyRow>, StorageError> {
+    use std::fmt::Write as _;
+    let bound = columns.iter().filter(|c| c.is_empty()).count();
+    let mut returned = Vec::new();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut sql = String::with_capacity(insert.len() + chunk.len() * columns.len() * 6);
+        sql.push_str(insert);
+        let mut n = 0;
+        for (i, _) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { " (" } else { ", (" });
+            for (j, c) in columns.iter().enumerate() {
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                if c.is_empty() {
+                    n += 1;
+                    let _ = write!(sql, "${n}");
+                } else {
+                    sql.push_str(c);
+                }
+            }
+            sql.push(')');
+        }
+        sql.push_str(suffix);
+        debug_assert_eq!(n, bound * chunk.len());
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            q = bind(q, row);
+        }
+        returned.extend(q.fetch_all(&mut **tx).await.map_err(storage_error)?);
+    }
+    Ok(returned)
+}
+
 /// `$first, $first+1, ...` placeholders for an IN list of `n` values.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")

@@ -13,25 +13,26 @@ use watchme_core::error::StorageError;
 use watchme_core::ports::{Outbox, OutboxRecord, OutboxStats};
 
 use super::error::{corrupt, storage_error};
-use super::{from_micros, micros, placeholders, Backend, SqlStore};
+use super::{from_micros, insert_rows, micros, placeholders, Backend, SqlStore};
 
-/// Appends events inside an open transaction.
+/// Appends events inside an open transaction, many rows per statement.
 pub(crate) async fn append_events(tx: &mut Transaction<'_, Any>, events: &[EventEnvelope]) -> Result<(), StorageError> {
-    for e in events {
-        sqlx::query(
-            "INSERT INTO outbox (event_id, event_type, aggregate_id, envelope, occurred_at, attempts) \
-             VALUES ($1, $2, $3, $4, $5, 0)",
-        )
-        .bind(e.event_id.to_string())
-        .bind(e.event_type())
-        .bind(e.aggregate_id.as_str())
-        .bind(String::from_utf8_lossy(&e.to_json()).into_owned())
-        .bind(micros(e.occurred_at))
-        .execute(&mut **tx)
-        .await
-        .map_err(storage_error)?;
-    }
-    Ok(())
+    insert_rows(
+        tx,
+        "INSERT INTO outbox (event_id, event_type, aggregate_id, envelope, occurred_at, attempts) VALUES",
+        &["", "", "", "", "", "0"],
+        "",
+        events,
+        |q, e| {
+            q.bind(e.event_id.to_string())
+                .bind(e.event_type())
+                .bind(e.aggregate_id.clone())
+                .bind(String::from_utf8_lossy(&e.to_json()).into_owned())
+                .bind(micros(e.occurred_at))
+        },
+    )
+    .await
+    .map(drop)
 }
 
 fn now_us() -> i64 {

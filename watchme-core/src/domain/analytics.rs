@@ -109,7 +109,7 @@ pub struct UserStats {
 /// One change to the aggregates, derived from one event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AggregateUpdate {
-    /// A page view (trending bucket, views, unique viewers).
+    /// Page views (trending bucket, views, unique viewers).
     MovieViewed {
         /// The movie.
         movie_id: MovieId,
@@ -117,8 +117,11 @@ pub enum AggregateUpdate {
         title: String,
         /// Viewer, when logged in.
         viewer: Option<UserId>,
-        /// When.
+        /// When (the hour bucket it counts in).
         at: OffsetDateTime,
+        /// How many views: 1 for a `movie_viewed` event, the count of a
+        /// `movie_views_counted` one.
+        count: u64,
     },
     /// Favorites count changes by `delta`.
     Favorites {
@@ -177,4 +180,139 @@ pub struct ApplyOutcome {
     pub applied: u64,
     /// Changes skipped because their event id was applied before.
     pub duplicates: u64,
+}
+
+/// A counter's change over a sequence of deltas, each applied as
+/// `max(0, counter + delta)`: the counter ends at `max(start + total,
+/// floor)`, whatever it started at. So a store can apply a whole batch's
+/// deltas to one row in one write and count exactly as one write per delta.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClampedDelta {
+    /// The sum of the deltas.
+    pub total: i64,
+    /// The lowest prefix sum, 0 included.
+    min_prefix: i64,
+}
+
+impl ClampedDelta {
+    /// Adds one more delta to the sequence.
+    pub fn push(&mut self, delta: i64) {
+        self.total += delta;
+        self.min_prefix = self.min_prefix.min(self.total);
+    }
+
+    /// The least the counter ends at: what it ends at from zero.
+    pub fn floor(&self) -> i64 {
+        self.total - self.min_prefix
+    }
+
+    /// Where a counter at `start` ends.
+    pub fn apply(&self, start: i64) -> i64 {
+        (start + self.total).max(self.floor())
+    }
+}
+
+/// Everything a batch changes on one movie's counters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MovieCounters {
+    /// The title of the batch's last view of it, if it has one.
+    pub title: Option<String>,
+    /// Views added.
+    pub views: u64,
+    /// Favorites.
+    pub favorites: ClampedDelta,
+    /// Entries with status `want_to_watch`.
+    pub want_to_watch: ClampedDelta,
+    /// Entries with status `watching`.
+    pub watching: ClampedDelta,
+    /// Entries with status `watched`.
+    pub watched: ClampedDelta,
+    /// Number of ratings.
+    pub ratings_count: ClampedDelta,
+    /// Sum of ratings.
+    pub ratings_sum: ClampedDelta,
+}
+
+/// A batch of changes folded into one write per aggregate row: what a store
+/// applies in one transaction to count exactly as the changes applied one by
+/// one, in order. Unique viewers are left to the store: which `viewers` are
+/// new depends on what it holds already.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FoldedChanges {
+    /// Counter changes per movie.
+    pub movies: std::collections::BTreeMap<MovieId, MovieCounters>,
+    /// Views per (hour bucket, movie).
+    pub hourly_views: std::collections::BTreeMap<(i64, MovieId), u64>,
+    /// (movie, logged-in viewer) pairs seen.
+    pub viewers: std::collections::BTreeSet<(MovieId, UserId)>,
+    /// Registrations: the first time the batch saw each user register.
+    pub registered: std::collections::BTreeMap<UserId, OffsetDateTime>,
+    /// (hour bucket, user) pairs active.
+    pub active: std::collections::BTreeSet<(i64, UserId)>,
+}
+
+impl FoldedChanges {
+    /// Folds `changes` in order.
+    pub fn fold<'a>(changes: impl IntoIterator<Item = &'a AnalyticsChange>) -> Self {
+        let mut f = Self::default();
+        for u in changes.into_iter().flat_map(|c| &c.updates) {
+            f.push(u);
+        }
+        f
+    }
+
+    fn push(&mut self, u: &AggregateUpdate) {
+        match u {
+            AggregateUpdate::MovieViewed { movie_id, title, viewer, at, count } => {
+                let m = self.movies.entry(*movie_id).or_default();
+                m.title = Some(title.clone());
+                m.views += count;
+                *self.hourly_views.entry((hour_bucket(*at), *movie_id)).or_default() += count;
+                if let Some(v) = viewer {
+                    self.viewers.insert((*movie_id, *v));
+                }
+            }
+            AggregateUpdate::Favorites { movie_id, delta } => {
+                self.movies.entry(*movie_id).or_default().favorites.push(*delta)
+            }
+            AggregateUpdate::Status { movie_id, status, delta } => {
+                let m = self.movies.entry(*movie_id).or_default();
+                match status {
+                    WatchStatus::WantToWatch => &mut m.want_to_watch,
+                    WatchStatus::Watching => &mut m.watching,
+                    WatchStatus::Watched => &mut m.watched,
+                }
+                .push(*delta)
+            }
+            AggregateUpdate::Rating { movie_id, count_delta, sum_delta } => {
+                let m = self.movies.entry(*movie_id).or_default();
+                m.ratings_count.push(*count_delta);
+                m.ratings_sum.push(*sum_delta);
+            }
+            AggregateUpdate::UserRegistered { user_id, at } => {
+                self.registered.entry(*user_id).or_insert(*at);
+            }
+            AggregateUpdate::UserActive { user_id, at } => {
+                self.active.insert((hour_bucket(*at), *user_id));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::*;
+
+    #[test]
+    fn a_clamped_delta_ends_where_its_deltas_one_by_one_end() {
+        let sequences: &[&[i64]] = &[&[], &[1], &[-1], &[-1, 1], &[1, -1, -1, 1], &[-3, 2, -1, 5, -10, 1], &[2, 2, -1]];
+        for deltas in sequences {
+            let mut folded = ClampedDelta::default();
+            deltas.iter().for_each(|d| folded.push(*d));
+            for start in [0, 1, 2, 5, 100] {
+                let one_by_one = deltas.iter().fold(start, |c, d| (c + d).max(0));
+                assert_eq!(folded.apply(start), one_by_one, "start {start}, deltas {deltas:?}");
+            }
+        }
+    }
 }

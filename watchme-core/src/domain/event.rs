@@ -157,6 +157,16 @@ pub enum EventPayload {
         /// The viewer, when logged in.
         user_id: Option<UserId>,
     },
+    /// Anonymous views of a movie, counted in memory and written together:
+    /// `views` page openings in the hour that `occurred_at` falls in.
+    MovieViewsCounted {
+        /// Which movie.
+        movie_id: MovieId,
+        /// Its title at the time.
+        title: String,
+        /// How many anonymous page openings (at least 1).
+        views: u64,
+    },
     /// A movie became a favorite.
     FavoriteAdded {
         /// Whose.
@@ -214,10 +224,11 @@ pub enum EventPayload {
 
 impl EventPayload {
     /// Every event type name this build knows.
-    pub const TYPES: [&'static str; 8] = [
+    pub const TYPES: [&'static str; 9] = [
         "user_registered",
         "user_logged_in",
         "movie_viewed",
+        "movie_views_counted",
         "favorite_added",
         "favorite_removed",
         "watch_status_changed",
@@ -231,6 +242,7 @@ impl EventPayload {
             Self::UserRegistered { .. } => "user_registered",
             Self::UserLoggedIn { .. } => "user_logged_in",
             Self::MovieViewed { .. } => "movie_viewed",
+            Self::MovieViewsCounted { .. } => "movie_views_counted",
             Self::FavoriteAdded { .. } => "favorite_added",
             Self::FavoriteRemoved { .. } => "favorite_removed",
             Self::WatchStatusChanged { .. } => "watch_status_changed",
@@ -254,7 +266,7 @@ impl EventPayload {
             | Self::MovieViewed { user_id: Some(user_id), .. } => (AggregateType::User, user_id.to_string()),
             // itoa, not `to_string`: every anonymous view makes one, and the
             // formatting machinery showed in the cache-hit profile.
-            Self::MovieViewed { movie_id, user_id: None, .. } => {
+            Self::MovieViewed { movie_id, user_id: None, .. } | Self::MovieViewsCounted { movie_id, .. } => {
                 (AggregateType::Movie, itoa::Buffer::new().format(movie_id.get()).to_owned())
             }
         }

@@ -14,11 +14,13 @@ use crate::error::StorageError;
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait LibraryRepo: Send + Sync + 'static {
-    /// Appends a view to the user's history and `events` to the outbox, atomically.
+    /// Appends `views` to their users' histories and `events` to the outbox,
+    /// all in one atomic step: a batch of many requests' writes (group
+    /// commit) is stored whole or not at all. Either slice may be empty.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails; nothing is stored then.
-    async fn record_view(&self, view: &View, events: &[EventEnvelope]) -> Result<(), StorageError>;
+    async fn record_views(&self, views: &[View], events: &[EventEnvelope]) -> Result<(), StorageError>;
 
     /// The user's views, newest first.
     ///

@@ -38,9 +38,13 @@ impl AnalyticsService {
             }
             EventPayload::UserLoggedIn { user_id } => vec![active(*user_id)],
             EventPayload::MovieViewed { movie_id, title, user_id } => {
-                let mut v = vec![U::MovieViewed { movie_id: *movie_id, title: title.clone(), viewer: *user_id, at }];
+                let mut v =
+                    vec![U::MovieViewed { movie_id: *movie_id, title: title.clone(), viewer: *user_id, at, count: 1 }];
                 v.extend(user_id.map(active));
                 v
+            }
+            EventPayload::MovieViewsCounted { movie_id, title, views } => {
+                vec![U::MovieViewed { movie_id: *movie_id, title: title.clone(), viewer: None, at, count: *views }]
             }
             EventPayload::FavoriteAdded { user_id, movie_id, .. } => {
                 vec![U::Favorites { movie_id: *movie_id, delta: 1 }, active(*user_id)]
