@@ -22,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         clock.clone(),
         MoviePolicy::default(),
     ));
-    let library = LibraryService::new(Arc::new(store.clone()), Arc::new(store.clone()), movies.clone(), clock.clone());
+    let library = LibraryService::new(Arc::new(store.clone()), movies.clone(), clock.clone());
     let analytics = Arc::new(AnalyticsService::new(Arc::new(MemoryAnalyticsStore::new()), clock.clone()));
     let bus = InProcessBus::new(vec![analytics.clone()]);
     let relay = OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus), clock, RelayConfig::default());

@@ -24,7 +24,7 @@ fn services(store: &SqlStore) -> (LibraryService, Arc<AnalyticsService>, InProce
         clock.clone(),
         MoviePolicy::default(),
     ));
-    let library = LibraryService::new(Arc::new(store.clone()), Arc::new(store.clone()), movies, clock.clone());
+    let library = LibraryService::new(Arc::new(store.clone()), movies, clock.clone());
     let analytics = Arc::new(AnalyticsService::new(Arc::new(store.clone()), clock.clone()));
     let bus = InProcessBus::new(vec![analytics.clone()]);
     let relay = OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, RelayConfig::default());

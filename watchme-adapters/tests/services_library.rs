@@ -11,7 +11,9 @@ fn id(n: i64) -> MovieId {
     MovieId::new(n).unwrap()
 }
 
+/// Writes the counted anonymous views, then publishes every pending event.
 async fn drain(k: &common::Kit) {
+    k.library.flush_anonymous_views().await.unwrap();
     while k.relay.run_once().await.unwrap() > 0 {}
 }
 

@@ -312,8 +312,12 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         Arc::new(RateLimits::new(shared, local, policies))
     });
     let movies = Arc::new(MovieService::new(source.clone(), cache.clone(), clock.clone(), config.movie_policy.clone()));
-    let library =
-        Arc::new(LibraryService::new(storage.library.clone(), storage.outbox.clone(), movies.clone(), clock.clone()));
+    let library = Arc::new(LibraryService::with_recording(
+        storage.library.clone(),
+        movies.clone(),
+        clock.clone(),
+        config.view_recording,
+    ));
     let relay_config = RelayConfig {
         idle_interval: config.outbox_poll,
         // In memory, nothing reads published events again, and keeping them
@@ -569,6 +573,13 @@ impl App {
             let relay = self.wiring.relay.clone();
             let stop = stopped();
             tasks.push(tokio::spawn(async move { relay.run(stop).await }));
+        }
+        {
+            // Counted anonymous views: written every WATCHME_ANON_VIEWS_FLUSH_MS
+            // and once more when the server stops, before the relay's last pass.
+            let library = self.wiring.state.library.clone();
+            let stop = stopped();
+            tasks.push(tokio::spawn(async move { library.run_view_flusher(stop).await }));
         }
         {
             // Ended sessions are kept a day (for the owner's and an operator's

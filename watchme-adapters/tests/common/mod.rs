@@ -59,7 +59,7 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
         AuthSettings { admin_emails: admins, ..AuthSettings::default() },
     );
     let movies = Arc::new(MovieService::new(source, Arc::new(cache.clone()), clock.clone(), MoviePolicy::default()));
-    let library = LibraryService::new(Arc::new(store.clone()), Arc::new(store.clone()), movies.clone(), clock.clone());
+    let library = LibraryService::new(Arc::new(store.clone()), movies.clone(), clock.clone());
     let relay = OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, RelayConfig::default());
     Kit { store, cache, bus, auth, movies, library, analytics, relay }
 }

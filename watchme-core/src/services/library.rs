@@ -1,14 +1,29 @@
 //! A user's view history, favorites and library entries.
+//!
+//! Page views are the one write every page opening makes, so they take
+//! their own path: a logged-in user's view goes through a group-commit
+//! writer (many requests' views and events in one transaction, each request
+//! answered after the commit that holds its view), and anonymous views,
+//! which are analytics and nobody's data, are counted in memory and written
+//! as `movie_views_counted` events every `anonymous_flush` (and on
+//! shutdown), so the page never waits for storage. Tests:
+//! `watchme-adapters/tests/services_library.rs`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
 
 use crate::domain::{
-    EventEnvelope, EventMeta, EventPayload, Favorite, LibraryEntry, LibraryUpdate, MovieDetails, MovieId, MovieRef,
-    Page, PageRequest, RequestContext, UserId, View, WatchStatus,
+    hour_bucket, EventEnvelope, EventMeta, EventPayload, Favorite, LibraryEntry, LibraryUpdate, MovieDetails, MovieId,
+    MovieRef, Page, PageRequest, RequestContext, UserId, View, WatchStatus,
 };
 use crate::error::{Cause, StorageError};
-use crate::ports::{Clock, LibraryRepo, Outbox};
+use crate::ports::{Clock, LibraryRepo};
 
+use super::group_commit::{BatchWriter, GroupCommit, GroupCommitConfig};
 use super::{MovieError, MovieService};
 
 /// Why a library use case failed.
@@ -39,23 +54,103 @@ impl From<MovieError> for LibraryError {
     }
 }
 
+/// How page views are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewRecording {
+    /// How the views of logged-in users are gathered into transactions.
+    pub group_commit: GroupCommitConfig,
+    /// How long anonymous views are counted in memory before they are
+    /// written: the most a crash can lose. Zero writes each one (through
+    /// the group commit) before its page is answered.
+    pub anonymous_flush: Duration,
+    /// Most anonymous views counted in memory: the request that reaches it
+    /// writes them before it is answered. The most a crash can lose.
+    pub anonymous_max: u64,
+}
+
+impl Default for ViewRecording {
+    fn default() -> Self {
+        Self {
+            group_commit: GroupCommitConfig::default(),
+            anonymous_flush: Duration::from_secs(1),
+            anonymous_max: 10_000,
+        }
+    }
+}
+
+/// One page opening on its way to storage: a logged-in user's view with
+/// its event, or (anonymous) events only.
+struct ViewWrite {
+    view: Option<View>,
+    events: Vec<EventEnvelope>,
+}
+
+/// Writes a batch of views and their events in one transaction.
+struct ViewWriter(Arc<dyn LibraryRepo>);
+
+#[async_trait]
+impl BatchWriter<ViewWrite> for ViewWriter {
+    async fn write(&self, batch: &[ViewWrite]) -> Result<(), StorageError> {
+        let views: Vec<View> = batch.iter().filter_map(|w| w.view.clone()).collect();
+        let events: Vec<EventEnvelope> = batch.iter().flat_map(|w| w.events.iter().cloned()).collect();
+        self.0.record_views(&views, &events).await
+    }
+}
+
+/// Anonymous views counted in memory, per movie and hour bucket.
+#[derive(Default)]
+struct AnonymousViews {
+    counts: HashMap<(MovieId, i64), Counted, foldhash::fast::RandomState>,
+    total: u64,
+}
+
+/// Views of one movie in one hour: the title, how many, and the last one's time.
+struct Counted {
+    title: String,
+    views: u64,
+    last: OffsetDateTime,
+}
+
+impl AnonymousViews {
+    fn add(&mut self, movie: MovieId, title: &str, views: u64, at: OffsetDateTime) {
+        let c = self.counts.entry((movie, hour_bucket(at))).or_insert_with(|| Counted {
+            title: title.to_owned(),
+            views: 0,
+            last: at,
+        });
+        c.views += views;
+        c.last = c.last.max(at);
+        self.total += views;
+    }
+}
+
 /// View history, favorites and library entries.
 pub struct LibraryService {
     repo: Arc<dyn LibraryRepo>,
-    outbox: Arc<dyn Outbox>,
     movies: Arc<MovieService>,
     clock: Arc<dyn Clock>,
+    views: GroupCommit<ViewWrite>,
+    recording: ViewRecording,
+    anonymous: Mutex<AnonymousViews>,
 }
 
 impl LibraryService {
-    /// Builds the service; `movies` resolves titles and checks that movies exist.
-    pub fn new(
+    /// Builds the service with the default [`ViewRecording`]; `movies`
+    /// resolves titles and checks that movies exist. Starts the view
+    /// writer's task on the current tokio runtime.
+    pub fn new(repo: Arc<dyn LibraryRepo>, movies: Arc<MovieService>, clock: Arc<dyn Clock>) -> Self {
+        Self::with_recording(repo, movies, clock, ViewRecording::default())
+    }
+
+    /// [`LibraryService::new`] with views written as `recording` says.
+    pub fn with_recording(
         repo: Arc<dyn LibraryRepo>,
-        outbox: Arc<dyn Outbox>,
         movies: Arc<MovieService>,
         clock: Arc<dyn Clock>,
+        recording: ViewRecording,
     ) -> Self {
-        Self { repo, outbox, movies, clock }
+        let views = GroupCommit::start(Arc::new(ViewWriter(repo.clone())), recording.group_commit);
+        Self { repo, movies, clock, views, recording, anonymous: Mutex::default() }
     }
 
     fn meta(&self, ctx: &RequestContext) -> EventMeta {
@@ -71,27 +166,99 @@ impl LibraryService {
         Ok(MovieRef { id, title: details.value.title })
     }
 
-    /// Records that the caller opened a movie page: into the user's history
-    /// when logged in, and as a `MovieViewed` event either way.
+    /// Records that the caller opened a movie page. A logged-in user's view
+    /// and its `movie_viewed` event are durable when this returns (written
+    /// in the next group commit). An anonymous view is counted in memory
+    /// and written within [`ViewRecording::anonymous_flush`], unless that is
+    /// zero (then it is durable when this returns, as a `movie_viewed` event).
     ///
     /// # Errors
     /// [`LibraryError::Storage`] when the view could not be stored.
     pub async fn record_view(&self, ctx: &RequestContext, movie: &MovieDetails) -> Result<(), LibraryError> {
-        let meta = self.meta(ctx);
-        let viewed_at = meta.occurred_at;
+        let now = self.clock.now();
+        if ctx.user_id.is_none() && !self.recording.anonymous_flush.is_zero() {
+            let full = {
+                let mut counted = self.anonymous.lock().unwrap_or_else(|p| p.into_inner());
+                counted.add(movie.id, &movie.title, 1, now);
+                counted.total >= self.recording.anonymous_max
+            };
+            if full {
+                self.flush_anonymous_views().await?;
+            }
+            return Ok(());
+        }
+        let meta = EventMeta { actor: ctx.user_id, trace: ctx.trace.clone(), occurred_at: now };
         let event = EventEnvelope::with_meta(
             EventPayload::MovieViewed { movie_id: movie.id, title: movie.title.clone(), user_id: ctx.user_id },
             meta,
         );
-        match ctx.user_id {
-            Some(user_id) => {
-                let movie_ref = MovieRef { id: movie.id, title: movie.title.clone() };
-                let view = View { user_id, movie: movie_ref, viewed_at };
-                self.repo.record_view(&view, &[event]).await?;
-            }
-            None => self.outbox.append_owned(vec![event]).await?,
-        }
+        let view = ctx.user_id.map(|user_id| View {
+            user_id,
+            movie: MovieRef { id: movie.id, title: movie.title.clone() },
+            viewed_at: now,
+        });
+        self.views.submit(ViewWrite { view, events: vec![event] }).await?;
         Ok(())
+    }
+
+    /// Writes the anonymous views counted so far as `movie_views_counted`
+    /// events (one per movie and hour), through the group commit. On
+    /// failure the counts are kept for the next try.
+    ///
+    /// # Errors
+    /// [`StorageError`] when they could not be written.
+    pub async fn flush_anonymous_views(&self) -> Result<u64, StorageError> {
+        let taken = std::mem::take(&mut *self.anonymous.lock().unwrap_or_else(|p| p.into_inner()));
+        if taken.total == 0 {
+            return Ok(0);
+        }
+        let events = taken
+            .counts
+            .iter()
+            .map(|(&(movie_id, _), c)| {
+                let payload = EventPayload::MovieViewsCounted { movie_id, title: c.title.clone(), views: c.views };
+                EventEnvelope::with_meta(payload, EventMeta { actor: None, trace: None, occurred_at: c.last })
+            })
+            .collect();
+        match self.views.submit(ViewWrite { view: None, events }).await {
+            Ok(()) => Ok(taken.total),
+            Err(e) => {
+                let mut counted = self.anonymous.lock().unwrap_or_else(|p| p.into_inner());
+                for ((movie, _), c) in taken.counts {
+                    counted.add(movie, &c.title, c.views, c.last);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes the counted anonymous views every
+    /// [`ViewRecording::anonymous_flush`] until `shutdown` completes, then
+    /// once more (retrying for up to 10 s while storage fails), so a
+    /// graceful stop loses none. Returns at once when they are not counted.
+    pub async fn run_view_flusher(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let every = self.recording.anonymous_flush;
+        if every.is_zero() {
+            return;
+        }
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(every) => {}
+            }
+            if let Err(e) = self.flush_anonymous_views().await {
+                tracing::warn!(error = %e, "could not write the counted anonymous views; kept for the next try");
+            }
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while let Err(e) = self.flush_anonymous_views().await {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::error!(error = %e, "could not write the counted anonymous views at shutdown; they are lost");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// The caller's views, newest first.

@@ -7,6 +7,7 @@
 mod analytics;
 mod auth;
 mod decode_memo;
+mod group_commit;
 mod library;
 mod limits;
 mod movies;
@@ -15,6 +16,7 @@ mod single_flight;
 
 pub use analytics::*;
 pub use auth::*;
+pub use group_commit::{BatchWriter, GroupCommit, GroupCommitConfig};
 pub use library::*;
 pub use limits::*;
 pub use movies::*;

@@ -45,6 +45,11 @@ const DEFAULT_ARGON2_MAX_CONCURRENT: &str = "0";
 const DEFAULT_CACHE_MAX_MB: &str = "64";
 const DEFAULT_MAX_BODY_KIB: &str = "64";
 const DEFAULT_OUTBOX_POLL_MS: &str = "200";
+const DEFAULT_WRITE_BATCH_MAX: &str = "512";
+const DEFAULT_WRITE_WINDOW_MS: &str = "0";
+const DEFAULT_WRITE_CONCURRENCY: &str = "2";
+const DEFAULT_ANON_VIEWS_FLUSH_MS: &str = "1000";
+const DEFAULT_ANON_VIEWS_MAX: &str = "10000";
 const DEFAULT_SHUTDOWN_GRACE_SECS: &str = "10";
 const DEFAULT_KAFKA_TOPIC_PREFIX: &str = "watchme";
 const DEFAULT_KAFKA_PARTITIONS: &str = "6";
@@ -242,6 +247,21 @@ pub struct RawConfig {
     /// How often the outbox relay looks for new events when idle, in ms.
     #[arg(long, env = "WATCHME_OUTBOX_POLL_MS", default_value = DEFAULT_OUTBOX_POLL_MS)]
     pub outbox_poll_ms: String,
+    /// Most page views (and their events) written in one transaction (group commit).
+    #[arg(long, env = "WATCHME_WRITE_BATCH_MAX", default_value = DEFAULT_WRITE_BATCH_MAX)]
+    pub write_batch_max: String,
+    /// Longest a view waits for others to join its transaction, in ms (0: only those already waiting).
+    #[arg(long, env = "WATCHME_WRITE_WINDOW_MS", default_value = DEFAULT_WRITE_WINDOW_MS)]
+    pub write_window_ms: String,
+    /// Group-commit transactions written at once (while one commits, the next gathers).
+    #[arg(long, env = "WATCHME_WRITE_CONCURRENCY", default_value = DEFAULT_WRITE_CONCURRENCY)]
+    pub write_concurrency: String,
+    /// Anonymous views are counted in memory and written this often, in ms: the most a crash can lose (0: each is written before its page is answered).
+    #[arg(long, env = "WATCHME_ANON_VIEWS_FLUSH_MS", default_value = DEFAULT_ANON_VIEWS_FLUSH_MS)]
+    pub anon_views_flush_ms: String,
+    /// Most anonymous views counted in memory before they are written at once.
+    #[arg(long, env = "WATCHME_ANON_VIEWS_MAX", default_value = DEFAULT_ANON_VIEWS_MAX)]
+    pub anon_views_max: String,
     /// Seconds in-flight requests get to finish on shutdown.
     #[arg(long, env = "WATCHME_SHUTDOWN_GRACE_SECS", default_value = DEFAULT_SHUTDOWN_GRACE_SECS)]
     pub shutdown_grace_secs: String,
@@ -347,6 +367,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Outbox relay idle poll interval.
     pub outbox_poll: Duration,
+    /// How page views are written (group commit, anonymous counting).
+    pub view_recording: watchme_core::services::ViewRecording,
     /// Shutdown grace period.
     pub shutdown_grace: Duration,
     /// TMDb, when a credential is configured; else the bundled catalog is served.
@@ -644,6 +666,15 @@ impl RawConfig {
         let cache_max_bytes = c.number("WATCHME_CACHE_MAX_MB", &self.cache_max_mb, 1u64, 65_536) * 1024 * 1024;
         let max_body_bytes = c.number("WATCHME_MAX_BODY_KIB", &self.max_body_kib, 1usize, 10 * 1024) * 1024;
         let outbox_poll = c.millis("WATCHME_OUTBOX_POLL_MS", &self.outbox_poll_ms, 10, 60_000);
+        let view_recording = watchme_core::services::ViewRecording {
+            group_commit: watchme_core::services::GroupCommitConfig {
+                max_batch: c.number("WATCHME_WRITE_BATCH_MAX", &self.write_batch_max, 1usize, 10_000),
+                window: c.millis("WATCHME_WRITE_WINDOW_MS", &self.write_window_ms, 0, 1_000),
+                writers: c.number("WATCHME_WRITE_CONCURRENCY", &self.write_concurrency, 1usize, 64),
+            },
+            anonymous_flush: c.millis("WATCHME_ANON_VIEWS_FLUSH_MS", &self.anon_views_flush_ms, 0, 3_600_000),
+            anonymous_max: c.number("WATCHME_ANON_VIEWS_MAX", &self.anon_views_max, 1u64, 100_000_000),
+        };
         let shutdown_grace = c.secs("WATCHME_SHUTDOWN_GRACE_SECS", &self.shutdown_grace_secs, 0, 600);
         let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let auth = match (nonempty(&self.tmdb_api_key), nonempty(&self.tmdb_token)) {
@@ -750,6 +781,7 @@ impl RawConfig {
             cache_max_bytes,
             max_body_bytes,
             outbox_poll,
+            view_recording,
             shutdown_grace,
             tmdb,
             movie_policy,
@@ -889,6 +921,11 @@ impl RawConfig {
             cache_max_mb: DEFAULT_CACHE_MAX_MB.into(),
             max_body_kib: DEFAULT_MAX_BODY_KIB.into(),
             outbox_poll_ms: DEFAULT_OUTBOX_POLL_MS.into(),
+            write_batch_max: DEFAULT_WRITE_BATCH_MAX.into(),
+            write_window_ms: DEFAULT_WRITE_WINDOW_MS.into(),
+            write_concurrency: DEFAULT_WRITE_CONCURRENCY.into(),
+            anon_views_flush_ms: DEFAULT_ANON_VIEWS_FLUSH_MS.into(),
+            anon_views_max: DEFAULT_ANON_VIEWS_MAX.into(),
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS.into(),
             security: RawSecurity::defaults(),
             ready_requires: "database,redis".into(),

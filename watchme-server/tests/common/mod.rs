@@ -65,8 +65,9 @@ impl TestApp {
         self.wiring.storage.memory.as_ref().expect("memory storage").set_available(available);
     }
 
-    /// Publishes every pending event to analytics.
+    /// Writes the counted anonymous views, then publishes every pending event to analytics.
     pub async fn drain(&self) {
+        self.wiring.state.library.flush_anonymous_views().await.expect("flush");
         while self.wiring.relay.run_once().await.expect("relay") > 0 {}
     }
 
