@@ -86,10 +86,13 @@ async fn main() {
         Arc::new(store.clone()),
         bus,
         clock.clone(),
-        RelayConfig { batch_size: 500, idle_interval: Duration::from_millis(20), ..RelayConfig::default() },
+        RelayConfig { batch_size: 2000, idle_interval: Duration::from_millis(20), ..RelayConfig::default() },
     ));
     let analytics = Arc::new(AnalyticsService::new(Arc::new(store.clone()), clock));
-    let consumer = Arc::new(KafkaConsumer::new(&kafka, ConsumerConfig::default(), analytics).unwrap());
+    let consumer = Arc::new(
+        KafkaConsumer::new(&kafka, ConsumerConfig { batch_size: 2000, ..ConsumerConfig::default() }, analytics)
+            .unwrap(),
+    );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -130,7 +133,11 @@ async fn main() {
     println!("events: {n}, message size: {size} bytes, partitions: 6");
     println!("raw produce (same producer settings): {:.0} msg/s ({raw_secs:.2} s)", n as f64 / raw_secs);
     let relay_secs = relay_done.unwrap_or(total_secs);
-    println!("outbox -> Kafka (relay, batches of 500): {:.0} events/s ({relay_secs:.2} s)", n as f64 / relay_secs);
+    println!(
+        "outbox -> Kafka (relay, batches of {}): {:.0} events/s ({relay_secs:.2} s)",
+        RelayConfig::default().batch_size,
+        n as f64 / relay_secs
+    );
     println!(
         "outbox -> aggregates (relay + consumer, PostgreSQL): {:.0} events/s ({total_secs:.2} s)",
         n as f64 / total_secs

@@ -142,7 +142,9 @@ async fn sqlite_backup_restores_every_table() {
 async fn postgresql_backup_restores_every_table() {
     let (src, dst) = (PgDb::create("watchme_e2e").await, PgDb::create("watchme_e2e").await);
     let (dir, files) = (TempDir::new("pgbk"), TempDir::new("pgbk-file"));
-    let server = start(&dir.0, &[("WATCHME_DATABASE_URL", src.url.clone())]).await;
+    // Published events kept, so the dump compares a full outbox too.
+    let keep = ("WATCHME_OUTBOX_RETENTION_HOURS", "168".to_string());
+    let server = start(&dir.0, &[("WATCHME_DATABASE_URL", src.url.clone()), keep]).await;
     populate(&server.base).await;
     wait_for_views(&server.base, 680, 2).await;
     server.stop().await;

@@ -26,6 +26,11 @@ async fn memory_writes_and_events_are_atomic() {
 }
 
 #[tokio::test]
+async fn memory_outbox_drops_published_events() {
+    contract::outbox_drops_published_events(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
 async fn memory_record_views_stores_a_whole_batch() {
     let store = MemoryStore::new();
     contract::record_views_stores_a_whole_batch(&store, &store).await;

@@ -24,6 +24,7 @@ on_both! {
     session_repo_meets_the_contract => |db| contract::session_repo(&db.store).await;
     library_repo_meets_the_contract => |db| contract::library_repo(&db.store).await;
     outbox_meets_the_contract => |db| contract::outbox(&db.store).await;
+    outbox_drops_published_events => |db| contract::outbox_drops_published_events(&db.store).await;
     writes_and_events_are_atomic => |db| contract::outbox_atomic_with_writes(&db.store, &db.store, &db.store).await;
     record_views_stores_a_whole_batch => |db| contract::record_views_stores_a_whole_batch(&db.store, &db.store).await;
     analytics_store_meets_the_contract => |db| contract::analytics_store(&db.store).await;

@@ -17,7 +17,7 @@ use watchme_adapters::crypto::{generate_secret, Argon2Hasher, JwtConfig, JwtIssu
 use watchme_adapters::kafka::{ensure_topics, KafkaBus, KafkaConsumer, SetupError};
 use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryRateLimiter, MemoryStore};
 use watchme_adapters::redis::{RedisCache, RedisRateLimiter, TwoTierCache};
-use watchme_adapters::sql::SqlStore;
+use watchme_adapters::sql::{Backend, SqlStore};
 use watchme_adapters::tmdb::{BreakerState, TmdbSource};
 use watchme_core::error::StorageError;
 use watchme_core::ports::{
@@ -320,12 +320,17 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     ));
     let relay_config = RelayConfig {
         idle_interval: config.outbox_poll,
+        batch_size: config.relay_batch_size.unwrap_or(match storage.sql.as_ref().map(SqlStore::backend) {
+            // One writer: a request's commit waits for the relay's claim and,
+            // in-process, for the analytics it applies; small batches keep that wait short.
+            Some(Backend::Sqlite) => 200,
+            _ => RelayConfig::default().batch_size,
+        }),
         // In memory, nothing reads published events again, and keeping them
         // only grows the heap: at tens of thousands of views a second, ten
         // minutes of them were gigabytes, and even one minute of them made
         // the kernel zero fresh pages for about 4 % of a cache hit's time.
         retention: if storage.memory.is_some() { Duration::ZERO } else { config.outbox_retention },
-        prune_interval: if storage.memory.is_some() { Duration::ZERO } else { Duration::from_secs(3600) },
         ..RelayConfig::default()
     };
     let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), bus, clock, relay_config));

@@ -163,3 +163,25 @@ pub async fn record_views_stores_a_whole_batch(library: &dyn LibraryRepo, outbox
     }
     library.record_views(&[], &[]).await.expect("an empty batch is fine");
 }
+
+/// [`Outbox::mark_published_and_drop`]: the events are gone (not claimed
+/// again, not counted), the others stay claimable; idempotent.
+pub async fn outbox_drops_published_events(outbox: &dyn Outbox) {
+    let user = UserId::new();
+    let events: Vec<EventEnvelope> = (0..4).map(|i| login_event(user, i)).collect();
+    outbox.append(&events).await.expect("append");
+    let claimed = outbox.claim(2, LEASE).await.expect("claim");
+    let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+    outbox.mark_published_and_drop(&ids).await.expect("drop");
+    outbox.mark_published_and_drop(&ids).await.expect("dropping twice is idempotent");
+    outbox.mark_published_and_drop(&[]).await.expect("nothing to drop");
+    assert_eq!(outbox.stats().await.expect("stats").unpublished, 2, "the two others wait");
+    let rest = outbox.claim(10, LEASE).await.expect("claim");
+    assert_eq!(
+        rest.iter().map(|r| r.event.event_id).collect::<Vec<_>>(),
+        events[2..].iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        "dropped events are never claimed again"
+    );
+    let far = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    assert_eq!(outbox.prune_published(far).await.expect("prune"), 0, "nothing left of them to prune");
+}

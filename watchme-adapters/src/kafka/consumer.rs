@@ -64,7 +64,7 @@ impl Default for ConsumerConfig {
     fn default() -> Self {
         Self {
             group_id: "watchme-analytics".into(),
-            batch_size: 500,
+            batch_size: 2000,
             batch_wait: Duration::from_millis(50),
             max_attempts: 5,
             backoff_base: Duration::from_millis(200),

@@ -104,6 +104,23 @@ impl Outbox for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "db", skip_all, fields(otel.name = "outbox.mark_published_and_drop", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "mark_published_and_drop"))]
+    async fn mark_published_and_drop(&self, ids: &[i64]) -> Result<(), StorageError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // A delete only marks the row gone; the update of mark_published
+        // writes a whole new version of it (event included) and its indexes.
+        let _turn = self.write_turn().await;
+        let sql = format!("DELETE FROM outbox WHERE id IN ({})", placeholders(1, ids.len()));
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.execute(&self.pool).await.map_err(storage_error)?;
+        Ok(())
+    }
+
     #[tracing::instrument(name = "db", skip_all, fields(otel.name = "outbox.release", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "release"))]
     async fn release(&self, ids: &[i64]) -> Result<(), StorageError> {
         if ids.is_empty() {

@@ -86,6 +86,18 @@ pub trait Outbox: Send + Sync + 'static {
     /// [`StorageError`] when the store fails; the events stay claimable then.
     async fn mark_published(&self, ids: &[i64]) -> Result<(), StorageError>;
 
+    /// [`Outbox::mark_published`] for a relay that keeps no published events:
+    /// the events are gone afterwards (never claimed again, not counted,
+    /// nothing left to prune). Idempotent. The default marks them and then
+    /// prunes every published event; an SQL store deletes them in one step.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails; the events stay claimable then.
+    async fn mark_published_and_drop(&self, ids: &[i64]) -> Result<(), StorageError> {
+        self.mark_published(ids).await?;
+        self.prune_published(time::OffsetDateTime::now_utc() + time::Duration::seconds(1)).await.map(drop)
+    }
+
     /// Ends the claim on events that could not be published, so the next
     /// claim returns them again.
     ///

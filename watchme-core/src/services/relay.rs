@@ -1,11 +1,17 @@
 //! The outbox relay: moves stored events to the bus, at least once, in order.
+//!
+//! While one batch is published and marked, the next is claimed (its
+//! publishing starts only after the previous batch was accepted, so the
+//! order holds); a batch the bus refused is released together with the one
+//! claimed behind it. Tests: `watchme-adapters/tests/services_library.rs`,
+//! `watchme-adapters/tests/relay_sql.rs`.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{EventBusError, StorageError};
-use crate::ports::{Clock, EventBus, Outbox};
+use crate::ports::{Clock, EventBus, Outbox, OutboxRecord};
 
 /// How the relay paces itself.
 #[derive(Debug, Clone)]
@@ -20,7 +26,8 @@ pub struct RelayConfig {
     pub backoff_base: Duration,
     /// Longest retry delay.
     pub backoff_max: Duration,
-    /// Published events older than this are deleted.
+    /// Published events older than this are deleted; zero: they are
+    /// deleted as they are published.
     pub retention: Duration,
     /// How often pruning runs.
     pub prune_interval: Duration,
@@ -29,12 +36,12 @@ pub struct RelayConfig {
 impl Default for RelayConfig {
     fn default() -> Self {
         Self {
-            batch_size: 200,
+            batch_size: 1000,
             lease: Duration::from_secs(30),
             idle_interval: Duration::from_millis(200),
             backoff_base: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),
-            retention: Duration::from_secs(7 * 24 * 3600),
+            retention: Duration::ZERO,
             prune_interval: Duration::from_secs(3600),
         }
     }
@@ -83,6 +90,12 @@ impl OutboxRelay {
     /// refused is released so the next pass retries it.
     pub async fn run_once(&self) -> Result<usize, RelayError> {
         let batch = self.outbox.claim(self.config.batch_size, self.config.lease).await?;
+        self.publish_claimed(batch).await
+    }
+
+    /// Publishes a claimed batch and marks it published; releases it when
+    /// the bus refuses it.
+    async fn publish_claimed(&self, batch: Vec<OutboxRecord>) -> Result<usize, RelayError> {
         if batch.is_empty() {
             return Ok(0);
         }
@@ -96,7 +109,11 @@ impl OutboxRelay {
             }
             return Err(e.into());
         }
-        self.outbox.mark_published(&ids).await?;
+        if self.config.retention.is_zero() {
+            self.outbox.mark_published_and_drop(&ids).await?;
+        } else {
+            self.outbox.mark_published(&ids).await?;
+        }
         metrics::counter!("watchme_events_published_total").increment(ids.len() as u64);
         metrics::histogram!("watchme_relay_batch_duration_seconds").record(started.elapsed().as_secs_f64());
         tracing::debug!(count = ids.len(), "outbox batch published");
@@ -118,17 +135,59 @@ impl OutboxRelay {
         backoff(self.config.backoff_base, self.config.backoff_max, failures)
     }
 
+    /// One step of [`OutboxRelay::run`]: publishes `claimed` (or a batch it
+    /// claims) and, when that batch was full, claims the next one meanwhile
+    /// and hands it back for the next step.
+    async fn pipelined_step(
+        &self,
+        claimed: Option<Vec<OutboxRecord>>,
+    ) -> (Result<usize, RelayError>, Option<Vec<OutboxRecord>>) {
+        let batch = match claimed {
+            Some(b) => b,
+            None => match self.outbox.claim(self.config.batch_size, self.config.lease).await {
+                Ok(b) => b,
+                Err(e) => return (Err(e.into()), None),
+            },
+        };
+        let full = batch.len() as u32 >= self.config.batch_size;
+        let claim_next = async {
+            if full {
+                self.outbox.claim(self.config.batch_size, self.config.lease).await.ok()
+            } else {
+                None
+            }
+        };
+        let (published, next) = tokio::join!(self.publish_claimed(batch), claim_next);
+        if published.is_err() {
+            // The next batch must not go out before the one that failed.
+            self.release(next).await;
+            return (published, None);
+        }
+        (published, next)
+    }
+
+    async fn release(&self, batch: Option<Vec<OutboxRecord>>) {
+        let ids: Vec<i64> = batch.into_iter().flatten().map(|r| r.id).collect();
+        if let Err(e) = self.outbox.release(&ids).await {
+            tracing::warn!(error = %e, "could not release a claimed batch; its lease will expire");
+        }
+    }
+
     /// Runs until `shutdown` completes: publishes batches back to back while
-    /// there are events, idles when there are none, backs off on failures.
+    /// there are events (claiming the next while one is published), idles
+    /// when there are none, backs off on failures.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut failures = 0u32;
         let mut last_prune = tokio::time::Instant::now();
+        let mut claimed = None;
         loop {
-            let delay = match self.run_once().await {
+            let (outcome, next) = self.pipelined_step(claimed.take()).await;
+            claimed = next;
+            let delay = match outcome {
                 Ok(n) => {
                     failures = 0;
-                    if n as u32 >= self.config.batch_size {
+                    if claimed.is_some() || n as u32 >= self.config.batch_size {
                         Duration::ZERO
                     } else {
                         self.config.idle_interval
@@ -154,6 +213,7 @@ impl OutboxRelay {
                 _ = tokio::time::sleep(delay) => {}
             }
         }
+        self.release(claimed).await;
         tracing::info!("outbox relay stopped");
     }
 }

@@ -22,7 +22,7 @@ const DEFAULT_DB_STATEMENT_TIMEOUT_MS: &str = "5000";
 const DEFAULT_DB_STARTUP_TIMEOUT_SECS: &str = "30";
 const DEFAULT_AUTO_MIGRATE: &str = "true";
 const DEFAULT_RELAY: &str = "true";
-const DEFAULT_OUTBOX_RETENTION_HOURS: &str = "168";
+const DEFAULT_OUTBOX_RETENTION_HOURS: &str = "0";
 const DEFAULT_TMDB_IMAGE_BASE_URL: &str = "https://image.tmdb.org/t/p";
 const DEFAULT_TMDB_LANGUAGE: &str = "en-US";
 const DEFAULT_TMDB_TIMEOUT_MS: &str = "5000";
@@ -62,7 +62,7 @@ const DEFAULT_KAFKA_SESSION_TIMEOUT_MS: &str = "45000";
 const DEFAULT_KAFKA_MAX_POLL_INTERVAL_MS: &str = "300000";
 const DEFAULT_ANALYTICS_CONSUMER: &str = "false";
 const DEFAULT_CONSUMER_GROUP: &str = "watchme-analytics";
-const DEFAULT_CONSUMER_BATCH_SIZE: &str = "500";
+const DEFAULT_CONSUMER_BATCH_SIZE: &str = "2000";
 const DEFAULT_CONSUMER_MAX_ATTEMPTS: &str = "5";
 
 /// Raw settings as given; see `.env.example` for every key.
@@ -97,7 +97,7 @@ pub struct RawConfig {
     /// when `watchme relay` runs as its own process.
     #[arg(long, env = "WATCHME_RELAY", default_value = DEFAULT_RELAY)]
     pub relay: String,
-    /// Hours published events stay in the outbox before pruning.
+    /// Hours published events stay in the outbox before pruning (0: deleted as they are published).
     #[arg(long, env = "WATCHME_OUTBOX_RETENTION_HOURS", default_value = DEFAULT_OUTBOX_RETENTION_HOURS)]
     pub outbox_retention_hours: String,
     /// Redis URL for the shared cache (two-tier: in-process L1 + Redis); unset = in-process cache only.
@@ -247,6 +247,9 @@ pub struct RawConfig {
     /// How often the outbox relay looks for new events when idle, in ms.
     #[arg(long, env = "WATCHME_OUTBOX_POLL_MS", default_value = DEFAULT_OUTBOX_POLL_MS)]
     pub outbox_poll_ms: String,
+    /// Events the outbox relay claims and publishes per batch (default: 1000, 200 on SQLite).
+    #[arg(long, env = "WATCHME_RELAY_BATCH_SIZE")]
+    pub relay_batch_size: Option<String>,
     /// Most page views (and their events) written in one transaction (group commit).
     #[arg(long, env = "WATCHME_WRITE_BATCH_MAX", default_value = DEFAULT_WRITE_BATCH_MAX)]
     pub write_batch_max: String,
@@ -367,6 +370,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Outbox relay idle poll interval.
     pub outbox_poll: Duration,
+    /// Events per relay batch; `None`: the default of the database.
+    pub relay_batch_size: Option<u32>,
     /// How page views are written (group commit, anonymous counting).
     pub view_recording: watchme_core::services::ViewRecording,
     /// Shutdown grace period.
@@ -577,7 +582,7 @@ impl RawConfig {
         let auto_migrate = c.boolean("WATCHME_AUTO_MIGRATE", &self.auto_migrate);
         let relay = c.boolean("WATCHME_RELAY", &self.relay);
         let outbox_retention = Duration::from_secs(
-            3600 * c.number("WATCHME_OUTBOX_RETENTION_HOURS", &self.outbox_retention_hours, 1u64, 24 * 365),
+            3600 * c.number("WATCHME_OUTBOX_RETENTION_HOURS", &self.outbox_retention_hours, 0u64, 24 * 365),
         );
         if !(self.tmdb_base_url.starts_with("http://") || self.tmdb_base_url.starts_with("https://")) {
             c.fail(
@@ -666,6 +671,11 @@ impl RawConfig {
         let cache_max_bytes = c.number("WATCHME_CACHE_MAX_MB", &self.cache_max_mb, 1u64, 65_536) * 1024 * 1024;
         let max_body_bytes = c.number("WATCHME_MAX_BODY_KIB", &self.max_body_kib, 1usize, 10 * 1024) * 1024;
         let outbox_poll = c.millis("WATCHME_OUTBOX_POLL_MS", &self.outbox_poll_ms, 10, 60_000);
+        let relay_batch_size = self
+            .relay_batch_size
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| c.number("WATCHME_RELAY_BATCH_SIZE", s, 1u32, 10_000));
         let view_recording = watchme_core::services::ViewRecording {
             group_commit: watchme_core::services::GroupCommitConfig {
                 max_batch: c.number("WATCHME_WRITE_BATCH_MAX", &self.write_batch_max, 1usize, 10_000),
@@ -781,6 +791,7 @@ impl RawConfig {
             cache_max_bytes,
             max_body_bytes,
             outbox_poll,
+            relay_batch_size,
             view_recording,
             shutdown_grace,
             tmdb,
@@ -921,6 +932,7 @@ impl RawConfig {
             cache_max_mb: DEFAULT_CACHE_MAX_MB.into(),
             max_body_kib: DEFAULT_MAX_BODY_KIB.into(),
             outbox_poll_ms: DEFAULT_OUTBOX_POLL_MS.into(),
+            relay_batch_size: None,
             write_batch_max: DEFAULT_WRITE_BATCH_MAX.into(),
             write_window_ms: DEFAULT_WRITE_WINDOW_MS.into(),
             write_concurrency: DEFAULT_WRITE_CONCURRENCY.into(),
