@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use watchme_core::domain::TrendingWindow;
 use watchme_core::services::MovieError;
 
 use super::error::ApiError;
+use super::query::Query;
 use super::schema::{Int, MovieIdParam};
 use super::Tag;
 use crate::app::AppState;

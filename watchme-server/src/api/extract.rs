@@ -3,11 +3,10 @@
 
 use poem::http::header::AUTHORIZATION;
 use poem::{Request, RequestBody};
-use poem_openapi::auth::Bearer;
 use poem_openapi::payload::{ParsePayload, Payload};
-use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchemaRef, Registry};
+use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchemaRef, MetaSecurityScheme, Registry};
 use poem_openapi::types::Type;
-use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
 use watchme_core::domain::{RequestContext, Role, SessionId, UserId};
 use watchme_core::ports::AccessClaims;
@@ -227,19 +226,64 @@ impl Caller {
 }
 
 /// A JWT access token from `POST /auth/login`, as `Authorization: Bearer <token>`.
-#[derive(SecurityScheme)]
-#[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "check_bearer")]
+///
+/// Written out rather than derived: poem-openapi's `SecurityScheme` derive
+/// reads the query string through a type it hides from its documentation
+/// (for API keys in the query), which only its own service provides.
 pub struct BearerAuth(pub Caller);
 
-async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
+/// The security scheme's name in the spec.
+const BEARER_SCHEME: &str = "bearerAuth";
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(req: &Request) -> Option<&str> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+async fn check_bearer(req: &Request, token: &str) -> poem::Result<Caller> {
     let state = &req.data::<RequestScope>().ok_or_else(ApiError::internal_opaque)?.state;
-    let checked = req.data::<crate::security::Authenticated>().filter(|a| a.token == bearer.token);
+    let checked = req.data::<crate::security::Authenticated>().filter(|a| a.token == token);
     let claims = match checked {
         Some(a) => a.claims.clone(),
-        None => state.auth.authenticate(&bearer.token).await.map_err(ApiError::from)?,
+        None => state.auth.authenticate(token).await.map_err(ApiError::from)?,
     };
     context::record_user(&claims.user_id.to_string());
     Ok(Caller { user_id: claims.user_id, role: claims.role, session_id: claims.session_id })
+}
+
+impl<'a> ApiExtractor<'a> for BearerAuth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            BEARER_SCHEME,
+            MetaSecurityScheme {
+                ty: "http",
+                description: Some("A JWT access token from `POST /auth/login`, as `Authorization: Bearer <token>`."),
+                name: None,
+                key_in: None,
+                scheme: Some("bearer"),
+                bearer_format: Some("JWT"),
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![BEARER_SCHEME]
+    }
+
+    async fn from_request(req: &'a Request, _: &mut RequestBody, _: ExtractParamOptions<()>) -> poem::Result<Self> {
+        let token = bearer_token(req)
+            .ok_or_else(|| ApiError::unauthorized("unauthorized", "a valid bearer token is required"))?;
+        check_bearer(req, token).await.map(Self)
+    }
 }
 
 /// Authentication that may be absent: no `Authorization` header means an

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use super::dto::{FavoriteDto, LibraryEntryDto, WatchStatusDto};
 use super::error::ApiError;
 use super::extract::{non_null, BearerAuth, JsonBody};
 use super::paging::{page_request, PageResponse};
+use super::query::Query;
 use super::schema::{MovieIdParam, PageNo, PerPage};
 use super::Tag;
 use crate::app::AppState;

@@ -12,6 +12,7 @@ pub mod library;
 pub mod movies;
 pub mod paging;
 pub mod payload;
+pub mod query;
 pub mod schema;
 pub mod spec;
 
@@ -28,7 +29,6 @@ use poem::http::{HeaderValue, Method};
 use poem::middleware::Cors;
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route};
-use poem_openapi::__private::UrlQuery;
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
 use crate::app::AppState;
@@ -170,11 +170,6 @@ impl Endpoint for ByMethod {
         if head {
             req.set_method(Method::GET);
         }
-        // poem-openapi's query extractors read the query string from this
-        // extension, which its own service inserts; the type is public but
-        // hidden, so an upgrade that changes it fails to build here.
-        let query: Vec<(String, String)> = req.params().unwrap_or_default();
-        req.extensions_mut().insert(UrlQuery(query));
         Either::Right(DynEndpoint::call(&**ep, req).map(move |answer| {
             let mut resp = answer?;
             if head {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::{ApiResponse, OpenApi};
 use watchme_core::domain::{MovieDetails, MovieId, SearchQuery, SearchQueryError};
 
@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::extract::{BearerAuth, MaybeAuth};
 use super::paging::{page_request, PageResponse};
 use super::payload::{EncodedJson, SerdeJson, WithCacheStatus};
+use super::query::Query;
 use super::schema::{Int, MovieIdParam, NonBlank, PageNo, PerPage};
 use super::Tag;
 use crate::app::AppState;
