@@ -1,6 +1,6 @@
-//! Per-request context (request id, trace, log span) and the middleware
-//! that establishes it, logs the request and turns every error into the
-//! one JSON error shape.
+//! The middleware that gives every request its context (request id,
+//! trace, log span: the data lives in `request`), logs the request and
+//! turns every error into the one JSON error shape.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -12,39 +12,8 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use tracing::Instrument;
 use watchme_core::domain::TraceContext;
 
-use crate::api::error::error_response;
-
-/// What every part of a request may need to know about it.
-#[derive(Debug, Clone)]
-pub struct RequestInfo {
-    /// The request id, echoed in `X-Request-Id` and every error body.
-    pub request_id: String,
-    /// Incoming W3C trace context, if the caller sent a valid one.
-    pub trace: Option<TraceContext>,
-    /// The request's log span; `user_id` is recorded on it once known.
-    pub span: tracing::Span,
-}
-
-tokio::task_local! {
-    static REQUEST: RequestInfo;
-}
-
-/// The current request's id, or `-` outside a request.
-pub fn request_id() -> String {
-    REQUEST.try_with(|r| r.request_id.clone()).unwrap_or_else(|_| "-".into())
-}
-
-/// The current request's trace context.
-pub fn trace() -> Option<TraceContext> {
-    REQUEST.try_with(|r| r.trace.clone()).ok().flatten()
-}
-
-/// Records the authenticated user on the request's log span.
-pub fn record_user(user_id: &str) {
-    let _ = REQUEST.try_with(|r| {
-        r.span.record("user_id", user_id);
-    });
-}
+use crate::error::error_response;
+use crate::request::{self, RequestInfo};
 
 /// A new random (v4) request id. It only correlates log lines, so it is
 /// drawn from the thread-local fastrand generator instead of the OS: a
@@ -165,7 +134,7 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         // Not boxed: the guard below holds the routes' large future on the
         // heap, so what it returns is small enough to move.
         let inner = self.inner.call(req);
-        let scoped = REQUEST.scope(info, async {
+        let scoped = request::scope(info, async {
             match inner.await {
                 Ok(r) => r.into_response(),
                 Err(e) => error_response(e),

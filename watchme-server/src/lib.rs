@@ -9,12 +9,16 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod ops;
+pub mod request;
 pub mod security;
+pub mod state;
 pub mod telemetry;
 pub mod traced;
 
-pub use app::{App, AppState, StartError};
+pub use app::{App, StartError};
 pub use config::{Config, RawConfig};
+pub use state::AppState;

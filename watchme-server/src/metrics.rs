@@ -134,7 +134,7 @@ pub struct MetricsAccess(pub Vec<IpNet>);
 pub async fn endpoint(req: &Request, gauges: Data<&Gauges>, access: Data<&MetricsAccess>) -> Response {
     let peer: Option<IpAddr> = req.remote_addr().as_socket_addr().map(std::net::SocketAddr::ip);
     if !access.0 .0.is_empty() && !peer.is_some_and(|ip| access.0 .0.iter().any(|n| n.contains(&ip))) {
-        return crate::api::error::ApiError::forbidden("metrics are not served to this address").into_response();
+        return crate::error::ApiError::forbidden("metrics are not served to this address").into_response();
     }
     gauges.0.refresh().await;
     let h = handle();

@@ -72,7 +72,7 @@ pub async fn backup(config: &Config, output: &Path) -> Result<(), OpsError> {
                 SqlStore::connect_lazy(&url, &SqlOptions::default()).map_err(|e| OpsError::Failed(e.to_string()))?;
             let done = store.vacuum_into(&output.to_string_lossy()).await;
             store.close().await;
-            done.map_err(|e| OpsError::Failed(format!("VACUUM INTO failed: {}", crate::api::error::chain(&e))))
+            done.map_err(|e| OpsError::Failed(format!("VACUUM INTO failed: {}", crate::error::chain(&e))))
         }
         Backend::Postgres => {
             let out = output.to_string_lossy();

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::{self, Either};
 use futures_util::FutureExt as _;
-use ipnet::IpNet;
 use poem::endpoint::{BoxEndpoint, DynEndpoint};
 use poem::http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, RETRY_AFTER, STRICT_TRANSPORT_SECURITY,
@@ -18,51 +17,8 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
 use watchme_core::ports::RateDecision;
 use watchme_core::services::{stricter, RateLimits, Requester};
 
-use crate::api::error::{error_response, ApiError};
-use crate::app::AppState;
-use crate::config::Config;
-
-/// What the HTTP layer enforces, from the config.
-#[derive(Debug, Clone, Default)]
-pub struct HttpPolicy {
-    /// Largest request body, in bytes.
-    pub max_body_bytes: usize,
-    /// Proxies whose X-Forwarded-For is believed.
-    pub trusted_proxies: Vec<IpNet>,
-    /// Send Strict-Transport-Security.
-    pub hsts: bool,
-    /// CORS origins; empty = CORS off.
-    pub cors_origins: Vec<String>,
-    /// Requests slower than this are logged at warn.
-    pub slow_request: std::time::Duration,
-}
-
-impl HttpPolicy {
-    /// The policy the config asks for.
-    pub fn from_config(config: &Config) -> Self {
-        Self {
-            max_body_bytes: config.max_body_bytes,
-            trusted_proxies: config.security.trusted_proxies.clone(),
-            hsts: config.security.hsts,
-            cors_origins: config.security.cors_origins.clone(),
-            slow_request: config.slow_request,
-        }
-    }
-
-    /// The client's address: the peer, or, when the peer is a trusted proxy,
-    /// the right-most X-Forwarded-For entry that is not itself a trusted
-    /// proxy (entries further left are written by the client and can be forged).
-    pub fn client_ip(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
-        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|n| n.contains(ip));
-        let peer = peer?;
-        if !trusted(&peer) {
-            return Some(peer);
-        }
-        let hops: Vec<IpAddr> =
-            forwarded_for.unwrap_or("").split(',').filter_map(|h| h.trim().parse::<IpAddr>().ok()).collect();
-        hops.iter().rev().find(|ip| !trusted(ip)).or(hops.first()).copied().or(Some(peer))
-    }
-}
+use crate::error::{error_response, ApiError};
+use crate::state::{AppState, HttpPolicy};
 
 /// What the guard resolved for a request, as one piece of request data
 /// (one insert where four showed in the profile): the state (with its

@@ -111,6 +111,8 @@ pub struct TmdbSource {
     config: TmdbConfig,
     limiter: DefaultDirectRateLimiter,
     breaker: Breaker,
+    // TMDb's last definite answer about our credential, and when it came.
+    verdict: tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
 }
 
 enum Attempt<T> {
@@ -132,7 +134,7 @@ impl TmdbSource {
         let per_sec = NonZeroU32::new(config.rate_limit_per_sec.max(1)).unwrap_or(NonZeroU32::MIN);
         let limiter = RateLimiter::direct(Quota::per_second(per_sec));
         let breaker = Breaker::new(config.breaker_threshold, config.breaker_cooldown);
-        Ok(Self { http, config, limiter, breaker })
+        Ok(Self { http, config, limiter, breaker, verdict: tokio::sync::Mutex::default() })
     }
 
     /// Asks TMDb's `/configuration` (cheap, needs a valid credential): `Ok`
@@ -148,6 +150,33 @@ impl TmdbSource {
     /// The circuit breaker's state.
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
+    }
+
+    /// The readiness verdict on TMDb: down while the breaker is open;
+    /// otherwise TMDb's answer about our credential. A definite answer
+    /// (accepted, or 401) is kept for 5 minutes, so a probe storm does not
+    /// spend TMDb's rate limit; an unreachable TMDb is asked again next time
+    /// (the breaker keeps that cheap while it is down).
+    ///
+    /// # Errors
+    /// Why TMDb is not usable, for the health report.
+    pub async fn health(&self) -> Result<(), String> {
+        if self.breaker_state() == BreakerState::Open {
+            return Err("TMDb circuit open after repeated failures; serving cached copies".into());
+        }
+        let mut last = self.verdict.lock().await;
+        if let Some((_, verdict)) = last.as_ref().filter(|(at, _)| at.elapsed() < Duration::from_secs(300)) {
+            return verdict.clone();
+        }
+        let verdict = match self.check_credentials().await {
+            Ok(()) => Ok(()),
+            Err(MovieSourceError::Misconfigured(_)) => {
+                Err("TMDb refuses our credential (401): check WATCHME_TMDB_API_KEY / WATCHME_TMDB_TOKEN".to_owned())
+            }
+            Err(e) => return Err(format!("TMDb unreachable: {}", watchme_core::error::chain(&e))),
+        };
+        *last = Some((std::time::Instant::now(), verdict.clone()));
+        verdict
     }
 
     /// The configured language (part of cache keys).

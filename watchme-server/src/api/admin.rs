@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::extract::BearerAuth;
 use super::schema::MovieIdParam;
 use super::Tag;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// How many cache entries an invalidation removed.
 #[derive(Debug, Object)]

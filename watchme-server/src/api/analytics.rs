@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::query::Query;
 use super::schema::{Int, MovieIdParam};
 use super::Tag;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The period a statistic covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]

@@ -21,8 +21,8 @@ use super::error::ApiError;
 use super::extract::{non_null, BearerAuth, JsonBody, MaybeAuth};
 use super::schema::{EmailText, SessionIdParam};
 use super::Tag;
-use crate::app::AppState;
 use crate::security::{ClientIp, RateSlot};
+use crate::state::AppState;
 
 /// A new account.
 #[derive(Debug, Object, Deserialize)]

@@ -12,7 +12,7 @@ use watchme_core::domain::{RequestContext, Role, SessionId, UserId};
 use watchme_core::ports::AccessClaims;
 
 use super::error::ApiError;
-use crate::context;
+use crate::request as context;
 use crate::security::RequestScope;
 
 /// The largest request body accepted, in bytes (the guard's

@@ -6,8 +6,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::Tag;
-use crate::app::AppState;
 use crate::health::ProbeResult;
+use crate::state::AppState;
 
 /// How well something works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]

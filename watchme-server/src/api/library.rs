@@ -15,7 +15,7 @@ use super::paging::{page_request, PageResponse};
 use super::query::Query;
 use super::schema::{MovieIdParam, PageNo, PerPage};
 use super::Tag;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// A change to a library entry: a status, a rating, or both (at least one).
 #[derive(Debug, Object, Deserialize)]

@@ -1,11 +1,12 @@
 //! The HTTP API: poem-openapi handlers, one group per file, with their
 //! DTOs; the spec at `/openapi.json` and Swagger UI at `/docs`.
 
+pub use crate::error;
+
 pub mod admin;
 pub mod analytics;
 pub mod auth;
 pub mod dto;
-pub mod error;
 pub mod extract;
 pub mod health;
 pub mod library;
@@ -31,9 +32,9 @@ use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
-use crate::app::AppState;
 use crate::context::RequestContext;
 use crate::security::Guard;
+use crate::state::AppState;
 
 /// Groups of operations in the spec.
 #[derive(Tags)]

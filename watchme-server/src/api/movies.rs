@@ -15,7 +15,7 @@ use super::payload::{EncodedJson, SerdeJson, WithCacheStatus};
 use super::query::Query;
 use super::schema::{Int, MovieIdParam, NonBlank, PageNo, PerPage};
 use super::Tag;
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[derive(ApiResponse)]
 enum MovieResponse {

@@ -13,7 +13,7 @@ use poem_openapi::{ApiResponse, Object};
 use watchme_core::error::{Cause, StorageError};
 use watchme_core::services::{AuthError, LibraryError, MovieError};
 
-use crate::context::request_id;
+use crate::request::request_id;
 
 /// One problem with one input field.
 #[derive(Debug, Clone, Object)]

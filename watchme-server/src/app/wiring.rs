@@ -1,0 +1,242 @@
+//! Building the adapters and services from the config: the cache tiers,
+//! the movie source, the event bus, authentication, rate limits, the view
+//! recording, the relay and the readiness probes. Nothing else in the
+//! workspace constructs adapters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use watchme_adapters::catalog::CatalogSource;
+use watchme_adapters::crypto::{Argon2Hasher, JwtConfig, JwtIssuer};
+use watchme_adapters::kafka::KafkaBus;
+use watchme_adapters::memory::{InProcessBus, MemoryCache, MemoryRateLimiter};
+use watchme_adapters::redis::{RedisCache, RedisRateLimiter, TwoTierCache};
+use watchme_adapters::sql::{Backend, SqlStore};
+use watchme_adapters::tmdb::TmdbSource;
+use watchme_core::ports::{Cache, Clock, EventBus, MovieSource, RateLimiter, SystemClock};
+use watchme_core::services::{
+    AnalyticsService, AuthService, AuthSettings, LibraryService, MovieService, OutboxRelay, RateLimits, RelayConfig,
+};
+
+use super::{SigningKeys, StartError, Storage};
+use crate::config::Config;
+use crate::error::chain;
+use crate::health::{HealthChecks, Probe};
+use crate::state::{AppState, HttpPolicy};
+use crate::traced::{TracedBus, TracedHandler};
+
+/// What [`build_state`] returns besides the state: the parts background tasks need.
+pub struct Wiring {
+    /// The handlers' services.
+    pub state: Arc<AppState>,
+    /// The outbox relay feeding the event bus.
+    pub relay: Arc<OutboxRelay>,
+    /// The storage.
+    pub storage: Storage,
+    /// The Kafka bus, when events go to Kafka (otherwise the in-process bus
+    /// hands them to the analytics service directly).
+    pub kafka: Option<KafkaBus>,
+}
+
+fn config_error(what: &str) -> impl FnOnce(String) -> StartError + '_ {
+    move |e| StartError::Config(format!("{what}{e}"))
+}
+
+/// With Redis: a short-lived in-process L1 in front of the Redis all
+/// replicas share (or Redis alone with a zero L1 TTL); without: the
+/// in-process cache alone. The Redis tier is returned too, for its probe
+/// and the shared rate limiter.
+fn cache(config: &Config) -> Result<(Arc<dyn Cache>, Option<RedisCache>), StartError> {
+    let Some(r) = &config.redis else {
+        return Ok((Arc::new(MemoryCache::new(config.cache_max_bytes)), None));
+    };
+    let l2 = RedisCache::new(r.clone()).map_err(|e| config_error("WATCHME_REDIS_URL: ")(e.to_string()))?;
+    let tiers: Arc<dyn Cache> = if config.cache_l1_ttl.is_zero() {
+        Arc::new(l2.clone())
+    } else {
+        Arc::new(TwoTierCache::start(l2.clone(), config.cache_max_bytes, config.cache_l1_ttl))
+    };
+    Ok((tiers, Some(l2)))
+}
+
+/// The movie source, and TMDb when that is what it is (for its probe and gauges).
+type Source = (Arc<dyn MovieSource>, Option<Arc<TmdbSource>>);
+
+/// TMDb when a credential is configured (returned too, for its probe and
+/// gauges), else the bundled catalog.
+fn movie_source(config: &Config) -> Result<Source, StartError> {
+    match &config.tmdb {
+        Some(t) => {
+            let src = Arc::new(TmdbSource::new(t.clone()).map_err(|e| StartError::Config(e.to_string()))?);
+            Ok((src.clone(), Some(src)))
+        }
+        None => Ok((Arc::new(CatalogSource::bundled().map_err(|e| StartError::Config(e.to_string()))?), None)),
+    }
+}
+
+/// Kafka when configured (returned too, for its probe and the consumer),
+/// else the in-process bus feeding `analytics`; traced either way.
+fn event_bus(
+    config: &Config,
+    analytics: &Arc<AnalyticsService>,
+) -> Result<(Arc<dyn EventBus>, Option<KafkaBus>), StartError> {
+    match &config.kafka {
+        Some(k) => {
+            let b = KafkaBus::new(&k.config).map_err(|e| config_error("Kafka settings refused: ")(e.to_string()))?;
+            Ok((Arc::new(TracedBus::new(Arc::new(b.clone()), "kafka", k.config.events_topic())), Some(b)))
+        }
+        None => {
+            let handler = Arc::new(TracedHandler::new(analytics.clone(), "in_process", "events"));
+            let bus = Arc::new(InProcessBus::new(vec![handler]));
+            Ok((Arc::new(TracedBus::new(bus, "in_process", "events")), None))
+        }
+    }
+}
+
+fn auth(
+    config: &Config,
+    storage: &Storage,
+    keys: SigningKeys,
+    clock: Arc<dyn Clock>,
+) -> Result<AuthService, StartError> {
+    let mut hasher =
+        Argon2Hasher::new(config.argon2).map_err(|e| config_error("argon2 parameters: ")(e.to_string()))?;
+    if config.argon2_max_concurrent > 0 {
+        hasher = hasher.with_max_concurrent(config.argon2_max_concurrent);
+    }
+    let tokens = JwtIssuer::new(JwtConfig {
+        signing: keys.signing,
+        verify_only: keys.verify_only,
+        issuer: "watchme".into(),
+        audience: "watchme-api".into(),
+        ttl: config.jwt_ttl,
+        leeway: Duration::from_secs(5),
+    })
+    .map_err(|e| config_error("JWT keys: ")(e.to_string()))?;
+    Ok(AuthService::new(
+        storage.users.clone(),
+        storage.sessions.clone(),
+        Arc::new(hasher),
+        Arc::new(tokens),
+        clock,
+        AuthSettings {
+            admin_emails: config.admin_emails.clone(),
+            refresh_ttl: config.security.refresh_ttl,
+            session_check_ttl: config.security.session_check_ttl,
+            reject_common_passwords: true,
+        },
+    ))
+}
+
+/// With Redis every replica counts against one shared budget; the
+/// in-process limiter is the embedded default and the fallback for
+/// credential attempts while Redis is away.
+fn rate_limits(config: &Config, redis: Option<&RedisCache>) -> Option<Arc<RateLimits>> {
+    config.security.rate_limits.clone().map(|policies| {
+        let local: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new());
+        let shared: Arc<dyn RateLimiter> = match redis {
+            Some(r) => Arc::new(RedisRateLimiter::new(r.clone())),
+            None => local.clone(),
+        };
+        Arc::new(RateLimits::new(shared, local, policies))
+    })
+}
+
+fn relay_config(config: &Config, storage: &Storage) -> RelayConfig {
+    RelayConfig {
+        idle_interval: config.outbox_poll,
+        batch_size: config.relay_batch_size.unwrap_or(match storage.sql.as_ref().map(SqlStore::backend) {
+            // One writer: a request's commit waits for the relay's claim and,
+            // in-process, for the analytics it applies; small batches keep that wait short.
+            Some(Backend::Sqlite) => 200,
+            _ => RelayConfig::default().batch_size,
+        }),
+        // In memory, nothing reads published events again, and keeping them
+        // only grows the heap: at tens of thousands of views a second, ten
+        // minutes of them were gigabytes, and even one minute of them made
+        // the kernel zero fresh pages for about 4 % of a cache hit's time.
+        retention: if storage.memory.is_some() { Duration::ZERO } else { config.outbox_retention },
+        ..RelayConfig::default()
+    }
+}
+
+/// The dependencies `/health/ready` checks, each required or not as
+/// `WATCHME_READY_REQUIRES` says.
+fn probes(
+    config: &Config,
+    storage: &Storage,
+    cache: &Arc<dyn Cache>,
+    redis: Option<RedisCache>,
+    tmdb: Option<Arc<TmdbSource>>,
+    kafka: Option<KafkaBus>,
+) -> HealthChecks {
+    let required = |name: &str| config.ready_requires.contains(name);
+    let probe_storage = storage.clone();
+    let mut probes = vec![Probe::new("database", required("database"), move || {
+        let s = probe_storage.clone();
+        async move { s.ping().await }
+    })];
+    match redis {
+        // Ask Redis itself: a get could be answered by the L1.
+        Some(r) => probes.push(Probe::new("redis", required("redis"), move || {
+            let r = r.clone();
+            async move { r.ping().await.map_err(|e| chain(&e)) }
+        })),
+        None => {
+            let c = cache.clone();
+            probes.push(Probe::new("cache", false, move || {
+                let c = c.clone();
+                async move { c.get("watchme:health").await.map(|_| ()).map_err(|e| e.to_string()) }
+            }));
+        }
+    }
+    if let Some(t) = tmdb {
+        probes.push(Probe::new("movie_source", required("movie_source"), move || {
+            let t = t.clone();
+            async move { t.health().await }
+        }));
+    }
+    if let Some(k) = kafka {
+        // Not required by default: while Kafka is away events wait in the outbox.
+        probes.push(Probe::new("events", required("events"), move || {
+            let k = k.clone();
+            async move { k.ping(Duration::from_secs(1)).await }
+        }));
+    }
+    HealthChecks::new(probes, Duration::from_secs(2))
+}
+
+/// Builds adapters and services over `storage`, signing with `keys`.
+///
+/// # Errors
+/// [`StartError::Config`] when an adapter refuses its configuration.
+pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Result<Wiring, StartError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (cache, redis) = cache(config)?;
+    let (source, tmdb) = movie_source(config)?;
+    let analytics = Arc::new(AnalyticsService::new(storage.analytics.clone(), clock.clone()));
+    let (bus, kafka) = event_bus(config, &analytics)?;
+    let auth = Arc::new(auth(config, &storage, keys, clock.clone())?);
+    let limits = rate_limits(config, redis.as_ref());
+    let movies = Arc::new(MovieService::new(source, cache.clone(), clock.clone(), config.movie_policy.clone()));
+    let library = Arc::new(LibraryService::with_recording(
+        storage.library.clone(),
+        movies.clone(),
+        clock.clone(),
+        config.view_recording,
+    ));
+    let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), bus, clock, relay_config(config, &storage)));
+    let metrics = config.metrics.as_ref().map(|m| {
+        let gauges = crate::metrics::Gauges {
+            outbox: Some(storage.outbox.clone()),
+            sql: storage.sql.clone(),
+            tmdb: tmdb.clone(),
+            limits: limits.clone(),
+        };
+        crate::metrics::MetricsMount::new(m, gauges)
+    });
+    let health = probes(config, &storage, &cache, redis, tmdb, kafka.clone());
+    let http = HttpPolicy::from_config(config);
+    let state = Arc::new(AppState { auth, movies, library, analytics, health, limits, http, metrics });
+    Ok(Wiring { state, relay, storage, kafka })
+}
