@@ -106,7 +106,7 @@ async fn openapi(config: &Config) -> Result<(), String> {
     let storage = Storage::open(&memory, false).await.map_err(|e| e.to_string())?;
     let w = build_state(&memory, storage, SigningKeys::hs256(&[0; 32]).map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
-    println!("{}", crate::api::spec::document(&crate::api::openapi(w.state)));
+    println!("{}", crate::api::spec::document(&crate::api::spec::openapi(w.state)));
     Ok(())
 }
 

@@ -7,10 +7,10 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::error::ApiError;
 use super::extract::BearerAuth;
 use super::schema::MovieIdParam;
-use super::Tag;
+use super::tags::Tag;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// How many cache entries an invalidation removed.

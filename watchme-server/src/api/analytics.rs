@@ -8,10 +8,10 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use watchme_core::domain::TrendingWindow;
 use watchme_core::services::MovieError;
 
-use super::error::ApiError;
 use super::query::Query;
 use super::schema::{Int, MovieIdParam};
-use super::Tag;
+use super::tags::Tag;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The period a statistic covers.

@@ -17,10 +17,10 @@ use watchme_core::domain::{ClientInfo, DisplayName, Email, Password, RefreshToke
 use watchme_core::services::{AuthAttempt, Registration, TokenPair};
 
 use super::dto::UserDto;
-use super::error::ApiError;
 use super::extract::{non_null, BearerAuth, JsonBody, MaybeAuth};
 use super::schema::{EmailText, SessionIdParam};
-use super::Tag;
+use super::tags::Tag;
+use crate::error::ApiError;
 use crate::security::{ClientIp, RateSlot};
 use crate::state::AppState;
 

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use watchme_core::domain::{RequestContext, Role, SessionId, UserId};
 use watchme_core::ports::AccessClaims;
 
-use super::error::ApiError;
+use crate::error::ApiError;
 use crate::request as context;
 use crate::security::RequestScope;
 
@@ -95,7 +95,7 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let limit = request.data::<RequestScope>().map_or(BodyLimit::DEFAULT, |s| s.state.http.max_body_bytes);
         let bytes = body.take()?.into_bytes_limit(limit).await.map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge(super::error::body(
+            poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge(crate::error::body(
                 "payload_too_large",
                 format!("request body is larger than {limit} bytes"),
             )),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
-use super::Tag;
+use super::tags::Tag;
 use crate::health::ProbeResult;
 use crate::state::AppState;
 

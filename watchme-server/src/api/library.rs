@@ -9,12 +9,12 @@ use serde::Deserialize;
 use watchme_core::domain::{LibraryUpdate, Rating};
 
 use super::dto::{FavoriteDto, LibraryEntryDto, WatchStatusDto};
-use super::error::ApiError;
 use super::extract::{non_null, BearerAuth, JsonBody};
 use super::paging::{page_request, PageResponse};
 use super::query::Query;
 use super::schema::{MovieIdParam, PageNo, PerPage};
-use super::Tag;
+use super::tags::Tag;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// A change to a library entry: a status, a rating, or both (at least one).

@@ -8,13 +8,13 @@ use poem_openapi::{ApiResponse, OpenApi};
 use watchme_core::domain::{MovieDetails, MovieId, SearchQuery, SearchQueryError};
 
 use super::dto::{MovieDetailsDto, MovieSummaryDto, ViewDto};
-use super::error::ApiError;
 use super::extract::{BearerAuth, MaybeAuth};
 use super::paging::{page_request, PageResponse};
 use super::payload::{EncodedJson, SerdeJson, WithCacheStatus};
 use super::query::Query;
 use super::schema::{Int, MovieIdParam, NonBlank, PageNo, PerPage};
-use super::Tag;
+use super::tags::Tag;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(ApiResponse)]

@@ -5,8 +5,8 @@ use poem_openapi::types::{ParseFromJSON, ToJSON};
 use poem_openapi::{ApiResponse, Object};
 use watchme_core::domain::{Page, PageRequest};
 
-use super::error::ApiError;
 use super::schema::{PageNo, PerPage};
+use crate::error::ApiError;
 
 /// One page of a list.
 #[derive(Debug, Object)]

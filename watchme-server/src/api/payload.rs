@@ -47,7 +47,7 @@ impl<T: Type + Serialize + Send> IntoResponse for SerdeJson<T> {
         match self.encode() {
             Ok(encoded) => encoded.into_response(),
             // Plain data with string keys cannot fail to encode; answer the opaque 500 if it ever does.
-            Err(_) => super::error::ApiError::internal_opaque().into_response(),
+            Err(_) => crate::error::ApiError::internal_opaque().into_response(),
         }
     }
 }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use watchme_core::domain::{Email, MovieId, PageRequest, SessionId};
 
-use super::error::ApiError;
+use crate::error::ApiError;
 
 /// `impl Type` for a single-valued input type (`for [generic parameters]`
 /// first when it has some) with this name and schema.

@@ -14,11 +14,47 @@
 //!   3.0 tools that ignore a `$ref`'s siblings lose only the description.
 
 use poem_openapi::types::Type;
+use std::sync::Arc;
+
 use poem_openapi::OpenApiService;
 use serde_json::{json, Map, Value};
 
+use crate::state::AppState;
+
 use super::library::LibraryUpdateRequest;
-use super::Apis;
+use super::{admin, analytics, auth, health, library, movies};
+
+/// Every handler group.
+pub type Apis = (
+    auth::AuthApi,
+    movies::MoviesApi,
+    library::LibraryApi,
+    analytics::AnalyticsApi,
+    health::HealthApi,
+    admin::AdminApi,
+);
+
+/// Every handler group over `state`.
+pub fn apis(state: Arc<AppState>) -> Apis {
+    (
+        auth::AuthApi::new(state.clone()),
+        movies::MoviesApi::new(state.clone()),
+        library::LibraryApi::new(state.clone()),
+        analytics::AnalyticsApi::new(state.clone()),
+        health::HealthApi::new(state.clone()),
+        admin::AdminApi::new(state),
+    )
+}
+
+/// The OpenAPI service over `state`: the spec and the docs.
+pub fn openapi(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(apis(state), "WatchMe", env!("CARGO_PKG_VERSION")).description(
+        "Movie tracking: accounts, popular movies, search and details, a personal library \
+         (views, favorites, watch status, ratings) and analytics. Every error answers \
+         `{code, message, request_id, details?}`; every list answers a page body and \
+         `X-Pagination-*` headers.",
+    )
+}
 
 /// Where a link's value comes from: a runtime expression (`$response.body#/id`).
 type Expr = &'static str;

@@ -1,0 +1,20 @@
+//! The groups the spec sorts operations into.
+
+use poem_openapi::Tags;
+
+/// Groups of operations in the spec.
+#[derive(Tags)]
+pub enum Tag {
+    /// Accounts and tokens.
+    Auth,
+    /// Browsing and searching movies.
+    Movies,
+    /// The caller's favorites and library.
+    Library,
+    /// Statistics computed from the event stream.
+    Analytics,
+    /// Liveness and readiness probes.
+    Health,
+    /// Operator endpoints (admin role).
+    Admin,
+}
