@@ -102,7 +102,7 @@ pub async fn main() -> ExitCode {
 async fn openapi(config: &Config) -> Result<(), String> {
     // The spec does not depend on storage; memory avoids touching a database.
     let mut memory = config.clone();
-    memory.database = Database::Memory;
+    memory.database.url = Database::Memory;
     let storage = Storage::open(&memory, false).await.map_err(|e| e.to_string())?;
     let w = build_state(&memory, storage, SigningKeys::hs256(&[0; 32]).map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
@@ -116,12 +116,12 @@ async fn serve(config: Config) -> Result<(), String> {
 }
 
 async fn relay(config: Config) -> Result<(), String> {
-    let storage = Storage::open(&config, config.auto_migrate).await.map_err(|e| e.to_string())?;
+    let storage = Storage::open(&config, config.database.auto_migrate).await.map_err(|e| e.to_string())?;
     let w = build_state(&config, storage, SigningKeys::hs256(&[0; 32]).map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     crate::app::prepare_topics(&config).await.map_err(|e| e.to_string())?;
     let metrics = metrics_listener(&config, w.state.metrics.clone().unwrap_or_default());
-    tracing::info!(database = %config.database.redacted(), "outbox relay running");
+    tracing::info!(database = %config.database.url.redacted(), "outbox relay running");
     w.relay.run(shutdown_signal()).await;
     if let Some(m) = metrics {
         m.abort();
@@ -133,7 +133,7 @@ async fn consume(config: Config) -> Result<(), String> {
     let Some(kafka) = &config.kafka else {
         return Err("`watchme consume` reads events from Kafka: set WATCHME_KAFKA_BROKERS".into());
     };
-    let storage = Storage::open(&config, config.auto_migrate).await.map_err(|e| e.to_string())?;
+    let storage = Storage::open(&config, config.database.auto_migrate).await.map_err(|e| e.to_string())?;
     crate::app::prepare_topics(&config).await.map_err(|e| e.to_string())?;
     let clock = std::sync::Arc::new(watchme_core::ports::SystemClock);
     let analytics =
@@ -152,9 +152,12 @@ async fn consume(config: Config) -> Result<(), String> {
     let consumer = watchme_adapters::kafka::KafkaConsumer::new(&kafka.config, kafka.consumer.clone(), handler)
         .map_err(|e| format!("Kafka consumer settings refused: {e}"))?;
     let gauges = crate::metrics::Gauges { sql: storage.sql.clone(), ..Default::default() };
-    let metrics =
-        config.metrics.as_ref().and_then(|m| metrics_listener(&config, crate::metrics::MetricsMount::new(m, gauges)));
-    tracing::info!(database = %config.database.redacted(), brokers = %kafka.config.brokers, topic = %kafka.config.events_topic(), group = %kafka.consumer.group_id, "analytics consumer running");
+    let metrics = config
+        .telemetry
+        .metrics
+        .as_ref()
+        .and_then(|m| metrics_listener(&config, crate::metrics::MetricsMount::new(m, gauges)));
+    tracing::info!(database = %config.database.url.redacted(), brokers = %kafka.config.brokers, topic = %kafka.config.events_topic(), group = %kafka.consumer.group_id, "analytics consumer running");
     consumer.run(shutdown_signal()).await;
     pruner.abort();
     if let Some(m) = metrics {
@@ -169,7 +172,7 @@ async fn consume(config: Config) -> Result<(), String> {
 /// The `/metrics` listener of a process without an API port, when
 /// `WATCHME_METRICS_BIND` is set.
 fn metrics_listener(config: &Config, mount: crate::metrics::MetricsMount) -> Option<tokio::task::JoinHandle<()>> {
-    let addr = config.metrics.as_ref()?.bind?;
+    let addr = config.telemetry.metrics.as_ref()?.bind?;
     Some(crate::metrics::spawn_listener(addr, mount))
 }
 

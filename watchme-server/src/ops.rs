@@ -30,7 +30,7 @@ pub enum OpsError {
 }
 
 fn url(config: &Config) -> Result<String, OpsError> {
-    match &config.database {
+    match &config.database.url {
         Database::Memory => Err(OpsError::Unsupported("storage is in memory: there is nothing to back up".into())),
         Database::Url(u) => Ok(u.expose().to_owned()),
     }

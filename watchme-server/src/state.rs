@@ -50,11 +50,11 @@ impl HttpPolicy {
     /// The policy the config asks for.
     pub fn from_config(config: &Config) -> Self {
         Self {
-            max_body_bytes: config.max_body_bytes,
+            max_body_bytes: config.server.max_body_bytes,
             trusted_proxies: config.security.trusted_proxies.clone(),
             hsts: config.security.hsts,
             cors_origins: config.security.cors_origins.clone(),
-            slow_request: config.slow_request,
+            slow_request: config.server.slow_request,
         }
     }
 

@@ -84,9 +84,9 @@ fn span_exporter(
 /// # Errors
 /// When the log directory cannot be created or written.
 pub fn init(config: &Config) -> Result<LogGuard, String> {
-    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(&config.logging.filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let terminal = std::io::stdout().is_terminal();
-    let pretty = match config.log_format {
+    let pretty = match config.logging.format {
         LogFormat::Json => false,
         LogFormat::Pretty => true,
         LogFormat::Auto => terminal,
@@ -100,13 +100,13 @@ pub fn init(config: &Config) -> Result<LogGuard, String> {
         },
     ];
     let mut guard = LogGuard::default();
-    if let Some(otlp) = &config.otlp {
+    if let Some(otlp) = &config.telemetry.otlp {
         let (layer, provider) = span_exporter(otlp)?;
         layers.push(layer);
         guard.spans = Some(provider);
         EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
     }
-    if let Some(files) = &config.log_files {
+    if let Some(files) = &config.logging.files {
         let rotation = match files.rotation {
             LogRotation::Daily => Rotation::DAILY,
             LogRotation::Hourly => Rotation::HOURLY,

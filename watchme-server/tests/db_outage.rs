@@ -42,8 +42,8 @@ async fn a_database_outage_gives_503_and_recovers_by_itself() {
     let (up_tx, up_rx) = watch::channel(true);
     let port = proxy(up_rx).await;
     let mut raw = common::test_config();
-    raw.database_url = Some(format!("postgres://postgres@127.0.0.1:{port}/{}", db.name));
-    raw.db_acquire_timeout_ms = "500".into();
+    raw.database.database_url = Some(format!("postgres://postgres@127.0.0.1:{port}/{}", db.name));
+    raw.database.db_acquire_timeout_ms = "500".into();
     let app = common::build(raw).await;
     let client = &app.client;
 

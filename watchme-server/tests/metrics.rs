@@ -83,13 +83,13 @@ async fn metrics_move_as_the_api_is_used() {
 #[tokio::test]
 async fn metrics_can_be_restricted_or_turned_off() {
     let mut raw = test_config();
-    raw.metrics_allow = "10.9.9.0/24".into();
+    raw.telemetry.metrics_allow = "10.9.9.0/24".into();
     let app = build(raw).await;
     let v = common::assert_error(app.client.get("/metrics").send().await, 403, "not allowed").await;
     assert_eq!(v["code"], "forbidden");
 
     let mut raw = test_config();
-    raw.metrics = "false".into();
+    raw.telemetry.metrics = "false".into();
     let app = build(raw).await;
     assert_eq!(app.client.get("/metrics").send().await.0.status().as_u16(), 404);
 }

@@ -17,8 +17,8 @@ fn dependency<'a>(ready: &'a Value, name: &str) -> &'a Value {
 async fn outage(requires: &str, status_while_down: u16, overall: &str, redis_status: &str) {
     let mut redis = OwnRedis::start();
     let mut raw = common::test_config();
-    raw.redis_url = Some(redis.url());
-    raw.ready_requires = requires.into();
+    raw.cache.redis_url = Some(redis.url());
+    raw.server.ready_requires = requires.into();
     let client = common::build(raw).await.client;
 
     assert_eq!(common::header(&client.get("/movies/550").send().await, "x-cache").as_deref(), Some("MISS"));

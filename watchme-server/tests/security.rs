@@ -299,7 +299,7 @@ async fn every_response_carries_security_headers_and_cors_is_an_allowlist() {
 #[tokio::test]
 async fn hostile_json_is_refused_without_echoing_secrets() {
     let mut raw = test_config();
-    raw.max_body_kib = "8".into();
+    raw.server.max_body_kib = "8".into();
     let app = build(raw).await;
     let post = |v: String| app.client.post("/auth/login").content_type("application/json").body(v).send();
     let deep = format!(r#"{{"email": {}1{}, "password": "x"}}"#, "[".repeat(50), "]".repeat(50));

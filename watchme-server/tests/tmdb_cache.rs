@@ -27,11 +27,11 @@ fn details_of(id: u64, title: &str) -> Mock {
 
 async fn app(tmdb: &MockServer, details_ttl_secs: &str) -> Arc<common::Client> {
     let mut raw = common::test_config();
-    raw.tmdb_api_key = Some("test-key".into());
-    raw.tmdb_base_url = tmdb.uri();
-    raw.tmdb_rate_limit = "1000".into();
-    raw.tmdb_timeout_ms = "2000".into();
-    raw.cache_details_ttl_secs = details_ttl_secs.into();
+    raw.tmdb.tmdb_api_key = Some("test-key".into());
+    raw.tmdb.tmdb_base_url = tmdb.uri();
+    raw.tmdb.tmdb_rate_limit = "1000".into();
+    raw.tmdb.tmdb_timeout_ms = "2000".into();
+    raw.cache.cache_details_ttl_secs = details_ttl_secs.into();
     common::build(raw).await.client
 }
 

@@ -69,7 +69,7 @@ pub fn resolve_signing_keys(config: &Config) -> Result<SigningKeys, StartError> 
 /// # Errors
 /// [`StartError`] when the file cannot be read or written, or is too short.
 pub fn resolve_jwt_secret(config: &Config) -> Result<Vec<u8>, StartError> {
-    let path = config.data_dir.join("jwt_secret");
+    let path = config.server.data_dir.join("jwt_secret");
     if path.exists() {
         let s = std::fs::read_to_string(&path).map_err(io(format!("reading {}", path.display())))?;
         let s = s.trim();
@@ -81,8 +81,8 @@ pub fn resolve_jwt_secret(config: &Config) -> Result<Vec<u8>, StartError> {
         }
         return Ok(s.as_bytes().to_vec());
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(io(format!("creating data directory {}", config.data_dir.display())))?;
+    std::fs::create_dir_all(&config.server.data_dir)
+        .map_err(io(format!("creating data directory {}", config.server.data_dir.display())))?;
     let secret = generate_secret().map_err(|e| StartError::Config(format!("no randomness for a JWT secret: {e}")))?;
     write_private(&path, &secret).map_err(io(format!("writing {}", path.display())))?;
     tracing::info!(path = %path.display(), "generated a JWT signing secret and kept it in the data directory; set WATCHME_JWT_SECRET to manage it yourself");

@@ -78,8 +78,8 @@ impl<A: Acceptor> Acceptor for FirstAcceptYields<A> {
 
 /// Binds the configured address, with TLS when a certificate is configured.
 pub(super) async fn bind(config: &Config) -> Result<(Bound, std::net::SocketAddr), StartError> {
-    let listener = TcpListener::bind(config.bind);
-    let bound = io(format!("binding {}", config.bind));
+    let listener = TcpListener::bind(config.server.bind);
+    let bound = io(format!("binding {}", config.server.bind));
     let acceptor = match &config.security.tls {
         None => Bound::Plain(listener.into_acceptor().await.map_err(bound)?),
         Some((cert, key)) => {

@@ -64,7 +64,7 @@ impl App {
     /// [`StartError`] when a component cannot be built or the address cannot be bound.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let keys = resolve_signing_keys(&config)?;
-        let storage = Storage::open(&config, config.auto_migrate).await?;
+        let storage = Storage::open(&config, config.database.auto_migrate).await?;
         let wiring = build_state(&config, storage, keys)?;
         prepare_topics(&config).await?;
         let (acceptor, addr) = listener::bind(&config).await?;
@@ -93,12 +93,12 @@ impl App {
         self.log_listening();
         // /metrics on its own port (e.g. only reachable from the monitoring network).
         let metrics_listener =
-            match (self.wiring.state.metrics.clone(), self.config.metrics.as_ref().and_then(|m| m.bind)) {
+            match (self.wiring.state.metrics.clone(), self.config.telemetry.metrics.as_ref().and_then(|m| m.bind)) {
                 (Some(mount), Some(addr)) => Some(crate::metrics::spawn_listener(addr, mount)),
                 _ => None,
             };
         let endpoint = crate::api::app(self.wiring.state.clone());
-        let grace = Some(self.config.shutdown_grace);
+        let grace = Some(self.config.server.shutdown_grace);
         let result = match self.acceptor {
             Bound::Plain(a) => Server::new_with_acceptor(a).run_with_graceful_shutdown(endpoint, shutdown, grace).await,
             Bound::Tls(a) => Server::new_with_acceptor(a).run_with_graceful_shutdown(endpoint, shutdown, grace).await,
@@ -123,21 +123,21 @@ impl App {
                 "Kafka {} topic {} (analytics consumer {})",
                 k.config.brokers,
                 k.config.events_topic(),
-                if self.config.analytics_consumer { "in-process" } else { "in `watchme consume`" }
+                if k.analytics_consumer { "in-process" } else { "in `watchme consume`" }
             ),
         };
         tracing::info!(
             addr = %self.addr,
-            storage = %match &self.config.database {
+            storage = %match &self.config.database.url {
                 Database::Memory => "memory (data is lost on restart)".to_owned(),
                 d => d.redacted(),
             },
-            cache = if self.config.redis.is_some() { "in-process L1 + Redis" } else { "in-process" },
+            cache = if self.config.cache.redis.is_some() { "in-process L1 + Redis" } else { "in-process" },
             events,
-            relay = self.config.relay,
+            relay = self.config.writes.relay,
             movies = if self.config.tmdb.is_some() { "TMDb" } else { "bundled catalog (no TMDb credential set)" },
             scheme = if self.config.security.tls.is_some() { "https" } else { "http" },
-            rate_limits = match (&self.config.security.rate_limits, &self.config.redis) {
+            rate_limits = match (&self.config.security.rate_limits, &self.config.cache.redis) {
                 (None, _) => "off",
                 (Some(_), Some(_)) => "shared in Redis",
                 (Some(_), None) => "in-process",

@@ -42,7 +42,7 @@ impl Storage {
     /// # Errors
     /// [`StartError::Database`] when the database stays unreachable or a migration fails.
     pub async fn open(config: &Config, migrate: bool) -> Result<Self, StartError> {
-        let url = match &config.database {
+        let url = match &config.database.url {
             Database::Memory => {
                 let m = MemoryStore::new();
                 return Ok(Self {
@@ -58,13 +58,13 @@ impl Storage {
             Database::Url(u) => u.expose().to_owned(),
         };
         if url.starts_with("sqlite:") {
-            std::fs::create_dir_all(&config.data_dir)
-                .map_err(io(format!("creating data directory {}", config.data_dir.display())))?;
+            std::fs::create_dir_all(&config.server.data_dir)
+                .map_err(io(format!("creating data directory {}", config.server.data_dir.display())))?;
         }
-        let shown = config.database.redacted();
-        let store =
-            SqlStore::connect_lazy(&url, &config.db).map_err(|e| StartError::Database(format!("{shown}: {e}")))?;
-        let deadline = tokio::time::Instant::now() + config.db_startup_timeout;
+        let shown = config.database.url.redacted();
+        let store = SqlStore::connect_lazy(&url, &config.database.pool)
+            .map_err(|e| StartError::Database(format!("{shown}: {e}")))?;
+        let deadline = tokio::time::Instant::now() + config.database.startup_timeout;
         let mut delay = Duration::from_millis(250);
         loop {
             let attempt = if migrate { store.migrate().await } else { store.ping().await };

@@ -40,7 +40,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let mut tasks = Vec::new();
-    if config.relay {
+    if config.writes.relay {
         let (relay, stop) = (wiring.relay.clone(), stopped());
         tasks.push(tokio::spawn(async move { relay.run(stop).await }));
     }
@@ -49,7 +49,7 @@ where
     let (library, stop) = (wiring.state.library.clone(), stopped());
     tasks.push(tokio::spawn(async move { library.run_view_flusher(stop).await }));
     tasks.push(tokio::spawn(prune_hourly(wiring, stopped())));
-    if let (Some(k), true) = (&config.kafka, config.analytics_consumer) {
+    if let Some(k) = config.kafka.as_ref().filter(|k| k.analytics_consumer) {
         let topic = k.config.events_topic();
         let handler = Arc::new(crate::traced::TracedHandler::new(wiring.state.analytics.clone(), "kafka", topic));
         let consumer = KafkaConsumer::new(&k.config, k.consumer.clone(), handler)
@@ -85,7 +85,7 @@ fn prune_hourly(wiring: &Wiring, stop: impl Future<Output = ()> + Send + 'static
 /// After the last request: publishes what the last requests produced (up
 /// to 100 batches) and closes the database pool.
 pub(super) async fn finish(config: &Config, wiring: &Wiring) {
-    if config.relay {
+    if config.writes.relay {
         for _ in 0..100 {
             match wiring.relay.run_once().await {
                 Ok(0) | Err(_) => break,

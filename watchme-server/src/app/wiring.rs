@@ -47,14 +47,14 @@ fn config_error(what: &str) -> impl FnOnce(String) -> StartError + '_ {
 /// in-process cache alone. The Redis tier is returned too, for its probe
 /// and the shared rate limiter.
 fn cache(config: &Config) -> Result<(Arc<dyn Cache>, Option<RedisCache>), StartError> {
-    let Some(r) = &config.redis else {
-        return Ok((Arc::new(MemoryCache::new(config.cache_max_bytes)), None));
+    let Some(r) = &config.cache.redis else {
+        return Ok((Arc::new(MemoryCache::new(config.cache.max_bytes)), None));
     };
     let l2 = RedisCache::new(r.clone()).map_err(|e| config_error("WATCHME_REDIS_URL: ")(e.to_string()))?;
-    let tiers: Arc<dyn Cache> = if config.cache_l1_ttl.is_zero() {
+    let tiers: Arc<dyn Cache> = if config.cache.l1_ttl.is_zero() {
         Arc::new(l2.clone())
     } else {
-        Arc::new(TwoTierCache::start(l2.clone(), config.cache_max_bytes, config.cache_l1_ttl))
+        Arc::new(TwoTierCache::start(l2.clone(), config.cache.max_bytes, config.cache.l1_ttl))
     };
     Ok((tiers, Some(l2)))
 }
@@ -100,16 +100,16 @@ fn auth(
     clock: Arc<dyn Clock>,
 ) -> Result<AuthService, StartError> {
     let mut hasher =
-        Argon2Hasher::new(config.argon2).map_err(|e| config_error("argon2 parameters: ")(e.to_string()))?;
-    if config.argon2_max_concurrent > 0 {
-        hasher = hasher.with_max_concurrent(config.argon2_max_concurrent);
+        Argon2Hasher::new(config.accounts.argon2).map_err(|e| config_error("argon2 parameters: ")(e.to_string()))?;
+    if config.accounts.argon2_max_concurrent > 0 {
+        hasher = hasher.with_max_concurrent(config.accounts.argon2_max_concurrent);
     }
     let tokens = JwtIssuer::new(JwtConfig {
         signing: keys.signing,
         verify_only: keys.verify_only,
         issuer: "watchme".into(),
         audience: "watchme-api".into(),
-        ttl: config.jwt_ttl,
+        ttl: config.security.jwt_ttl,
         leeway: Duration::from_secs(5),
     })
     .map_err(|e| config_error("JWT keys: ")(e.to_string()))?;
@@ -120,7 +120,7 @@ fn auth(
         Arc::new(tokens),
         clock,
         AuthSettings {
-            admin_emails: config.admin_emails.clone(),
+            admin_emails: config.accounts.admin_emails.clone(),
             refresh_ttl: config.security.refresh_ttl,
             session_check_ttl: config.security.session_check_ttl,
             reject_common_passwords: true,
@@ -144,8 +144,8 @@ fn rate_limits(config: &Config, redis: Option<&RedisCache>) -> Option<Arc<RateLi
 
 fn relay_config(config: &Config, storage: &Storage) -> RelayConfig {
     RelayConfig {
-        idle_interval: config.outbox_poll,
-        batch_size: config.relay_batch_size.unwrap_or(match storage.sql.as_ref().map(SqlStore::backend) {
+        idle_interval: config.writes.outbox_poll,
+        batch_size: config.writes.relay_batch_size.unwrap_or(match storage.sql.as_ref().map(SqlStore::backend) {
             // One writer: a request's commit waits for the relay's claim and,
             // in-process, for the analytics it applies; small batches keep that wait short.
             Some(Backend::Sqlite) => 200,
@@ -155,7 +155,7 @@ fn relay_config(config: &Config, storage: &Storage) -> RelayConfig {
         // only grows the heap: at tens of thousands of views a second, ten
         // minutes of them were gigabytes, and even one minute of them made
         // the kernel zero fresh pages for about 4 % of a cache hit's time.
-        retention: if storage.memory.is_some() { Duration::ZERO } else { config.outbox_retention },
+        retention: if storage.memory.is_some() { Duration::ZERO } else { config.writes.outbox_retention },
         ..RelayConfig::default()
     }
 }
@@ -170,7 +170,7 @@ fn probes(
     tmdb: Option<Arc<TmdbSource>>,
     kafka: Option<KafkaBus>,
 ) -> HealthChecks {
-    let required = |name: &str| config.ready_requires.contains(name);
+    let required = |name: &str| config.server.ready_requires.contains(name);
     let probe_storage = storage.clone();
     let mut probes = vec![Probe::new("database", required("database"), move || {
         let s = probe_storage.clone();
@@ -223,10 +223,10 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         storage.library.clone(),
         movies.clone(),
         clock.clone(),
-        config.view_recording,
+        config.writes.view_recording,
     ));
     let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), bus, clock, relay_config(config, &storage)));
-    let metrics = config.metrics.as_ref().map(|m| {
+    let metrics = config.telemetry.metrics.as_ref().map(|m| {
         let gauges = crate::metrics::Gauges {
             outbox: Some(storage.outbox.clone()),
             sql: storage.sql.clone(),

@@ -23,10 +23,18 @@ const DEFAULT_RATE_USER: &str = "600/60";
 const DEFAULT_RATE_AUTH_IP: &str = "20/900";
 const DEFAULT_RATE_AUTH_ACCOUNT: &str = "10/900";
 const DEFAULT_HSTS: &str = "false";
+const DEFAULT_JWT_TTL_SECS: &str = "900";
 
 /// Raw security settings; flattened into the main config.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Security")]
 pub struct RawSecurity {
+    /// HMAC secret for access tokens (32+ bytes); unset = generated and kept in the data directory.
+    #[arg(long, env = "WATCHME_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "WATCHME_JWT_TTL_SECS", default_value = DEFAULT_JWT_TTL_SECS)]
+    pub jwt_ttl_secs: String,
     /// Id (`kid`) of the key new access tokens are signed with.
     #[arg(long, env = "WATCHME_JWT_KID", default_value = DEFAULT_JWT_KID)]
     pub jwt_kid: String,
@@ -85,6 +93,8 @@ impl RawSecurity {
     /// The documented defaults.
     pub fn defaults() -> Self {
         Self {
+            jwt_secret: None,
+            jwt_ttl_secs: DEFAULT_JWT_TTL_SECS.into(),
             jwt_kid: DEFAULT_JWT_KID.into(),
             jwt_algorithm: DEFAULT_JWT_ALGORITHM.into(),
             jwt_private_key_file: None,
@@ -149,6 +159,8 @@ pub enum PreviousKey {
 /// The validated security settings.
 #[derive(Debug, Clone)]
 pub struct Security {
+    /// Access token lifetime.
+    pub jwt_ttl: Duration,
     /// The signing key.
     pub signing: SigningKeySource,
     /// Retired keys still verified.
@@ -203,7 +215,16 @@ impl Check {
 }
 
 impl RawSecurity {
-    pub(super) fn validate(&self, c: &mut Check, jwt_secret: Option<Secret>) -> Security {
+    pub(super) fn validate(&self, c: &mut Check) -> Security {
+        let jwt_secret = match self.jwt_secret.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) if s.len() < 32 => {
+                c.fail("WATCHME_JWT_SECRET", "must be at least 32 bytes long (e.g. 64 hex characters)");
+                None
+            }
+            Some(s) => Some(Secret::new(s)),
+        };
+        let jwt_ttl = c.secs("WATCHME_JWT_TTL_SECS", &self.jwt_ttl_secs, 30, 86_400);
         let kid = self.jwt_kid.trim().to_owned();
         if kid.is_empty() || kid.len() > 64 || !kid.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
             c.fail("WATCHME_JWT_KID", "must be 1 to 64 letters, digits, `-`, `_` or `.`");
@@ -290,6 +311,7 @@ impl RawSecurity {
             }
         }
         Security {
+            jwt_ttl,
             signing,
             previous_keys,
             refresh_ttl,

@@ -23,11 +23,11 @@ pub struct TestApp {
 /// tested in the adapter), root@example.com as admin, 4 KiB bodies.
 pub fn test_config() -> RawConfig {
     let mut raw = RawConfig::defaults();
-    raw.database_url = Some("memory:".into());
-    raw.argon2_memory_kib = "256".into();
-    raw.argon2_iterations = "1".into();
-    raw.admin_emails = "root@example.com".into();
-    raw.max_body_kib = "4".into();
+    raw.database.database_url = Some("memory:".into());
+    raw.accounts.argon2_memory_kib = "256".into();
+    raw.accounts.argon2_iterations = "1".into();
+    raw.accounts.admin_emails = "root@example.com".into();
+    raw.server.max_body_kib = "4".into();
     // Generous budgets: the tests of rate limiting set their own.
     raw.security.rate_anonymous = "100000/60".into();
     raw.security.rate_user = "100000/60".into();
