@@ -10,8 +10,18 @@ async fn memory_user_repo_meets_the_contract() {
 }
 
 #[tokio::test]
-async fn memory_library_repo_meets_the_contract() {
-    contract::library_repo(&MemoryStore::new()).await;
+async fn memory_library_views_are_newest_first_per_user() {
+    contract::library_views(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn memory_library_favorites_are_idempotent_per_user() {
+    contract::library_favorites(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn memory_library_entries_keep_unset_fields_and_filter() {
+    contract::library_entries(&MemoryStore::new()).await;
 }
 
 #[tokio::test]

@@ -22,7 +22,9 @@ macro_rules! on_both {
 on_both! {
     user_repo_meets_the_contract => |db| contract::user_repo(&db.store).await;
     session_repo_meets_the_contract => |db| contract::session_repo(&db.store).await;
-    library_repo_meets_the_contract => |db| contract::library_repo(&db.store).await;
+    library_views_are_newest_first_per_user => |db| contract::library_views(&db.store).await;
+    library_favorites_are_idempotent_per_user => |db| contract::library_favorites(&db.store).await;
+    library_entries_keep_unset_fields_and_filter => |db| contract::library_entries(&db.store).await;
     outbox_meets_the_contract => |db| contract::outbox(&db.store).await;
     outbox_drops_published_events => |db| contract::outbox_drops_published_events(&db.store).await;
     writes_and_events_are_atomic => |db| contract::outbox_atomic_with_writes(&db.store, &db.store, &db.store).await;

@@ -89,6 +89,37 @@ impl RequestMetrics {
     }
 }
 
+/// The request's log span, and the trace context it runs in: the caller's
+/// continued, or a new one.
+fn request_span(req: &Request, request_id: &str, incoming: Option<TraceContext>) -> (tracing::Span, TraceContext) {
+    let parent_span_id = incoming.as_ref().map(|t| t.span_id().to_owned());
+    let span = tracing::info_span!(
+        "request",
+        otel.kind = "server",
+        http.request.method = %req.method(),
+        url.path = %req.uri().path(),
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        request_id = %request_id,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+        parent_span_id = parent_span_id,
+        method = %req.method(),
+        path = %req.uri().path(),
+        user_id = tracing::field::Empty,
+    );
+    // With span export on, the exported span is the request's span and
+    // its ids are the ones passed on; without, ids are made here.
+    let trace = if crate::telemetry::exporting_spans() {
+        crate::telemetry::continue_trace(&span, incoming.as_ref())
+    } else {
+        incoming.map_or_else(TraceContext::root, |t| t.child())
+    };
+    span.record("trace_id", trace.trace_id());
+    span.record("span_id", trace.span_id());
+    (span, trace)
+}
+
 impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
     type Output = Response;
 
@@ -103,32 +134,8 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         // Continue the caller's trace, or start one: every request has a
         // trace id, in its logs, its events, its Kafka headers and its response.
         let incoming = header(&TRACEPARENT).and_then(|tp| TraceContext::parse(tp, header(&TRACESTATE)));
-        let parent_span_id = incoming.as_ref().map(|t| t.span_id().to_owned());
         let method = req.method().clone();
-        let span = tracing::info_span!(
-            "request",
-            otel.kind = "server",
-            http.request.method = %req.method(),
-            url.path = %req.uri().path(),
-            http.route = tracing::field::Empty,
-            http.response.status_code = tracing::field::Empty,
-            request_id = %request_id,
-            trace_id = tracing::field::Empty,
-            span_id = tracing::field::Empty,
-            parent_span_id = parent_span_id,
-            method = %req.method(),
-            path = %req.uri().path(),
-            user_id = tracing::field::Empty,
-        );
-        // With span export on, the exported span is the request's span and
-        // its ids are the ones passed on; without, ids are made here.
-        let trace = if crate::telemetry::exporting_spans() {
-            crate::telemetry::continue_trace(&span, incoming.as_ref())
-        } else {
-            incoming.map_or_else(TraceContext::root, |t| t.child())
-        };
-        span.record("trace_id", trace.trace_id());
-        span.record("span_id", trace.span_id());
+        let (span, trace) = request_span(&req, &request_id, incoming);
         let info = RequestInfo { request_id, trace: Some(trace), span: span.clone() };
         let started = Instant::now();
         // Not boxed: the guard below holds the routes' large future on the

@@ -9,11 +9,16 @@ fn page(p: i64, per: i64) -> PageRequest {
     PageRequest::new(Some(p), Some(per)).expect("valid page")
 }
 
-/// The [`LibraryRepo`] contract.
+/// The [`LibraryRepo`] contract: every scenario below, in turn.
 pub async fn library_repo(repo: &dyn LibraryRepo) {
-    let (ada, bob) = (UserId::new(), UserId::new());
+    library_views(repo).await;
+    library_favorites(repo).await;
+    library_entries(repo).await;
+}
 
-    // Views: newest first, per user, paged.
+/// Views: newest first, per user, paged.
+pub async fn library_views(repo: &dyn LibraryRepo) {
+    let (ada, bob) = (UserId::new(), UserId::new());
     for (i, id) in [10, 20, 30].into_iter().enumerate() {
         let view = View { user_id: ada, movie: movie(id), viewed_at: at(i as i64) };
         repo.record_views(std::slice::from_ref(&view), &[]).await.expect("record view");
@@ -23,8 +28,11 @@ pub async fn library_repo(repo: &dyn LibraryRepo) {
     assert_eq!((views.total_items, views.total_pages), (3, 2), "view totals");
     assert_eq!(views.items[0].movie.title, "Movie 30", "title stored with the view");
     assert_eq!(repo.views(bob, PageRequest::first()).await.expect("views").total_items, 0, "views are per user");
+}
 
-    // Favorites: idempotent add and remove, newest first.
+/// Favorites: idempotent add and remove, newest first, per user.
+pub async fn library_favorites(repo: &dyn LibraryRepo) {
+    let (ada, bob) = (UserId::new(), UserId::new());
     let fav = |id, secs| Favorite { user_id: ada, movie: movie(id), added_at: at(secs) };
     let added = |id| {
         EventEnvelope::new(
@@ -55,8 +63,12 @@ pub async fn library_repo(repo: &dyn LibraryRepo) {
         0,
         "favorites are per user"
     );
+}
 
-    // Entries: upsert keeps unset fields, reports before/after, filters by status.
+/// Entries: upsert keeps unset fields, reports before/after, filters by
+/// status; removal reports what it removed; per user.
+pub async fn library_entries(repo: &dyn LibraryRepo) {
+    let (ada, bob) = (UserId::new(), UserId::new());
     let watching = LibraryUpdate::new(Some(WatchStatus::Watching), None).expect("update");
     let c1 = repo.upsert_entry(ada, &movie(100), watching, &meta(Some(ada), 10)).await.expect("upsert");
     assert!(c1.before.is_none(), "first upsert has no before");

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use watchme_adapters::crypto::{generate_secret, JwtKey};
 
-use super::{io, StartError};
+use super::error::{io, StartError};
 use crate::config::{Config, PreviousKey, SigningKeySource};
 
 /// The keys access tokens are signed and verified with.

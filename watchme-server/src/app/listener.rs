@@ -5,7 +5,7 @@ use poem::listener::{
     Acceptor, AcceptorExt, Listener, RustlsAcceptor, RustlsCertificate, RustlsConfig, TcpAcceptor, TcpListener,
 };
 
-use super::{io, StartError};
+use super::error::{io, StartError};
 use crate::config::Config;
 
 /// The bound listener, plain or TLS. Not a `BoxAcceptor`: poem boxes the

@@ -3,6 +3,7 @@
 //! (`keys`), prepares the Kafka topics (`topics`), binds the listener
 //! (`listener`), runs the server and its background tasks (`tasks`).
 
+mod error;
 mod keys;
 mod listener;
 mod storage;
@@ -15,6 +16,7 @@ use std::net::SocketAddr;
 
 use poem::Server;
 
+pub use error::StartError;
 pub use keys::{resolve_jwt_secret, resolve_signing_keys, SigningKeys};
 pub use listener::install_crypto_provider;
 pub use storage::Storage;
@@ -24,30 +26,6 @@ pub use wiring::{build_state, Wiring};
 
 use crate::config::{Config, Database};
 use listener::Bound;
-
-/// Why the server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// Listening or file access failed.
-    #[error("{context}: {source}")]
-    Io {
-        /// What was being done.
-        context: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// A component refused its configuration.
-    #[error("{0}")]
-    Config(String),
-    /// The database could not be used.
-    #[error("database {0}")]
-    Database(String),
-}
-
-fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
-    let context = context.into();
-    move |source| StartError::Io { context, source }
-}
 
 /// A built server, bound and ready to run.
 pub struct App {

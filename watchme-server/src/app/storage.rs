@@ -10,7 +10,7 @@ use watchme_adapters::sql::SqlStore;
 use watchme_core::error::StorageError;
 use watchme_core::ports::{AnalyticsStore, LibraryRepo, Outbox, SessionRepo, UserRepo};
 
-use super::{io, StartError};
+use super::error::{io, StartError};
 use crate::config::{Config, Database};
 use crate::error::chain;
 

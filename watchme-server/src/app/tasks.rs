@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use watchme_adapters::kafka::KafkaConsumer;
 use watchme_core::services::AnalyticsService;
 
-use super::Wiring;
+use super::wiring::Wiring;
 use crate::config::Config;
 use crate::error::chain;
 

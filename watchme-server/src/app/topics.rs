@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use watchme_adapters::kafka::{ensure_topics, SetupError};
 
-use super::StartError;
+use super::error::StartError;
 use crate::config::Config;
 
 /// Creates the Kafka topics when Kafka is configured and topic creation is

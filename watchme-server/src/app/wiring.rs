@@ -18,7 +18,9 @@ use watchme_core::services::{
     AnalyticsService, AuthService, AuthSettings, LibraryService, MovieService, OutboxRelay, RateLimits, RelayConfig,
 };
 
-use super::{SigningKeys, StartError, Storage};
+use super::error::StartError;
+use super::keys::SigningKeys;
+use super::storage::Storage;
 use crate::config::Config;
 use crate::error::chain;
 use crate::health::{HealthChecks, Probe};

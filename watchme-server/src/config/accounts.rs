@@ -7,7 +7,7 @@ use clap::Args;
 use watchme_adapters::crypto::Argon2Params;
 use watchme_core::domain::Email;
 
-use super::Check;
+use super::check::Check;
 
 const DEFAULT_ARGON2_MEMORY_KIB: &str = "19456";
 const DEFAULT_ARGON2_ITERATIONS: &str = "2";

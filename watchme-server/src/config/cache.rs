@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use watchme_adapters::redis::RedisConfig;
 
-use super::{redact_url, Check};
+use super::check::{redact_url, Check};
 
 const DEFAULT_CACHE_L1_TTL_SECS: &str = "10";
 const DEFAULT_CACHE_MAX_MB: &str = "64";

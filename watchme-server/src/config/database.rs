@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{redact_url, Check, Secret};
+use super::check::{redact_url, Check, Secret};
 
 const DEFAULT_DB_MAX_CONNECTIONS: &str = "10";
 const DEFAULT_DB_ACQUIRE_TIMEOUT_MS: &str = "3000";

@@ -5,7 +5,7 @@
 use clap::Args;
 use watchme_adapters::kafka::{ConsumerConfig, KafkaConfig};
 
-use super::Check;
+use super::check::Check;
 
 const DEFAULT_KAFKA_TOPIC_PREFIX: &str = "watchme";
 const DEFAULT_KAFKA_PARTITIONS: &str = "6";

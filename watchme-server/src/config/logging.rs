@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::Check;
+use super::check::Check;
 
 const DEFAULT_LOG: &str = "info";
 const DEFAULT_LOG_FORMAT: &str = "auto";

@@ -8,12 +8,11 @@
 //! at once, so an operator sees every bad value in one run, each with a
 //! clear message; this module only collects them.
 
-use std::time::Duration;
-
 use clap::Args;
 
 mod accounts;
 mod cache;
+mod check;
 mod database;
 mod kafka;
 mod logging;
@@ -25,6 +24,8 @@ mod writes;
 
 pub use accounts::{Accounts, RawAccounts};
 pub use cache::{CacheSettings, RawCache};
+use check::Check;
+pub use check::{redact_url, ConfigError, Secret};
 pub use database::{Database, DatabaseSettings, RawDatabase};
 pub use kafka::{Kafka, RawKafka};
 pub use logging::{LogFiles, LogFormat, LogRotation, Logging, RawLogging};
@@ -94,97 +95,6 @@ pub struct Config {
     pub telemetry: Telemetry,
     /// Logs.
     pub logging: Logging,
-}
-
-/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((creds, host)) = rest.split_once('@') else { return url.to_owned() };
-    match creds.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
-}
-
-/// A secret string whose `Debug` never prints it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// One bad setting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The environment variable (and so the flag) at fault.
-    pub key: &'static str,
-    /// What is wrong and what is expected.
-    pub message: String,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.key, self.message)
-    }
-}
-
-struct Check(Vec<ConfigError>);
-
-impl Check {
-    fn fail(&mut self, key: &'static str, message: impl Into<String>) {
-        self.0.push(ConfigError { key, message: message.into() });
-    }
-
-    fn boolean(&mut self, key: &'static str, raw: &str) -> bool {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => true,
-            "false" | "0" | "no" | "off" => false,
-            _ => {
-                self.fail(key, format!("expected true or false, got {raw:?}"));
-                false
-            }
-        }
-    }
-
-    fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
-        &mut self,
-        key: &'static str,
-        raw: &str,
-        min: T,
-        max: T,
-    ) -> T {
-        match raw.trim().parse::<T>() {
-            Ok(v) if v >= min && v <= max => v,
-            _ => {
-                self.fail(key, format!("expected a whole number from {min} to {max}, got {raw:?}"));
-                min
-            }
-        }
-    }
-
-    /// A whole number of milliseconds within `min..=max`.
-    fn millis(&mut self, key: &'static str, raw: &str, min: u64, max: u64) -> Duration {
-        Duration::from_millis(self.number(key, raw, min, max))
-    }
-
-    /// A whole number of seconds within `min..=max`.
-    fn secs(&mut self, key: &'static str, raw: &str, min: u64, max: u64) -> Duration {
-        Duration::from_secs(self.number(key, raw, min, max))
-    }
 }
 
 impl RawConfig {

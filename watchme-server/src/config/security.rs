@@ -11,7 +11,7 @@ use watchme_adapters::crypto::JwtAlgorithm;
 use watchme_core::ports::RatePolicy;
 use watchme_core::services::RatePolicies;
 
-use super::{Check, Secret};
+use super::check::{Check, Secret};
 
 const DEFAULT_JWT_KID: &str = "primary";
 const DEFAULT_JWT_ALGORITHM: &str = "HS256";
@@ -216,6 +216,44 @@ impl Check {
 
 impl RawSecurity {
     pub(super) fn validate(&self, c: &mut Check) -> Security {
+        let jwt_ttl = c.secs("WATCHME_JWT_TTL_SECS", &self.jwt_ttl_secs, 30, 86_400);
+        let signing = self.signing_key(c);
+        let previous_keys = self.previous_keys(c, signing.kid());
+        let refresh_ttl = c.secs("WATCHME_REFRESH_TTL_SECS", &self.refresh_ttl_secs, 60, 365 * 86_400);
+        let session_check_ttl = c.secs("WATCHME_SESSION_CHECK_SECS", &self.session_check_secs, 0, 300);
+        let limits_on = c.boolean("WATCHME_RATE_LIMIT", &self.rate_limit);
+        let policies = RatePolicies {
+            anonymous: c.rate("WATCHME_RATE_ANONYMOUS", &self.rate_anonymous, "anon"),
+            user: c.rate("WATCHME_RATE_USER", &self.rate_user, "user"),
+            auth_per_ip: c.rate("WATCHME_RATE_AUTH_IP", &self.rate_auth_ip, "auth-ip"),
+            auth_per_account: c.rate("WATCHME_RATE_AUTH_ACCOUNT", &self.rate_auth_account, "auth-account"),
+        };
+        let trusted_proxies = c.ip_nets("WATCHME_TRUSTED_PROXIES", &self.trusted_proxies);
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+            (None, None) => None,
+            _ => {
+                c.fail("WATCHME_TLS_CERT", "set both WATCHME_TLS_CERT and WATCHME_TLS_KEY, or neither");
+                None
+            }
+        };
+        let hsts = c.boolean("WATCHME_HSTS", &self.hsts) || tls.is_some();
+        Security {
+            jwt_ttl,
+            signing,
+            previous_keys,
+            refresh_ttl,
+            session_check_ttl,
+            rate_limits: limits_on.then_some(policies),
+            trusted_proxies,
+            tls,
+            hsts,
+            cors_origins: self.cors_origins(c),
+        }
+    }
+
+    /// The key new tokens are signed with: its id, algorithm and secret or files.
+    fn signing_key(&self, c: &mut Check) -> SigningKeySource {
         let jwt_secret = match self.jwt_secret.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(s) if s.len() < 32 => {
@@ -224,30 +262,31 @@ impl RawSecurity {
             }
             Some(s) => Some(Secret::new(s)),
         };
-        let jwt_ttl = c.secs("WATCHME_JWT_TTL_SECS", &self.jwt_ttl_secs, 30, 86_400);
         let kid = self.jwt_kid.trim().to_owned();
         if kid.is_empty() || kid.len() > 64 || !kid.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
             c.fail("WATCHME_JWT_KID", "must be 1 to 64 letters, digits, `-`, `_` or `.`");
         }
-        let signing = match self.jwt_algorithm.parse::<JwtAlgorithm>() {
-            Ok(JwtAlgorithm::Hs256) => SigningKeySource::Hs256 { kid: kid.clone(), secret: jwt_secret },
+        match self.jwt_algorithm.parse::<JwtAlgorithm>() {
+            Ok(JwtAlgorithm::Hs256) => SigningKeySource::Hs256 { kid, secret: jwt_secret },
             Ok(JwtAlgorithm::EdDsa) => match (&self.jwt_private_key_file, &self.jwt_public_key_file) {
-                (Some(p), Some(q)) => {
-                    SigningKeySource::EdDsa { kid: kid.clone(), private_key: p.clone(), public_key: q.clone() }
-                }
+                (Some(p), Some(q)) => SigningKeySource::EdDsa { kid, private_key: p.clone(), public_key: q.clone() },
                 _ => {
                     c.fail(
                         "WATCHME_JWT_PRIVATE_KEY_FILE",
                         "EdDSA needs WATCHME_JWT_PRIVATE_KEY_FILE and WATCHME_JWT_PUBLIC_KEY_FILE",
                     );
-                    SigningKeySource::Hs256 { kid: kid.clone(), secret: None }
+                    SigningKeySource::Hs256 { kid, secret: None }
                 }
             },
             Err(e) => {
                 c.fail("WATCHME_JWT_ALGORITHM", e.to_string());
-                SigningKeySource::Hs256 { kid: kid.clone(), secret: None }
+                SigningKeySource::Hs256 { kid, secret: None }
             }
-        };
+        }
+    }
+
+    /// Retired keys still accepted; none may reuse the signing key's id `kid`.
+    fn previous_keys(&self, c: &mut Check, kid: &str) -> Vec<PreviousKey> {
         let mut previous_keys = Vec::new();
         for item in self.jwt_previous_keys.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let parsed = item.split_once('=').and_then(|(k, rest)| {
@@ -276,25 +315,10 @@ impl RawSecurity {
                 }
             }
         }
-        let refresh_ttl = c.secs("WATCHME_REFRESH_TTL_SECS", &self.refresh_ttl_secs, 60, 365 * 86_400);
-        let session_check_ttl = c.secs("WATCHME_SESSION_CHECK_SECS", &self.session_check_secs, 0, 300);
-        let limits_on = c.boolean("WATCHME_RATE_LIMIT", &self.rate_limit);
-        let policies = RatePolicies {
-            anonymous: c.rate("WATCHME_RATE_ANONYMOUS", &self.rate_anonymous, "anon"),
-            user: c.rate("WATCHME_RATE_USER", &self.rate_user, "user"),
-            auth_per_ip: c.rate("WATCHME_RATE_AUTH_IP", &self.rate_auth_ip, "auth-ip"),
-            auth_per_account: c.rate("WATCHME_RATE_AUTH_ACCOUNT", &self.rate_auth_account, "auth-account"),
-        };
-        let trusted_proxies = c.ip_nets("WATCHME_TRUSTED_PROXIES", &self.trusted_proxies);
-        let tls = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
-            (None, None) => None,
-            _ => {
-                c.fail("WATCHME_TLS_CERT", "set both WATCHME_TLS_CERT and WATCHME_TLS_KEY, or neither");
-                None
-            }
-        };
-        let hsts = c.boolean("WATCHME_HSTS", &self.hsts) || tls.is_some();
+        previous_keys
+    }
+
+    fn cors_origins(&self, c: &mut Check) -> Vec<String> {
         let mut cors_origins = Vec::new();
         for o in self.cors_origins.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let well_formed = (o.starts_with("https://") || o.starts_with("http://"))
@@ -310,17 +334,15 @@ impl RawSecurity {
                 );
             }
         }
-        Security {
-            jwt_ttl,
-            signing,
-            previous_keys,
-            refresh_ttl,
-            session_check_ttl,
-            rate_limits: limits_on.then_some(policies),
-            trusted_proxies,
-            tls,
-            hsts,
-            cors_origins,
+        cors_origins
+    }
+}
+
+impl SigningKeySource {
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        match self {
+            Self::Hs256 { kid, .. } | Self::EdDsa { kid, .. } => kid,
         }
     }
 }

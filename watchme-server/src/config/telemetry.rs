@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
-use super::Check;
+use super::check::Check;
 
 const DEFAULT_TRACE_SAMPLE_RATIO: &str = "1.0";
 const DEFAULT_METRICS: &str = "true";

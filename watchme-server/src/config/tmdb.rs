@@ -4,7 +4,7 @@
 use clap::Args;
 use watchme_adapters::tmdb::{TmdbAuth, TmdbConfig};
 
-use super::Check;
+use super::check::Check;
 
 const DEFAULT_TMDB_BASE_URL: &str = "https://api.themoviedb.org/3";
 const DEFAULT_TMDB_IMAGE_BASE_URL: &str = "https://image.tmdb.org/t/p";

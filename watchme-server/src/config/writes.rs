@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use watchme_core::services::{GroupCommitConfig, ViewRecording};
 
-use super::Check;
+use super::check::Check;
 
 const DEFAULT_RELAY: &str = "true";
 const DEFAULT_OUTBOX_RETENTION_HOURS: &str = "0";
