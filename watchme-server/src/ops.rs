@@ -98,7 +98,7 @@ pub async fn restore(config: &Config, input: &Path) -> Result<(), OpsError> {
             let probe =
                 SqlStore::connect_lazy(&format!("sqlite://{}?mode=ro", input.display()), &SqlOptions::default())
                     .map_err(|e| OpsError::Failed(e.to_string()))?;
-            let ok = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations").execute(probe.pool()).await;
+            let ok = probe.check_is_watchme().await;
             probe.close().await;
             ok.map_err(|e| OpsError::Failed(format!("{} is not a WatchMe SQLite backup: {e}", input.display())))?;
             let staging = format!("{target}.restoring");

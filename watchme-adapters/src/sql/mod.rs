@@ -270,6 +270,15 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
 }
 
 impl SqlStore {
+    /// Whether this is a WatchMe database: sqlx's migration table is there
+    /// (a backup file is checked with it before it replaces anything).
+    ///
+    /// # Errors
+    /// [`StorageError`] when the database cannot be read or is not one.
+    pub async fn check_is_watchme(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations").execute(&self.pool).await.map(drop).map_err(storage_error)
+    }
+
     /// SQLite only: writes a consistent copy of the whole database to `path`
     /// (`VACUUM INTO`), while other connections keep working.
     ///
