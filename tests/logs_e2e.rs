@@ -27,9 +27,16 @@ async fn json_by_default_slow_requests_at_warn_and_a_copy_in_log_files() {
     let creds = serde_json::json!({"email": "ada@example.com", "password": "correct horse"});
     http.post(server.url("/auth/register")).json(&creds).send().await.unwrap();
     http.post(server.url("/auth/login")).header("x-request-id", "slow-login-1").json(&creds).send().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
-    let lines = server.logs.lock().unwrap().clone();
+    // The access log line is written after the response: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let lines = loop {
+        let lines = server.logs.lock().unwrap().clone();
+        if lines.iter().any(|l| l.contains("slow request") && l.contains("slow-login-1")) {
+            break lines;
+        }
+        assert!(std::time::Instant::now() < deadline, "no slow-request line for the login: {lines:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     for l in &lines {
         assert!(serde_json::from_str::<Value>(l).is_ok(), "stdout is JSON when it is not a terminal: {l}");
     }

@@ -195,10 +195,22 @@ async fn no_secret_reaches_the_logs_or_an_error_body() {
     let admin_access = admin["access_token"].as_str().unwrap().to_owned();
     secrets.push(admin_access.clone());
     call(http.delete(server.url("/admin/cache")).header("authorization", format!("Bearer {admin_access}"))).await;
-    call(http.post(server.url("/auth/logout")).header("authorization", format!("Bearer {admin_access}"))).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
-    let logs = server.logs.lock().unwrap().clone();
+    call(
+        http.post(server.url("/auth/logout"))
+            .header("authorization", format!("Bearer {admin_access}"))
+            .header("x-request-id", "the-last-request"),
+    )
+    .await;
+    // Every line of the walk is written once the last request's access line is.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let logs = loop {
+        let logs = server.logs.lock().unwrap().clone();
+        if logs.iter().any(|l| l.contains("the-last-request") && l.contains("request served")) {
+            break logs;
+        }
+        assert!(std::time::Instant::now() < deadline, "the last request was never logged");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(logs.len() > 50, "trace logging captured the walk ({} lines)", logs.len());
     assert!(logs.iter().any(|l| l.contains("refresh_token_reuse")), "the replay was logged as a security event");
     for secret in &secrets {
