@@ -2,7 +2,6 @@
 
 use watchme_adapters::contract;
 use watchme_adapters::memory::{MemoryAnalyticsStore, MemoryCache, MemoryRateLimiter, MemoryStore};
-use watchme_core::ports::Cache as _;
 
 #[tokio::test]
 async fn memory_user_repo_meets_the_contract() {
@@ -57,15 +56,18 @@ async fn memory_analytics_store_counts_a_batch_as_one_by_one() {
 }
 
 #[tokio::test]
-async fn memory_cache_meets_the_contract() {
-    contract::cache(&MemoryCache::default()).await;
+async fn memory_cache_round_trips() {
+    contract::cache_round_trip(&MemoryCache::default()).await;
 }
 
 #[tokio::test]
-async fn the_memory_cache_answers_hits_without_waiting() {
-    let cache = MemoryCache::default();
-    cache.set("movie:1", b"v".to_vec(), std::time::Duration::from_secs(60)).await.unwrap();
-    assert_eq!(cache.get_ready("movie:1").as_deref(), Some(&b"v"[..]));
+async fn memory_cache_expires() {
+    contract::cache_expiry(&MemoryCache::default()).await;
+}
+
+#[tokio::test]
+async fn memory_cache_deletes() {
+    contract::cache_deletes(&MemoryCache::default()).await;
 }
 
 #[tokio::test]

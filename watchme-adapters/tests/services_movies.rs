@@ -124,8 +124,7 @@ async fn unknown_movies_are_not_found() {
 #[tokio::test]
 async fn a_cache_that_is_down_is_bypassed() {
     let mut cache = MockCache::new();
-    cache.expect_get_ready().returning(|_| None);
-    cache.expect_get_bytes().returning(|_| Err(CacheError::Unavailable(cause_msg("connection refused"))));
+    cache.expect_get().returning(|_| Err(CacheError::Unavailable(cause_msg("connection refused"))));
     cache.expect_set().returning(|_, _, _| Err(CacheError::Unavailable(cause_msg("connection refused"))));
     let source = slow_source();
     let svc = MovieService::new(source.clone(), Arc::new(cache), Arc::new(SystemClock), MoviePolicy::default());

@@ -17,7 +17,7 @@ mod sessions;
 mod users;
 
 pub use analytics::{analytics_store, analytics_store_counts_a_batch_as_one_by_one};
-pub use cache::cache;
+pub use cache::{cache, cache_deletes, cache_expiry, cache_round_trip};
 pub use library::{library_entries, library_favorites, library_repo, library_views};
 pub use limits::rate_limiter;
 pub use outbox::{outbox, outbox_atomic_with_writes, outbox_drops_published_events, record_views_stores_a_whole_batch};

@@ -73,16 +73,8 @@ impl Default for MemoryCache {
 
 #[async_trait]
 impl Cache for MemoryCache {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        Ok(self.inner.get(key).map(|e| e.bytes.to_vec()))
-    }
-
-    async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
-        Ok(self.get_ready(key))
-    }
-
-    fn get_ready(&self, key: &str) -> Option<Bytes> {
-        self.inner.get(key).map(|e| e.bytes)
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        Ok(self.inner.get(key).map(|e| e.bytes))
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {

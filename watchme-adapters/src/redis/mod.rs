@@ -137,13 +137,7 @@ impl RedisCache {
 
 #[async_trait]
 impl Cache for RedisCache {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        self.get_value(key).await
-    }
-
-    // Not the provided default: that would wrap `get`'s boxed future in a
-    // second one on every Redis-only hit.
-    async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
         Ok(self.get_value(key).await?.map(Bytes::from))
     }
 

@@ -104,33 +104,21 @@ impl TwoTierCache {
 
 #[async_trait]
 impl Cache for TwoTierCache {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        Ok(self.get_bytes(key).await?.map(Vec::from))
-    }
-
-    async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
-        if let Some(v) = self.get_ready(key) {
-            return Ok(Some(v));
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        // Redis only (a zero L1 TTL): the L1 holds nothing to look up.
+        if !self.l1_ttl.is_zero() {
+            if let Some(hit) = self.l1.get(key).await? {
+                self.counters.count(false, true);
+                return Ok(Some(hit));
+            }
         }
         self.counters.count(false, false);
         let v = self.l2.get(key).await?;
         self.counters.count(true, v.is_some());
         if let Some(bytes) = v.as_ref().filter(|_| !self.l1_ttl.is_zero()) {
-            self.l1.set(key, bytes.clone(), self.l1_ttl).await?;
+            self.l1.set(key, bytes.to_vec(), self.l1_ttl).await?;
         }
-        Ok(v.map(Bytes::from))
-    }
-
-    fn get_ready(&self, key: &str) -> Option<Bytes> {
-        // Redis only (a zero L1 TTL): the L1 holds nothing to look up.
-        if self.l1_ttl.is_zero() {
-            return None;
-        }
-        let hit = self.l1.get_ready(key);
-        if hit.is_some() {
-            self.counters.count(false, true);
-        }
-        hit
+        Ok(v)
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {

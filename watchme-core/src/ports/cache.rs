@@ -13,31 +13,13 @@ use crate::error::{cause, CacheError};
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait Cache: Send + Sync + 'static {
-    /// The value stored under `key`, or `None` when absent or expired.
+    /// The value stored under `key`, or `None` when absent or expired. An
+    /// in-process cache may hand out the bytes it stores (`Bytes` shares
+    /// them without a copy).
     ///
     /// # Errors
     /// [`CacheError::Unavailable`] when the backend cannot be reached.
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
-
-    /// The value stored under `key` as shared bytes. An in-process cache
-    /// hands out its stored buffer without a copy, so a reader can tell by
-    /// the pointer that it is the buffer it saw before; the default wraps
-    /// [`Cache::get`] (no copy either).
-    ///
-    /// # Errors
-    /// As [`Cache::get`].
-    async fn get_bytes(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
-        Ok(self.get(key).await?.map(Bytes::from))
-    }
-
-    /// The value under `key` when an in-process tier holds it, read without
-    /// waiting: no future and no allocation, as on every cache hit of a hot
-    /// page. `None` means "ask [`Cache::get_bytes`]", not "absent"; the
-    /// default never answers, which is right for any cache behind a network.
-    fn get_ready(&self, key: &str) -> Option<Bytes> {
-        let _ = key;
-        None
-    }
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError>;
 
     /// Stores `value` under `key` for `ttl`, replacing any previous value.
     ///
@@ -73,10 +55,7 @@ pub async fn get_decoded<T>(
     key: &str,
     decode: impl FnOnce(Bytes) -> Result<T, serde_json::Error>,
 ) -> Result<Option<T>, CacheError> {
-    let found = match cache.get_ready(key) {
-        Some(bytes) => Some(bytes),
-        None => cache.get_bytes(key).await?,
-    };
+    let found = cache.get(key).await?;
     tracing::Span::current().record("cache.hit", found.is_some());
     match found {
         None => Ok(None),

@@ -3,25 +3,39 @@
 //! A cache hit used to decode the cached JSON on every request; the decode
 //! and the allocations of the decoded value were the largest part of
 //! WatchMe's own work on a cached movie page (docs/benchmarks.md). The memo
-//! keeps, per key, the bytes it last decoded and the decoded value. It is
-//! reused only when the cache returns exactly those bytes again, so it can
-//! never serve what the cache no longer holds: an invalidated, refreshed or
-//! expired entry changes (or removes) the bytes, and the memo is then
-//! bypassed. It only saves work; the cache stays the source of truth.
+//! keeps, per key, the bytes it last decoded, the decoded value and a
+//! version number. It is reused only when the cache returns equal bytes
+//! (compared, not recognised by address), so it can never serve what the
+//! cache no longer holds: an invalidated, refreshed or expired entry
+//! changes (or removes) the bytes, and the memo then decodes them afresh
+//! under a new version. It only saves work; the cache stays the source of
+//! truth. The version is what callers key their own derived data on (the
+//! HTTP layer's encoded page).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
+/// What the memo keeps for one key.
+struct Remembered<T> {
+    bytes: Bytes,
+    value: Arc<T>,
+    version: u64,
+}
+
 #[derive(Default)]
 struct Entries<T> {
     // foldhash: this map is read on every cache hit, and SipHash showed in that profile.
-    map: HashMap<String, (Bytes, Arc<T>), foldhash::quality::RandomState>,
+    map: HashMap<String, Remembered<T>, foldhash::quality::RandomState>,
     // Sum of the remembered byte strings, to bound the memo.
     bytes: usize,
 }
+
+/// Hands out version numbers, unique in the process.
+static VERSIONS: AtomicU64 = AtomicU64::new(1);
 
 /// Per-key memo of decoded values, bounded by the bytes it remembers.
 pub(crate) struct DecodeMemo<T> {
@@ -35,53 +49,30 @@ impl<T: DeserializeOwned> DecodeMemo<T> {
         Self { entries: RwLock::new(Entries { map: HashMap::default(), bytes: 0 }), max_bytes }
     }
 
-    /// `bytes` (read from the cache under `key`) decoded: the remembered
-    /// value when the memo holds these same bytes for `key`, else decoded now
-    /// and remembered.
+    /// `bytes` (read from the cache under `key`) decoded, with its version:
+    /// the remembered value when the memo holds equal bytes for `key`, else
+    /// decoded now and remembered under a new version.
     ///
     /// # Errors
     /// The decoder's error when `bytes` are not a `T`.
-    pub(crate) fn decode(&self, key: &str, bytes: Bytes) -> Result<Arc<T>, serde_json::Error> {
-        let mut adopt = None;
+    pub(crate) fn decode(&self, key: &str, bytes: Bytes) -> Result<(Arc<T>, u64), serde_json::Error> {
         if let Ok(entries) = self.entries.read() {
-            if let Some((known, value)) = entries.map.get(key) {
-                // The very buffer remembered here (which this entry keeps
-                // alive, so its address cannot hold other bytes meanwhile):
-                // the same bytes without comparing them.
-                if known.as_ptr() == bytes.as_ptr() && known.len() == bytes.len() {
-                    return Ok(value.clone());
-                }
-                // Equal bytes in another buffer are adopted only when the
-                // cache holds that buffer too (an in-process cache's stored
-                // value): then the next hits come back with it. A buffer only
-                // this reader holds (a Redis reply) would just be replaced on
-                // every hit.
-                if *known == bytes {
-                    if bytes.is_unique() {
-                        return Ok(value.clone());
-                    }
-                    adopt = Some(value.clone());
-                }
+            if let Some(known) = entries.map.get(key).filter(|known| known.bytes == bytes) {
+                return Ok((known.value.clone(), known.version));
             }
         }
-        if let Some(value) = adopt {
-            // Equal bytes in another buffer (the cache's copy of what was
-            // remembered when encoding): remember that buffer instead, so
-            // the next hits on it are recognised by address.
-            self.remember(key, bytes, value.clone());
-            return Ok(value);
-        }
         let value = Arc::new(serde_json::from_slice::<T>(&bytes)?);
-        self.remember(key, bytes, value.clone());
-        Ok(value)
+        let version = self.remember(key, bytes, value.clone());
+        Ok((value, version))
     }
 
     /// Remembers that `bytes` under `key` decode to `value` (after a write,
-    /// so the first hit needs no decode either).
-    pub(crate) fn remember(&self, key: &str, bytes: Bytes, value: Arc<T>) {
-        let Ok(mut entries) = self.entries.write() else { return };
+    /// so the first hit needs no decode either); returns its new version.
+    pub(crate) fn remember(&self, key: &str, bytes: Bytes, value: Arc<T>) -> u64 {
+        let version = VERSIONS.fetch_add(1, Ordering::Relaxed);
+        let Ok(mut entries) = self.entries.write() else { return version };
         if bytes.len() > self.max_bytes {
-            return;
+            return version;
         }
         // Over the bound, start afresh: simpler than LRU bookkeeping on
         // every hit, and the next hits of the hot keys refill it at once.
@@ -90,16 +81,17 @@ impl<T: DeserializeOwned> DecodeMemo<T> {
             entries.bytes = 0;
         }
         entries.bytes += bytes.len();
-        if let Some((old, _)) = entries.map.insert(key.to_owned(), (bytes, value)) {
-            entries.bytes -= old.len();
+        if let Some(old) = entries.map.insert(key.to_owned(), Remembered { bytes, value, version }) {
+            entries.bytes -= old.bytes.len();
         }
+        version
     }
 
     /// Forgets `key` (its cache entry was deleted).
     pub(crate) fn forget(&self, key: &str) {
         if let Ok(mut entries) = self.entries.write() {
-            if let Some((old, _)) = entries.map.remove(key) {
-                entries.bytes -= old.len();
+            if let Some(old) = entries.map.remove(key) {
+                entries.bytes -= old.bytes.len();
             }
         }
     }
@@ -108,10 +100,10 @@ impl<T: DeserializeOwned> DecodeMemo<T> {
     pub(crate) fn forget_prefix(&self, prefix: &str) {
         if let Ok(mut entries) = self.entries.write() {
             let mut freed = 0;
-            entries.map.retain(|k, (old, _)| {
+            entries.map.retain(|k, old| {
                 let keep = !k.starts_with(prefix);
                 if !keep {
-                    freed += old.len();
+                    freed += old.bytes.len();
                 }
                 keep
             });
@@ -127,41 +119,33 @@ mod tests {
     use super::DecodeMemo;
 
     #[test]
-    fn equal_bytes_in_another_buffer_are_recognised_and_adopted() {
+    fn equal_bytes_in_another_buffer_reuse_the_value_and_its_version() {
         let memo = DecodeMemo::<Vec<u32>>::new(1024);
-        let known = |memo: &DecodeMemo<Vec<u32>>| memo.entries.read().unwrap().map.get("k").map(|(b, _)| b.as_ptr());
-        let a = memo.decode("k", bytes::Bytes::from(b"[1,2]".to_vec())).unwrap();
-        let first = known(&memo);
-        // A reply only this reader holds (Redis): recognised, not adopted.
-        let b = memo.decode("k", bytes::Bytes::from(b"[1,2]".to_vec())).unwrap();
-        assert_eq!(known(&memo), first);
-        // A buffer the cache holds too (the in-process cache): adopted.
-        let cached = bytes::Bytes::from(b"[1,2]".to_vec());
-        let c = memo.decode("k", cached.clone()).unwrap();
-        assert_eq!(known(&memo), Some(cached.as_ptr()));
-        let d = memo.decode("k", cached.clone()).unwrap();
-        assert!([&b, &c, &d].iter().all(|v| Arc::ptr_eq(&a, v)), "one decoding for equal bytes, whatever the buffer");
-        let e = memo.decode("k", bytes::Bytes::from_static(b"[3]")).unwrap();
+        let (a, va) = memo.decode("k", bytes::Bytes::from(b"[1,2]".to_vec())).unwrap();
+        let (b, vb) = memo.decode("k", bytes::Bytes::from(b"[1,2]".to_vec())).unwrap();
+        assert!(Arc::ptr_eq(&a, &b) && va == vb, "one decoding for equal bytes, whatever the buffer");
+        let (e, ve) = memo.decode("k", bytes::Bytes::from_static(b"[3]")).unwrap();
         assert_eq!(*e, vec![3], "other bytes are decoded afresh");
+        assert_ne!(ve, va, "under a new version");
     }
 
     #[test]
     fn same_bytes_reuse_the_decoded_value() {
         let memo = DecodeMemo::<Vec<u32>>::new(1024);
-        let a = memo.decode("k", b"[1,2]".to_vec().into()).unwrap();
-        let b = memo.decode("k", b"[1,2]".to_vec().into()).unwrap();
+        let (a, _) = memo.decode("k", b"[1,2]".to_vec().into()).unwrap();
+        let (b, _) = memo.decode("k", b"[1,2]".to_vec().into()).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
     }
 
     #[test]
     fn other_bytes_are_decoded_afresh() {
         let memo = DecodeMemo::<Vec<u32>>::new(1024);
-        let a = memo.decode("k", b"[1,2]".to_vec().into()).unwrap();
-        let b = memo.decode("k", b"[3]".to_vec().into()).unwrap();
+        let (a, _) = memo.decode("k", b"[1,2]".to_vec().into()).unwrap();
+        let (b, _) = memo.decode("k", b"[3]".to_vec().into()).unwrap();
         assert_eq!(*a, vec![1, 2]);
         assert_eq!(*b, vec![3]);
         // The same bytes under another key are that key's own entry.
-        let c = memo.decode("other", b"[3]".to_vec().into()).unwrap();
+        let (c, _) = memo.decode("other", b"[3]".to_vec().into()).unwrap();
         assert!(!Arc::ptr_eq(&b, &c));
     }
 
@@ -194,7 +178,7 @@ mod tests {
     #[test]
     fn a_value_larger_than_the_bound_is_decoded_but_not_remembered() {
         let memo = DecodeMemo::<Vec<u32>>::new(4);
-        assert_eq!(*memo.decode("k", b"[1,2,3]".to_vec().into()).unwrap(), vec![1, 2, 3]);
+        assert_eq!(*memo.decode("k", b"[1,2,3]".to_vec().into()).unwrap().0, vec![1, 2, 3]);
         assert_eq!(memo.entries.read().unwrap().bytes, 0);
     }
 }

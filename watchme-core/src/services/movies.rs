@@ -71,12 +71,17 @@ pub struct Fetched<T> {
     pub value: T,
     /// Hit, miss or stale.
     pub cache: CacheStatus,
+    /// The value's version: the same while the cache holds the same bytes
+    /// for its key, a new one once they change (a refresh, an invalidation,
+    /// another replica's write). What a caller keys data it derives from
+    /// the value on (the HTTP layer's encoded page).
+    pub version: u64,
 }
 
 impl<T: Clone> Fetched<Arc<T>> {
     /// The value itself, cloned only if it is still shared.
     pub fn into_owned(self) -> Fetched<T> {
-        Fetched { value: Arc::unwrap_or_clone(self.value), cache: self.cache }
+        Fetched { value: Arc::unwrap_or_clone(self.value), cache: self.cache, version: self.version }
     }
 }
 
@@ -276,7 +281,7 @@ impl MovieService {
     /// One movie's details, shared: on a cache hit this is the value every
     /// request for the same cached bytes gets, so serving it copies nothing
     /// (and a caller may key its own derived data, such as an encoded
-    /// response, on [`Arc::ptr_eq`]).
+    /// response, on [`Fetched::version`]).
     ///
     /// # Errors
     /// As [`MovieService::details`].
@@ -351,9 +356,9 @@ impl MovieService {
         // The decode memo turns a hit on bytes it decoded before into a copy of an `Arc`.
         let read = get_decoded(self.cache.as_ref(), key, |bytes| kind.memo.decode(key, bytes));
         let stale = match read.await {
-            Ok(Some(s)) if s.fresh_until_ms > self.clock.now_unix_ms() => {
+            Ok(Some((s, version))) if s.fresh_until_ms > self.clock.now_unix_ms() => {
                 self.cache_ok();
-                return Ok(Fetched { value: s.value.clone(), cache: CacheStatus::Hit });
+                return Ok(Fetched { value: s.value.clone(), cache: CacheStatus::Hit, version });
             }
             Ok(found) => {
                 self.cache_ok();
@@ -377,9 +382,10 @@ impl MovieService {
                     let stored = Arc::new(Stored { fresh_until_ms, value: Arc::new(value) });
                     let keep = ttl + self.policy.stale_grace;
                     // Remembered as encoded, so the first hit needs no decode either.
+                    let mut version = 0;
                     let written = match encode_json(&*stored) {
                         Ok(bytes) => {
-                            kind.memo.remember(key, bytes::Bytes::copy_from_slice(&bytes), stored.clone());
+                            version = kind.memo.remember(key, bytes::Bytes::copy_from_slice(&bytes), stored.clone());
                             set_encoded(self.cache.as_ref(), key, bytes, keep).await
                         }
                         Err(e) => Err(e),
@@ -387,12 +393,12 @@ impl MovieService {
                     if let Err(e) = written {
                         self.cache_failed("write", &e);
                     }
-                    Ok(Fetched { value: stored.value.clone(), cache: CacheStatus::Miss })
+                    Ok(Fetched { value: stored.value.clone(), cache: CacheStatus::Miss, version })
                 }
                 Err(MovieSourceError::Unavailable(c)) => match stale {
-                    Some(s) => {
+                    Some((s, version)) => {
                         tracing::warn!(error = %c, key, "movie source failed; serving stale copy");
-                        Ok(Fetched { value: s.value.clone(), cache: CacheStatus::Stale })
+                        Ok(Fetched { value: s.value.clone(), cache: CacheStatus::Stale, version })
                     }
                     None => Err(MovieError::UpstreamUnavailable(c)),
                 },

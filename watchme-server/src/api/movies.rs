@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use poem_openapi::param::Path;
 use poem_openapi::{ApiResponse, OpenApi};
 use watchme_core::domain::{MovieDetails, MovieId, SearchQuery, SearchQueryError};
+use watchme_core::services::Fetched;
 
 use super::dto::{MovieDetailsDto, MovieSummaryDto, ViewDto};
 use super::extract::{BearerAuth, MaybeAuth};
@@ -47,25 +48,26 @@ impl MoviesApi {
 /// Most movie ids whose encoded page is kept.
 const MAX_BODIES: usize = 4096;
 
-/// Encoded movie pages, each kept with the details it was encoded from.
-/// `MovieService::details_shared` hands out the same `Arc` for as long as
-/// the cache holds the same bytes, so a body is reused only while its
-/// details are exactly what the cache serves: a refresh or an invalidation
-/// gives a new `Arc`, and the page is encoded again.
+/// Encoded movie pages, each kept with the version of the details it was
+/// encoded from. `MovieService::details_shared` hands out the same version
+/// for as long as the cache holds the same bytes, so a body is reused only
+/// while its details are exactly what the cache serves: a refresh or an
+/// invalidation gives a new version, and the page is encoded again.
 #[derive(Default)]
 struct DetailsBodies(RwLock<HashMap<MovieId, EncodedPage, foldhash::quality::RandomState>>);
 
-/// The details a page was encoded from, and the page.
-type EncodedPage = (Arc<MovieDetails>, EncodedJson<MovieDetailsDto>);
+/// The version of the details a page was encoded from, and the page.
+type EncodedPage = (u64, EncodedJson<MovieDetailsDto>);
 
 impl DetailsBodies {
-    fn body(&self, details: &Arc<MovieDetails>) -> Result<EncodedJson<MovieDetailsDto>, ApiError> {
-        if let Some((known, body)) = self.0.read().ok().as_ref().and_then(|m| m.get(&details.id)) {
-            if Arc::ptr_eq(known, details) {
+    fn body(&self, details: &Fetched<Arc<MovieDetails>>) -> Result<EncodedJson<MovieDetailsDto>, ApiError> {
+        let id = details.value.id;
+        if let Some((version, body)) = self.0.read().ok().as_ref().and_then(|m| m.get(&id)) {
+            if *version == details.version {
                 return Ok(body.clone());
             }
         }
-        let body = SerdeJson(MovieDetailsDto::from(MovieDetails::clone(details)))
+        let body = SerdeJson(MovieDetailsDto::from(MovieDetails::clone(&details.value)))
             .encode()
             .map_err(|_| ApiError::internal_opaque())?;
         if let Ok(mut m) = self.0.write() {
@@ -73,7 +75,7 @@ impl DetailsBodies {
             if m.len() >= MAX_BODIES {
                 m.clear();
             }
-            m.insert(details.id, (details.clone(), body.clone()));
+            m.insert(id, (details.version, body.clone()));
         }
         Ok(body)
     }
@@ -145,6 +147,6 @@ impl MoviesApi {
         let id = id.0.get("id")?;
         let f = self.state.movies.details_shared(id).await?;
         self.state.library.record_view(&auth.ctx(), &f.value).await?;
-        Ok(MovieResponse::Ok(WithCacheStatus(self.bodies.body(&f.value)?, f.cache)))
+        Ok(MovieResponse::Ok(WithCacheStatus(self.bodies.body(&f)?, f.cache)))
     }
 }
