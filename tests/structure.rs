@@ -1,6 +1,7 @@
 //! The shape of the code, checked on every test run: no file in a crate's
 //! `src/` longer than 500 lines and no function longer than 80 (tests
-//! excluded), no use of a dependency's doc-hidden API (`__private`), and
+//! excluded), every module opening with a `//!` line, no use of a
+//! dependency's doc-hidden API (`__private`), and
 //! no import cycle between the server's modules (a module using an item of
 //! another, through `crate::`, `super::` or a child's name, depends on it).
 //! The parser is deliberately plain: it skips strings, characters and
@@ -186,6 +187,16 @@ fn no_doc_hidden_api_of_a_dependency() {
         .map(|(p, _)| p.display().to_string())
         .collect();
     assert!(used.is_empty(), "doc-hidden API used in {used:?}");
+}
+
+#[test]
+fn every_module_opens_with_a_line_saying_its_role() {
+    let silent: Vec<String> = sources()
+        .into_iter()
+        .filter(|(_, src)| !src.trim_start().starts_with("//!"))
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    assert!(silent.is_empty(), "modules without a `//!` line: {silent:?}");
 }
 
 /// Every path the code names: each `use` tree expanded (`a::{b, c::d}`

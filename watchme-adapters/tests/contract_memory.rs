@@ -1,83 +1,51 @@
-//! The contract suites against the in-memory adapters.
+//! The contract suites against the in-memory adapters: one test per
+//! scenario, each on a fresh adapter.
 
 use watchme_adapters::contract;
 use watchme_adapters::memory::{MemoryAnalyticsStore, MemoryCache, MemoryRateLimiter, MemoryStore};
 
-#[tokio::test]
-async fn memory_user_repo_meets_the_contract() {
-    contract::user_repo(&MemoryStore::new()).await;
+/// One test per scenario: `name => the scenario's future`.
+macro_rules! scenarios {
+    ($($scenario:ident => $call:expr;)*) => {
+        $(#[tokio::test] async fn $scenario() { $call.await; })*
+    };
 }
 
-#[tokio::test]
-async fn memory_library_views_are_newest_first_per_user() {
-    contract::library_views(&MemoryStore::new()).await;
-}
-
-#[tokio::test]
-async fn memory_library_favorites_are_idempotent_per_user() {
-    contract::library_favorites(&MemoryStore::new()).await;
-}
-
-#[tokio::test]
-async fn memory_library_entries_keep_unset_fields_and_filter() {
-    contract::library_entries(&MemoryStore::new()).await;
-}
-
-#[tokio::test]
-async fn memory_outbox_meets_the_contract() {
-    contract::outbox(&MemoryStore::new()).await;
-}
-
-#[tokio::test]
-async fn memory_writes_and_events_are_atomic() {
-    let store = MemoryStore::new();
-    contract::outbox_atomic_with_writes(&store, &store, &store).await;
-}
-
-#[tokio::test]
-async fn memory_outbox_drops_published_events() {
-    contract::outbox_drops_published_events(&MemoryStore::new()).await;
-}
-
-#[tokio::test]
-async fn memory_record_views_stores_a_whole_batch() {
-    let store = MemoryStore::new();
-    contract::record_views_stores_a_whole_batch(&store, &store).await;
-}
-
-#[tokio::test]
-async fn memory_analytics_store_meets_the_contract() {
-    contract::analytics_store(&MemoryAnalyticsStore::new()).await;
-}
-
-#[tokio::test]
-async fn memory_analytics_store_counts_a_batch_as_one_by_one() {
-    contract::analytics_store_counts_a_batch_as_one_by_one(&MemoryAnalyticsStore::new()).await;
-}
-
-#[tokio::test]
-async fn memory_cache_round_trips() {
-    contract::cache_round_trip(&MemoryCache::default()).await;
-}
-
-#[tokio::test]
-async fn memory_cache_expires() {
-    contract::cache_expiry(&MemoryCache::default()).await;
-}
-
-#[tokio::test]
-async fn memory_cache_deletes() {
-    contract::cache_deletes(&MemoryCache::default()).await;
-}
-
-#[tokio::test]
-async fn memory_session_repo_meets_the_contract() {
-    contract::session_repo(&MemoryStore::new()).await;
-}
-
-#[tokio::test]
-async fn memory_rate_limiter_meets_the_contract() {
-    contract::rate_limiter(&MemoryRateLimiter::new(), "memory").await;
+scenarios! {
+    user_repo_round_trips => contract::user_repo_round_trips(&MemoryStore::new());
+    user_repo_refuses_a_taken_email => contract::user_repo_refuses_a_taken_email(&MemoryStore::new());
+    user_repo_misses_unknown_users => contract::user_repo_misses_unknown_users(&MemoryStore::new());
+    user_repo_records_logins => contract::user_repo_records_logins(&MemoryStore::new());
+    user_repo_updates_password_hashes => contract::user_repo_updates_password_hashes(&MemoryStore::new());
+    session_repo_round_trips => contract::session_repo_round_trips(&MemoryStore::new());
+    session_repo_rotates_and_detects_reuse => contract::session_repo_rotates_and_detects_reuse(&MemoryStore::new());
+    session_repo_lists_active_sessions => contract::session_repo_lists_active_sessions(&MemoryStore::new());
+    session_repo_revokes => contract::session_repo_revokes(&MemoryStore::new());
+    session_repo_prunes => contract::session_repo_prunes(&MemoryStore::new());
+    library_views => contract::library_views(&MemoryStore::new());
+    library_favorites => contract::library_favorites(&MemoryStore::new());
+    library_entries => contract::library_entries(&MemoryStore::new());
+    outbox_claims_oldest_first => contract::outbox_claims_oldest_first(&MemoryStore::new());
+    outbox_publishes_and_releases => contract::outbox_publishes_and_releases(&MemoryStore::new());
+    outbox_leases_expire => contract::outbox_leases_expire(&MemoryStore::new());
+    outbox_prunes_published_only => contract::outbox_prunes_published_only(&MemoryStore::new());
+    outbox_publishes_out_of_order => contract::outbox_publishes_out_of_order(&MemoryStore::new());
+    outbox_drops_published_events => contract::outbox_drops_published_events(&MemoryStore::new());
+    outbox_atomic_with_writes => async { let s = MemoryStore::new(); contract::outbox_atomic_with_writes(&s, &s, &s).await };
+    record_views_stores_a_whole_batch => async { let s = MemoryStore::new(); contract::record_views_stores_a_whole_batch(&s, &s).await };
+    analytics_store_skips_duplicates => contract::analytics_store_skips_duplicates(&MemoryAnalyticsStore::new());
+    analytics_store_counts_movie_stats => contract::analytics_store_counts_movie_stats(&MemoryAnalyticsStore::new());
+    analytics_store_clamps_decrements => contract::analytics_store_clamps_decrements(&MemoryAnalyticsStore::new());
+    analytics_store_trending_windows => contract::analytics_store_trending_windows(&MemoryAnalyticsStore::new());
+    analytics_store_user_stats => contract::analytics_store_user_stats(&MemoryAnalyticsStore::new());
+    analytics_store_forgets_applied_ids => contract::analytics_store_forgets_applied_ids(&MemoryAnalyticsStore::new());
+    analytics_store_counts_a_batch_as_one_by_one => contract::analytics_store_counts_a_batch_as_one_by_one(&MemoryAnalyticsStore::new());
+    cache_round_trip => contract::cache_round_trip(&MemoryCache::default());
+    cache_expiry => contract::cache_expiry(&MemoryCache::default());
+    cache_deletes => contract::cache_deletes(&MemoryCache::default());
+    rate_limiter_refuses_over_budget => contract::rate_limiter_refuses_over_budget(&MemoryRateLimiter::new(), "memory");
+    rate_limiter_keeps_keys_and_policies_apart => contract::rate_limiter_keeps_keys_and_policies_apart(&MemoryRateLimiter::new(), "memory");
+    rate_limiter_refills => contract::rate_limiter_refills(&MemoryRateLimiter::new(), "memory");
 }
 
 #[tokio::test]
@@ -102,4 +70,71 @@ async fn memory_outbox_prunes_from_the_oldest_row_up_to_the_first_that_stays() {
     let row = store.claim(1, Duration::from_secs(30)).await.unwrap();
     store.mark_published(&[row[0].id]).await.unwrap();
     assert_eq!(store.prune_published(now).await.unwrap(), 0, "published after the cut-off: kept");
+}
+
+// The MovieSource contract against the bundled catalog (which cannot be
+// down and has no credential to refuse).
+
+const CATALOG_KNOWN: contract::KnownMovies = contract::KnownMovies {
+    found: (550, "Fight Club"),
+    missing: 999_999_999,
+    search: "Fight Club",
+    year: 1999,
+    other_year: 2005,
+};
+
+#[tokio::test]
+async fn the_catalog_finds_and_misses() {
+    let catalog = watchme_adapters::catalog::CatalogSource::bundled().unwrap();
+    contract::movie_source_finds_and_misses(&catalog, &CATALOG_KNOWN).await;
+}
+
+#[tokio::test]
+async fn the_catalog_searches_by_year() {
+    let catalog = watchme_adapters::catalog::CatalogSource::bundled().unwrap();
+    contract::movie_source_searches_by_year(&catalog, &CATALOG_KNOWN).await;
+}
+
+#[tokio::test]
+async fn the_catalog_pages() {
+    contract::movie_source_pages(&watchme_adapters::catalog::CatalogSource::bundled().unwrap()).await;
+}
+
+// The EventBus contract on the in-process bus: a handler records what it is handed.
+
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<watchme_core::domain::EventEnvelope>>);
+
+#[async_trait::async_trait]
+impl watchme_core::ports::EventHandler for Recorder {
+    async fn handle(
+        &self,
+        events: &[watchme_core::domain::EventEnvelope],
+    ) -> Result<(), watchme_core::error::StorageError> {
+        self.0.lock().unwrap().extend_from_slice(events);
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl contract::Delivered for Recorder {
+    async fn delivered(&self, n: usize) -> Vec<watchme_core::domain::EventEnvelope> {
+        let got = self.0.lock().unwrap().clone();
+        assert!(got.len() >= n, "{} of {n} events handed over", got.len());
+        got
+    }
+}
+
+#[tokio::test]
+async fn the_in_process_bus_delivers_whole_batches_in_order() {
+    let recorder = std::sync::Arc::new(Recorder::default());
+    let bus = watchme_adapters::memory::InProcessBus::new(vec![recorder.clone()]);
+    contract::event_bus_delivers(&bus, recorder.as_ref()).await;
+}
+
+#[tokio::test]
+async fn the_in_process_bus_fails_in_time_when_stopped() {
+    let bus = watchme_adapters::memory::InProcessBus::new(vec![]);
+    bus.set_available(false);
+    contract::event_bus_that_cannot_deliver_fails_in_time(&bus, std::time::Duration::from_secs(1)).await;
 }

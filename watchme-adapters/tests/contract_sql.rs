@@ -1,5 +1,5 @@
 //! The contract suites against the SQL adapter, on SQLite and on the local
-//! PostgreSQL, each test on a fresh database.
+//! PostgreSQL: one test per scenario, each on a fresh database.
 
 mod support;
 
@@ -20,17 +20,34 @@ macro_rules! on_both {
 }
 
 on_both! {
-    user_repo_meets_the_contract => |db| contract::user_repo(&db.store).await;
-    session_repo_meets_the_contract => |db| contract::session_repo(&db.store).await;
-    library_views_are_newest_first_per_user => |db| contract::library_views(&db.store).await;
-    library_favorites_are_idempotent_per_user => |db| contract::library_favorites(&db.store).await;
-    library_entries_keep_unset_fields_and_filter => |db| contract::library_entries(&db.store).await;
-    outbox_meets_the_contract => |db| contract::outbox(&db.store).await;
+    user_repo_round_trips => |db| contract::user_repo_round_trips(&db.store).await;
+    user_repo_refuses_a_taken_email => |db| contract::user_repo_refuses_a_taken_email(&db.store).await;
+    user_repo_misses_unknown_users => |db| contract::user_repo_misses_unknown_users(&db.store).await;
+    user_repo_records_logins => |db| contract::user_repo_records_logins(&db.store).await;
+    user_repo_updates_password_hashes => |db| contract::user_repo_updates_password_hashes(&db.store).await;
+    session_repo_round_trips => |db| contract::session_repo_round_trips(&db.store).await;
+    session_repo_rotates_and_detects_reuse => |db| contract::session_repo_rotates_and_detects_reuse(&db.store).await;
+    session_repo_lists_active_sessions => |db| contract::session_repo_lists_active_sessions(&db.store).await;
+    session_repo_revokes => |db| contract::session_repo_revokes(&db.store).await;
+    session_repo_prunes => |db| contract::session_repo_prunes(&db.store).await;
+    library_views => |db| contract::library_views(&db.store).await;
+    library_favorites => |db| contract::library_favorites(&db.store).await;
+    library_entries => |db| contract::library_entries(&db.store).await;
+    outbox_claims_oldest_first => |db| contract::outbox_claims_oldest_first(&db.store).await;
+    outbox_publishes_and_releases => |db| contract::outbox_publishes_and_releases(&db.store).await;
+    outbox_leases_expire => |db| contract::outbox_leases_expire(&db.store).await;
+    outbox_prunes_published_only => |db| contract::outbox_prunes_published_only(&db.store).await;
+    outbox_publishes_out_of_order => |db| contract::outbox_publishes_out_of_order(&db.store).await;
     outbox_drops_published_events => |db| contract::outbox_drops_published_events(&db.store).await;
-    writes_and_events_are_atomic => |db| contract::outbox_atomic_with_writes(&db.store, &db.store, &db.store).await;
-    record_views_stores_a_whole_batch => |db| contract::record_views_stores_a_whole_batch(&db.store, &db.store).await;
-    analytics_store_meets_the_contract => |db| contract::analytics_store(&db.store).await;
+    analytics_store_skips_duplicates => |db| contract::analytics_store_skips_duplicates(&db.store).await;
+    analytics_store_counts_movie_stats => |db| contract::analytics_store_counts_movie_stats(&db.store).await;
+    analytics_store_clamps_decrements => |db| contract::analytics_store_clamps_decrements(&db.store).await;
+    analytics_store_trending_windows => |db| contract::analytics_store_trending_windows(&db.store).await;
+    analytics_store_user_stats => |db| contract::analytics_store_user_stats(&db.store).await;
+    analytics_store_forgets_applied_ids => |db| contract::analytics_store_forgets_applied_ids(&db.store).await;
     analytics_store_counts_a_batch_as_one_by_one => |db| contract::analytics_store_counts_a_batch_as_one_by_one(&db.store).await;
+    outbox_atomic_with_writes => |db| contract::outbox_atomic_with_writes(&db.store, &db.store, &db.store).await;
+    record_views_stores_a_whole_batch => |db| contract::record_views_stores_a_whole_batch(&db.store, &db.store).await;
     migrations_run_twice_are_a_no_op => |db| db.store.migrate().await.expect("second migrate");
     many_applied_ids_are_forgotten_in_batches => |db| forget_many_applied_ids(&db.store).await;
 }

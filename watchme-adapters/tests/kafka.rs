@@ -13,7 +13,7 @@ use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use watchme_adapters::contract::fixtures::{header, kafka_brokers, topic_reader};
-use watchme_adapters::contract::meta;
+use watchme_adapters::contract::{self, meta};
 use watchme_adapters::kafka::{ensure_topics, headers, ConsumerConfig, KafkaBus, KafkaConfig, KafkaConsumer};
 use watchme_adapters::memory::MemoryAnalyticsStore;
 use watchme_core::domain::{EventEnvelope, EventPayload, MovieId, TraceContext, UserId};
@@ -309,4 +309,47 @@ async fn two_consumers_of_one_group_share_the_partitions_and_count_each_event_on
     eventually("400 views", async || views(&store, 30).await == 400).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(views(&store, 30).await, 400);
+}
+
+// The EventBus contract on Kafka: delivered events are read back from the topic.
+
+struct FromTopic {
+    brokers: String,
+    topic: String,
+}
+
+#[async_trait]
+impl contract::Delivered for FromTopic {
+    async fn delivered(&self, n: usize) -> Vec<EventEnvelope> {
+        let messages = read_topic(&self.brokers, &self.topic, n).await;
+        let mut events = Vec::with_capacity(messages.len());
+        for m in &messages {
+            let ev = EventEnvelope::from_json(m.payload().expect("payload")).expect("an event");
+            // The key and headers are what a consumer routes and filters
+            // by without decoding the payload: they must match it.
+            assert_eq!(m.key(), Some(ev.aggregate_id.as_bytes()), "keyed by aggregate");
+            assert_eq!(header(m, headers::EVENT_TYPE).as_deref(), Some(ev.event_type()));
+            assert_eq!(header(m, headers::EVENT_ID), Some(ev.event_id.to_string()));
+            assert_eq!(header(m, headers::SCHEMA_VERSION), Some(ev.schema_version.to_string()));
+            let trace = ev.trace_context.as_ref();
+            assert_eq!(header(m, headers::TRACEPARENT), trace.map(|t| t.traceparent.clone()));
+            assert_eq!(header(m, headers::TRACESTATE), trace.and_then(|t| t.tracestate.clone()));
+            events.push(ev);
+        }
+        events
+    }
+}
+
+#[tokio::test]
+async fn the_kafka_bus_delivers_whole_batches_in_order() {
+    let cfg = config("contract", 3).await;
+    let delivered = FromTopic { brokers: cfg.brokers.clone(), topic: cfg.events_topic() };
+    contract::event_bus_delivers(&KafkaBus::new(&cfg).unwrap(), &delivered).await;
+}
+
+#[tokio::test]
+async fn the_kafka_bus_fails_in_time_when_it_cannot_deliver() {
+    let mut cfg = KafkaConfig::new("127.0.0.1:1");
+    cfg.delivery_timeout = Duration::from_secs(2);
+    contract::event_bus_that_cannot_deliver_fails_in_time(&KafkaBus::new(&cfg).unwrap(), Duration::from_secs(10)).await;
 }

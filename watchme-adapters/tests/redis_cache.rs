@@ -20,24 +20,42 @@ fn shared(namespace: &str) -> RedisCache {
     RedisCache::new(cfg).unwrap()
 }
 
-#[tokio::test]
-async fn redis_cache_meets_the_contract() {
-    let cache = shared("contract");
+/// The shared Redis, checked to be there so a missing one says so.
+async fn checked(namespace: &str) -> RedisCache {
+    let cache = shared(namespace);
     cache.ping().await.expect("Redis must be running on 127.0.0.1:6379 for these tests");
-    contract::cache(&cache).await;
+    cache
 }
 
-#[tokio::test]
-async fn two_tier_cache_meets_the_contract() {
-    contract::cache(&TwoTierCache::start(shared("two-tier"), 1 << 20, Duration::from_secs(5))).await;
+fn two_tier(namespace: &str) -> TwoTierCache {
+    TwoTierCache::start(shared(namespace), 1 << 20, Duration::from_secs(5))
 }
+
+/// One test per scenario of the Cache contract, for the Redis cache and the
+/// two-tier cache over it.
+macro_rules! scenarios {
+    ($($scenario:ident),*) => {
+        mod redis {
+            use super::*;
+            $(#[tokio::test] async fn $scenario() { contract::$scenario(&checked("contract").await).await; })*
+        }
+        mod two_tier {
+            use super::*;
+            $(#[tokio::test] async fn $scenario() { contract::$scenario(&two_tier("two-tier")).await; })*
+        }
+    };
+}
+
+scenarios!(cache_round_trip, cache_expiry, cache_deletes);
 
 /// `WATCHME_CACHE_L1_TTL_SECS=0`: every read goes to Redis; zero means
 /// nothing kept in process, never "kept forever".
 #[tokio::test]
 async fn a_zero_l1_ttl_is_redis_only_and_keeps_nothing_in_process() {
     let redis_only = TwoTierCache::start(shared("redis-only"), 1 << 20, Duration::ZERO);
-    contract::cache(&redis_only).await;
+    contract::cache_round_trip(&redis_only).await;
+    contract::cache_expiry(&redis_only).await;
+    contract::cache_deletes(&redis_only).await;
     redis_only.set("movie:7", b"v".to_vec(), Duration::from_secs(60)).await.unwrap();
     assert_eq!(redis_only.get("movie:7").await.unwrap().as_deref(), Some(&b"v"[..]));
     assert!(redis_only.l1().is_empty(), "nothing is kept in process");

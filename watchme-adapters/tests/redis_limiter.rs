@@ -22,8 +22,18 @@ fn unique() -> String {
 }
 
 #[tokio::test]
-async fn redis_rate_limiter_meets_the_contract() {
-    contract::rate_limiter(&shared_limiter(&unique()), "redis").await;
+async fn redis_rate_limiter_refuses_over_budget() {
+    contract::rate_limiter_refuses_over_budget(&shared_limiter(&unique()), "redis").await;
+}
+
+#[tokio::test]
+async fn redis_rate_limiter_keeps_keys_and_policies_apart() {
+    contract::rate_limiter_keeps_keys_and_policies_apart(&shared_limiter(&unique()), "redis").await;
+}
+
+#[tokio::test]
+async fn redis_rate_limiter_refills() {
+    contract::rate_limiter_refills(&shared_limiter(&unique()), "redis").await;
 }
 
 #[tokio::test]

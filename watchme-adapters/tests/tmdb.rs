@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use watchme_adapters::contract;
 use watchme_adapters::tmdb::{BreakerState, TmdbAuth, TmdbConfig, TmdbSource};
 use watchme_core::domain::{MovieId, PageRequest, SearchQuery};
 use watchme_core::error::MovieSourceError;
@@ -270,4 +271,92 @@ async fn repeated_failures_open_the_circuit_and_spare_tmdb() {
     assert_eq!(src.breaker_state(), BreakerState::Open);
     assert!(matches!(src.details(MovieId::new(550).unwrap()).await, Err(MovieSourceError::Unavailable(_))));
     assert_eq!(server.received_requests().await.unwrap().len(), 2, "no call while the circuit is open");
+}
+
+// The MovieSource contract against the TMDb-shaped server.
+
+const KNOWN: contract::KnownMovies = contract::KnownMovies {
+    found: (550, "Fight Club"),
+    missing: 1,
+    search: "Fight Club",
+    year: 1999,
+    other_year: 2005,
+};
+
+/// A server holding what [`KNOWN`] says, and popular pages of 45 movies.
+async fn tmdb_shaped_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path("/movie/550"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fight_club()))
+        .mount(&server)
+        .await;
+    Mock::given(path("/movie/1"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(tmdb_error(34, "The resource you requested could not be found.")),
+        )
+        .mount(&server)
+        .await;
+    let hits = json!({"page": 1, "results": [list_movie(550, "Fight Club")], "total_pages": 1, "total_results": 1});
+    let none = json!({"page": 1, "results": [], "total_pages": 1, "total_results": 0});
+    for (year, body) in [("1999", hits), ("2005", none)] {
+        Mock::given(path("/search/movie"))
+            .and(query_param("query", "Fight Club"))
+            .and(query_param("year", year))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    for page in 1..=3 {
+        Mock::given(path("/movie/popular"))
+            .and(query_param("page", page.to_string()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(list_page(page, 45)))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+#[tokio::test]
+async fn tmdb_finds_and_misses() {
+    let server = tmdb_shaped_server().await;
+    contract::movie_source_finds_and_misses(&source(&server), &KNOWN).await;
+}
+
+#[tokio::test]
+async fn tmdb_searches_by_year() {
+    let server = tmdb_shaped_server().await;
+    contract::movie_source_searches_by_year(&source(&server), &KNOWN).await;
+}
+
+#[tokio::test]
+async fn tmdb_pages() {
+    let server = tmdb_shaped_server().await;
+    contract::movie_source_pages(&source(&server)).await;
+}
+
+#[tokio::test]
+async fn tmdb_down_is_unavailable() {
+    // A port nothing listens on (a dropped MockServer goes back to
+    // wiremock's pool and keeps answering 404).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = TmdbConfig {
+        base_url: format!("http://127.0.0.1:{port}"),
+        timeout: Duration::from_millis(500),
+        backoff_base: Duration::from_millis(10),
+        ..TmdbConfig::new(TmdbAuth::ApiKey("test-key".into()))
+    };
+    contract::movie_source_down_is_unavailable(&TmdbSource::new(config).unwrap()).await;
+}
+
+#[tokio::test]
+async fn tmdb_refusing_the_credential_is_misconfigured() {
+    let server = MockServer::start().await;
+    Mock::given(path("/movie/550"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(tmdb_error(7, "Invalid API key: You must be granted a valid key.")),
+        )
+        .mount(&server)
+        .await;
+    contract::movie_source_refused_credential_is_misconfigured(&source(&server)).await;
 }

@@ -7,13 +7,6 @@ use watchme_core::ports::Cache;
 
 const TTL: Duration = Duration::from_secs(60);
 
-/// The [`Cache`] contract: every scenario below, in turn.
-pub async fn cache(cache: &dyn Cache) {
-    cache_round_trip(cache).await;
-    cache_expiry(cache).await;
-    cache_deletes(cache).await;
-}
-
 /// A value reads back as written; a write replaces; an absent key is `None`.
 pub async fn cache_round_trip(cache: &dyn Cache) {
     assert_eq!(cache.get("contract:a").await.expect("get"), None, "absent key is None");

@@ -1,3 +1,6 @@
+//! The [`LibraryRepo`] contract, one scenario per function: views,
+//! favorites, library entries. Each scenario expects a store of its own.
+
 use watchme_core::domain::{
     EventEnvelope, EventPayload, Favorite, LibraryUpdate, MovieId, PageRequest, Rating, UserId, View, WatchStatus,
 };
@@ -7,13 +10,6 @@ use super::{at, meta, movie};
 
 fn page(p: i64, per: i64) -> PageRequest {
     PageRequest::new(Some(p), Some(per)).expect("valid page")
-}
-
-/// The [`LibraryRepo`] contract: every scenario below, in turn.
-pub async fn library_repo(repo: &dyn LibraryRepo) {
-    library_views(repo).await;
-    library_favorites(repo).await;
-    library_entries(repo).await;
 }
 
 /// Views: newest first, per user, paged.

@@ -3,26 +3,50 @@
 //! run against each adapter (memory here; SQL, Redis and Kafka adapters run
 //! the same functions against the real services).
 //!
-//! Each suite expects a fresh, empty adapter and panics with the name of
-//! the broken rule. Adapters of your own can be checked the same way: enable
-//! the `contract` feature and call these from a test.
+//! Each port's suite is a set of scenarios, one `pub async fn` each, so a
+//! test per scenario reports every broken rule, not only the first. A
+//! scenario expects a fresh, empty adapter (unless its doc says it may
+//! share one) and panics with the name of the broken rule. Adapters of your
+//! own can be checked the same way: enable the `contract` feature and call
+//! every scenario of the port from a test of its own.
 
 mod analytics;
+mod bus;
 mod cache;
 pub mod fixtures;
 mod library;
 mod limits;
+mod movies;
 mod outbox;
 mod sessions;
 mod users;
 
-pub use analytics::{analytics_store, analytics_store_counts_a_batch_as_one_by_one};
-pub use cache::{cache, cache_deletes, cache_expiry, cache_round_trip};
-pub use library::{library_entries, library_favorites, library_repo, library_views};
-pub use limits::rate_limiter;
-pub use outbox::{outbox, outbox_atomic_with_writes, outbox_drops_published_events, record_views_stores_a_whole_batch};
-pub use sessions::session_repo;
-pub use users::user_repo;
+pub use analytics::{
+    analytics_store_clamps_decrements, analytics_store_counts_a_batch_as_one_by_one,
+    analytics_store_counts_movie_stats, analytics_store_forgets_applied_ids, analytics_store_skips_duplicates,
+    analytics_store_trending_windows, analytics_store_user_stats,
+};
+pub use bus::{event_bus_delivers, event_bus_that_cannot_deliver_fails_in_time, Delivered};
+pub use cache::{cache_deletes, cache_expiry, cache_round_trip};
+pub use library::{library_entries, library_favorites, library_views};
+pub use limits::{rate_limiter_keeps_keys_and_policies_apart, rate_limiter_refills, rate_limiter_refuses_over_budget};
+pub use movies::{
+    movie_source_down_is_unavailable, movie_source_finds_and_misses, movie_source_pages,
+    movie_source_refused_credential_is_misconfigured, movie_source_searches_by_year, KnownMovies,
+};
+pub use outbox::{
+    outbox_atomic_with_writes, outbox_claims_oldest_first, outbox_drops_published_events, outbox_leases_expire,
+    outbox_prunes_published_only, outbox_publishes_and_releases, outbox_publishes_out_of_order,
+    record_views_stores_a_whole_batch,
+};
+pub use sessions::{
+    session_repo_lists_active_sessions, session_repo_prunes, session_repo_revokes,
+    session_repo_rotates_and_detects_reuse, session_repo_round_trips,
+};
+pub use users::{
+    user_repo_misses_unknown_users, user_repo_records_logins, user_repo_refuses_a_taken_email, user_repo_round_trips,
+    user_repo_updates_password_hashes,
+};
 
 use time::OffsetDateTime;
 use watchme_core::domain::{

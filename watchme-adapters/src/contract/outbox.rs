@@ -1,22 +1,37 @@
+//! The [`Outbox`] contract, one scenario per function: claim order and
+//! leases, publishing and releasing, lease expiry, pruning, out-of-order
+//! publishing; and the outbox's atomicity with the repositories' writes.
+//! Each scenario expects a store of its own.
+
 use std::time::Duration;
 
 use watchme_core::domain::{
     EventEnvelope, EventPayload, Favorite, LibraryUpdate, MovieId, PageRequest, UserId, View, WatchStatus,
 };
-use watchme_core::ports::{LibraryRepo, Outbox, OutboxStats, UserRepo};
+use watchme_core::ports::{LibraryRepo, Outbox, OutboxRecord, OutboxStats, UserRepo};
 
 use super::{at, login_event, meta, movie, sample_user};
 
 const LEASE: Duration = Duration::from_secs(30);
 
-/// The [`Outbox`] contract on its own: order, leases, publishing, pruning.
-pub async fn outbox(outbox: &dyn Outbox) {
+/// Appends `n` login events of one user, returning them.
+async fn appended(outbox: &dyn Outbox, n: i64) -> Vec<EventEnvelope> {
     let user = UserId::new();
-    let events: Vec<EventEnvelope> = (0..5).map(|i| login_event(user, i)).collect();
+    let events: Vec<EventEnvelope> = (0..n).map(|i| login_event(user, i)).collect();
     outbox.append(&events).await.expect("append");
+    events
+}
+
+fn row_ids(rows: &[OutboxRecord]) -> Vec<i64> {
+    rows.iter().map(|r| r.id).collect()
+}
+
+/// Claims hand out the oldest events first, each whole, and a leased event
+/// is not claimed twice; stats count the backlog.
+pub async fn outbox_claims_oldest_first(outbox: &dyn Outbox) {
+    let events = appended(outbox, 5).await;
     let stats = outbox.stats().await.expect("stats");
     assert_eq!((stats.unpublished, stats.oldest_unpublished_at), (5, Some(at(0))), "stats count the backlog");
-
     let first = outbox.claim(3, LEASE).await.expect("claim");
     assert_eq!(
         first.iter().map(|r| r.event.event_id).collect::<Vec<_>>(),
@@ -28,23 +43,29 @@ pub async fn outbox(outbox: &dyn Outbox) {
     let second = outbox.claim(10, LEASE).await.expect("claim");
     assert_eq!(second.len(), 2, "leased events are not claimed twice");
     assert!(outbox.claim(10, LEASE).await.expect("claim").is_empty(), "everything is leased");
+}
 
-    let first_ids: Vec<i64> = first.iter().map(|r| r.id).collect();
-    outbox.mark_published(&first_ids).await.expect("mark");
-    outbox.mark_published(&first_ids).await.expect("mark twice is idempotent");
-    outbox.release(&second.iter().map(|r| r.id).collect::<Vec<_>>()).await.expect("release");
+/// Published events never come back (marking is idempotent); released ones
+/// do, with their attempts counted.
+pub async fn outbox_publishes_and_releases(outbox: &dyn Outbox) {
+    appended(outbox, 5).await;
+    let first = outbox.claim(3, LEASE).await.expect("claim");
+    let second = outbox.claim(10, LEASE).await.expect("claim");
+    outbox.mark_published(&row_ids(&first)).await.expect("mark");
+    outbox.mark_published(&row_ids(&first)).await.expect("mark twice is idempotent");
+    outbox.release(&row_ids(&second)).await.expect("release");
     let again = outbox.claim(10, LEASE).await.expect("claim");
-    assert_eq!(
-        again.iter().map(|r| r.id).collect::<Vec<_>>(),
-        second.iter().map(|r| r.id).collect::<Vec<_>>(),
-        "released events come back, published ones never"
-    );
+    assert_eq!(row_ids(&again), row_ids(&second), "released events come back, published ones never");
     assert!(again.iter().all(|r| r.attempts >= 1), "attempts count earlier claims");
     assert_eq!(outbox.stats().await.expect("stats").unpublished, 2, "published events leave the backlog");
+}
 
-    let short = outbox.claim(10, Duration::from_millis(1)).await.expect("claim");
-    assert!(short.is_empty(), "still leased by the previous claim");
-    outbox.release(&again.iter().map(|r| r.id).collect::<Vec<_>>()).await.expect("release");
+/// A lease holds its events until it ends; then they are claimable again.
+pub async fn outbox_leases_expire(outbox: &dyn Outbox) {
+    appended(outbox, 2).await;
+    let leased = outbox.claim(10, LEASE).await.expect("claim");
+    assert!(outbox.claim(10, Duration::from_millis(1)).await.expect("claim").is_empty(), "still leased");
+    outbox.release(&row_ids(&leased)).await.expect("release");
     let expiring = outbox.claim(10, Duration::from_millis(50)).await.expect("claim");
     assert_eq!(expiring.len(), 2, "claim after release");
     // Polled: the lease ends 50 ms on, and then the events come back.
@@ -58,14 +79,27 @@ pub async fn outbox(outbox: &dyn Outbox) {
         assert!(started.elapsed() < Duration::from_secs(5), "the lease never expired");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
 
+/// Pruning removes published events only.
+pub async fn outbox_prunes_published_only(outbox: &dyn Outbox) {
+    appended(outbox, 5).await;
+    let first = outbox.claim(3, LEASE).await.expect("claim");
+    outbox.mark_published(&row_ids(&first)).await.expect("mark");
     let far_future = time::OffsetDateTime::now_utc() + time::Duration::days(1);
     assert_eq!(outbox.prune_published(far_future).await.expect("prune"), 3, "prune removes published events only");
     assert_eq!(outbox.stats().await.expect("stats").unpublished, 2, "unpublished events survive pruning");
+    assert_eq!(outbox.claim(10, LEASE).await.expect("claim").len(), 2, "and are still claimable");
+}
 
-    // Events handed over by value queue behind the others; two relays may
-    // publish a later batch before an earlier one.
-    let more: Vec<EventEnvelope> = (5..9).map(|i| login_event(user, i)).collect();
+/// Events handed over by value queue behind the others; two relays may
+/// publish a later batch before an earlier one, and the gaps this leaves
+/// are skipped.
+pub async fn outbox_publishes_out_of_order(outbox: &dyn Outbox) {
+    let before = appended(outbox, 2).await;
+    let leased = outbox.claim(10, LEASE).await.expect("claim");
+    assert_eq!(leased.len(), before.len());
+    let more: Vec<EventEnvelope> = (5..9).map(|i| login_event(UserId::new(), i)).collect();
     outbox.append_owned(more.clone()).await.expect("append owned");
     let newer = outbox.claim(10, LEASE).await.expect("claim");
     assert_eq!(
@@ -75,16 +109,16 @@ pub async fn outbox(outbox: &dyn Outbox) {
     );
     outbox.mark_published(&[newer[2].id, newer[3].id]).await.expect("mark later first");
     assert_eq!(outbox.stats().await.expect("stats").unpublished, 4, "out-of-order publishing counts right");
+    let far_future = time::OffsetDateTime::now_utc() + time::Duration::days(1);
     let pruned = outbox.prune_published(far_future).await.expect("prune");
     assert!(pruned <= 2, "only published rows go, {pruned}");
     assert_eq!(outbox.stats().await.expect("stats").unpublished, 4, "pruning keeps the backlog");
-    let leased: Vec<i64> =
-        outbox.claim(10, Duration::from_millis(1)).await.expect("claim").iter().map(|r| r.id).collect();
-    assert!(leased.is_empty(), "everything unpublished is still leased: {leased:?}");
+    let still: Vec<i64> = row_ids(&outbox.claim(10, Duration::from_millis(1)).await.expect("claim"));
+    assert!(still.is_empty(), "everything unpublished is still leased: {still:?}");
     outbox.release(&[newer[0].id, newer[1].id]).await.expect("release");
     let back = outbox.claim(10, LEASE).await.expect("claim");
-    assert_eq!(back.iter().map(|r| r.id).collect::<Vec<_>>(), vec![newer[0].id, newer[1].id], "gaps are skipped");
-    let all: Vec<i64> = back.iter().map(|r| r.id).chain(again.iter().map(|r| r.id)).collect();
+    assert_eq!(row_ids(&back), vec![newer[0].id, newer[1].id], "gaps are skipped");
+    let all: Vec<i64> = row_ids(&back).into_iter().chain(row_ids(&leased)).collect();
     outbox.mark_published(&all).await.expect("mark the rest");
     assert_eq!(outbox.stats().await.expect("stats"), OutboxStats { unpublished: 0, oldest_unpublished_at: None });
     outbox.prune_published(far_future).await.expect("prune");

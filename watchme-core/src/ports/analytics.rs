@@ -1,3 +1,7 @@
+//! The analytics port: where the consumer's aggregates (movie counts,
+//! trending buckets, user statistics) are kept, idempotently per event.
+//! Adapters: memory and SQL; contract in `watchme_adapters::contract::analytics`.
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 

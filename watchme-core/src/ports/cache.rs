@@ -1,3 +1,7 @@
+//! The cache port: one byte read, writes and deletes with a time to live,
+//! plus the typed helpers built on them. Adapters: in-process, Redis,
+//! two-tier; contract in `watchme_adapters::contract::cache`.
+
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -1,3 +1,5 @@
+//! The clock port: the time, behind a trait so tests can pin it.
+
 use time::OffsetDateTime;
 
 /// Tells the time; a port so tests can pin it.

@@ -1,3 +1,8 @@
+//! The event ports: the bus that publishes events, the outbox that holds
+//! them until published, and the handler a consumer hands them to.
+//! Adapters: in-process and Kafka buses, memory and SQL outboxes; contracts
+//! in `watchme_adapters::contract::{bus, outbox}`.
+
 use std::time::Duration;
 
 use async_trait::async_trait;

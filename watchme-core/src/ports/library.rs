@@ -1,3 +1,7 @@
+//! The library port: each user's views, favorites and library entries,
+//! each write with its events in one atomic step. Adapters: memory and SQL;
+//! contract in `watchme_adapters::contract::library`.
+
 use async_trait::async_trait;
 
 use crate::domain::{

@@ -1,3 +1,6 @@
+//! The rate-limit port: budgets per policy and key (GCRA). Adapters:
+//! in-process and Redis; contract in `watchme_adapters::contract::limits`.
+
 use std::time::Duration;
 
 use async_trait::async_trait;

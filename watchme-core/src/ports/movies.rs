@@ -1,3 +1,6 @@
+//! The movie-source port: popular lists, search and details. Adapters:
+//! TMDb and the bundled catalog; contract in `watchme_adapters::contract::movies`.
+
 use async_trait::async_trait;
 
 use crate::domain::{MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};

@@ -1,3 +1,6 @@
+//! The security ports: password hashing and access/refresh token issuing,
+//! so the core never links a crypto crate. Adapter: `watchme_adapters::crypto`.
+
 use std::time::Duration;
 
 use crate::domain::{Password, PasswordHash, RefreshToken, RefreshTokenHash, Role, SessionId, UserId};

@@ -1,3 +1,7 @@
+//! The session port: login sessions and their rotating refresh tokens,
+//! with reuse detection. Adapters: memory and SQL; contract in
+//! `watchme_adapters::contract::sessions`.
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 

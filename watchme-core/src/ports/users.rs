@@ -1,3 +1,6 @@
+//! The user port: accounts, each write with its events in one atomic
+//! step. Adapters: memory and SQL; contract in `watchme_adapters::contract::users`.
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
