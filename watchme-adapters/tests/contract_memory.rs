@@ -33,6 +33,12 @@ scenarios! {
     outbox_drops_published_events => contract::outbox_drops_published_events(&MemoryStore::new());
     outbox_atomic_with_writes => async { let s = MemoryStore::new(); contract::outbox_atomic_with_writes(&s, &s, &s).await };
     record_views_stores_a_whole_batch => async { let s = MemoryStore::new(); contract::record_views_stores_a_whole_batch(&s, &s).await };
+    history_adds_plays_once => async { let s = MemoryStore::new(); contract::history_adds_plays_once(&s, &s).await };
+    history_first_play_marks_watched => async { let s = MemoryStore::new(); contract::history_first_play_marks_watched(&s, &s).await };
+    history_lists_plays => contract::history_lists_plays(&MemoryStore::new());
+    history_removes_plays => async { let s = MemoryStore::new(); contract::history_removes_plays(&s, &s, &s).await };
+    history_activity_follows_every_write => async { let s = MemoryStore::new(); contract::history_activity_follows_every_write(&s, &s).await };
+    analytics_store_counts_plays => contract::analytics_store_counts_plays(&MemoryAnalyticsStore::new());
     analytics_store_skips_duplicates => contract::analytics_store_skips_duplicates(&MemoryAnalyticsStore::new());
     analytics_store_counts_movie_stats => contract::analytics_store_counts_movie_stats(&MemoryAnalyticsStore::new());
     analytics_store_clamps_decrements => contract::analytics_store_clamps_decrements(&MemoryAnalyticsStore::new());

@@ -48,6 +48,12 @@ on_both! {
     analytics_store_counts_a_batch_as_one_by_one => |db| contract::analytics_store_counts_a_batch_as_one_by_one(&db.store).await;
     outbox_atomic_with_writes => |db| contract::outbox_atomic_with_writes(&db.store, &db.store, &db.store).await;
     record_views_stores_a_whole_batch => |db| contract::record_views_stores_a_whole_batch(&db.store, &db.store).await;
+    history_adds_plays_once => |db| contract::history_adds_plays_once(&db.store, &db.store).await;
+    history_first_play_marks_watched => |db| contract::history_first_play_marks_watched(&db.store, &db.store).await;
+    history_lists_plays => |db| contract::history_lists_plays(&db.store).await;
+    history_removes_plays => |db| contract::history_removes_plays(&db.store, &db.store, &db.store).await;
+    history_activity_follows_every_write => |db| contract::history_activity_follows_every_write(&db.store, &db.store).await;
+    analytics_store_counts_plays => |db| contract::analytics_store_counts_plays(&db.store).await;
     migrations_run_twice_are_a_no_op => |db| db.store.migrate().await.expect("second migrate");
     many_applied_ids_are_forgotten_in_batches => |db| forget_many_applied_ids(&db.store).await;
 }

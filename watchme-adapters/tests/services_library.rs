@@ -83,7 +83,8 @@ async fn views_are_recorded_for_users_and_counted_for_everyone() {
     let s = k.analytics.movie_stats(id(550)).await.unwrap();
     assert_eq!((s.views, s.unique_viewers), (3, 1));
     assert_eq!(k.library.views(&ada, PageRequest::first()).await.unwrap().total_items, 2);
-    let trending = k.analytics.trending(TrendingWindow::Day, 10).await.unwrap();
+    let trending =
+        k.analytics.trending(TrendingWindow::Day, 10, watchme_core::domain::TrendingBy::Views).await.unwrap();
     assert_eq!((trending[0].movie_id, trending[0].views, trending[0].title.as_str()), (id(550), 3, "Fight Club"));
 }
 

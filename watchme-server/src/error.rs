@@ -11,7 +11,7 @@ use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 use watchme_core::error::{Cause, StorageError};
-use watchme_core::services::{AuthError, LibraryError, MovieError};
+use watchme_core::services::{AuthError, HistoryError, LibraryError, MovieError};
 
 use crate::request::request_id;
 
@@ -93,6 +93,14 @@ impl ApiError {
         let (field, reason) = (field.into(), reason.to_string());
         let mut b = body("invalid_field", format!("invalid value for `{field}`: {reason}"));
         b.0.details = Some(vec![FieldIssue { field, reason }]);
+        Self::BadRequest(b)
+    }
+
+    /// A 400 refusing a whole batch, naming every bad item's field.
+    pub fn invalid_items(issues: Vec<FieldIssue>) -> Self {
+        let mut b =
+            body("invalid_field", format!("{} item(s) of the batch are invalid; nothing was stored", issues.len()));
+        b.0.details = Some(issues);
         Self::BadRequest(b)
     }
 
@@ -286,6 +294,26 @@ impl From<LibraryError> for ApiError {
                 Self::Unavailable(body("upstream_unavailable", "the movie could not be looked up; retry later"))
             }
             LibraryError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<HistoryError> for ApiError {
+    fn from(e: HistoryError) -> Self {
+        match e {
+            HistoryError::Unauthenticated => Self::unauthorized("unauthorized", "a valid bearer token is required"),
+            HistoryError::TooMany { .. } => Self::invalid_field("plays", &e),
+            HistoryError::Invalid(problems) => Self::invalid_items(
+                problems
+                    .into_iter()
+                    .map(|p| FieldIssue { field: format!("plays[{}].{}", p.index, p.field), reason: p.message })
+                    .collect(),
+            ),
+            HistoryError::MovieSourceUnavailable(c) => {
+                tracing::warn!(error = %chain(cause_ref(&c)), "movie source unavailable");
+                Self::Unavailable(body("upstream_unavailable", "the movies could not be looked up; retry later"))
+            }
+            HistoryError::Storage(s) => s.into(),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use watchme_core::services::{AnalyticsService, AuthService, LibraryService, MovieService, RateLimits};
+use watchme_core::services::{AnalyticsService, AuthService, HistoryService, LibraryService, MovieService, RateLimits};
 
 use crate::config::Config;
 use crate::health::HealthChecks;
@@ -19,6 +19,8 @@ pub struct AppState {
     pub movies: Arc<MovieService>,
     /// Views, favorites, library.
     pub library: Arc<LibraryService>,
+    /// Plays and activity.
+    pub history: Arc<HistoryService>,
     /// Statistics.
     pub analytics: Arc<AnalyticsService>,
     /// Dependency probes.

@@ -4,7 +4,7 @@
 //! one by one. Each scenario expects a store of its own.
 
 use uuid::Uuid;
-use watchme_core::domain::{AggregateUpdate, AnalyticsChange, MovieId, UserId, WatchStatus};
+use watchme_core::domain::{AggregateUpdate, AnalyticsChange, MovieId, TrendingBy, UserId, WatchStatus};
 use watchme_core::ports::AnalyticsStore;
 
 use super::at;
@@ -61,9 +61,9 @@ pub async fn analytics_store_counts_a_batch_as_one_by_one(store: &dyn AnalyticsS
     let s = store.movie_stats(m).await.expect("stats");
     assert_eq!((s.views, s.unique_viewers), (44, 1), "counted views add their count");
     assert_eq!((s.favorites, s.watched), (1, 2), "each decrement is clamped where it happens");
-    let first_hour = store.trending(at(0), 10).await.expect("trending");
+    let first_hour = store.trending(at(0), 10, TrendingBy::Views).await.expect("trending");
     assert_eq!(first_hour.iter().find(|t| t.movie_id == m).map(|t| t.views), Some(44));
-    let second_hour = store.trending(at(3600), 10).await.expect("trending");
+    let second_hour = store.trending(at(3600), 10, TrendingBy::Views).await.expect("trending");
     assert_eq!(second_hour.iter().find(|t| t.movie_id == m).map(|t| t.views), Some(2), "hour buckets stay apart");
     let again = store.apply(&[fav(-1), fav(-1), fav(1)]).await.expect("apply");
     assert_eq!(again.applied, 3);
@@ -153,11 +153,11 @@ pub async fn analytics_store_clamps_decrements(store: &dyn AnalyticsStore) {
 /// first, with titles; the limit applies after ordering.
 pub async fn analytics_store_trending_windows(store: &dyn AnalyticsStore) {
     applied_sample(store).await;
-    let recent = store.trending(at(47 * HOUR), 10).await.expect("trending");
+    let recent = store.trending(at(47 * HOUR), 10, TrendingBy::Views).await.expect("trending");
     let ids: Vec<(u64, u64)> = recent.iter().map(|t| (t.movie_id.get(), t.views)).collect();
     assert_eq!(ids, vec![(2, 2), (3, 1)], "trending counts only buckets inside the window, most viewed first");
     assert_eq!(recent[0].title, "Movie 2", "trending carries the title");
-    let all = store.trending(at(0), 2).await.expect("trending");
+    let all = store.trending(at(0), 2, TrendingBy::Views).await.expect("trending");
     assert_eq!(all.iter().map(|t| t.movie_id.get()).collect::<Vec<_>>(), vec![1, 2], "limit applies after ordering");
 }
 
@@ -185,4 +185,36 @@ pub async fn analytics_store_forgets_applied_ids(store: &dyn AnalyticsStore) {
     let late = store.apply(&batch[..1]).await.expect("apply late copy");
     assert_eq!((late.applied, late.duplicates), (1, 0), "a copy of a forgotten event counts again");
     assert_eq!(store.movie_stats(m1).await.expect("stats").views, 5);
+}
+
+/// Plays count per movie and, by when they were watched, per hour for
+/// trending by plays; a removal undoes its play and never goes below zero.
+pub async fn analytics_store_counts_plays(store: &dyn AnalyticsStore) {
+    let played = |movie: i64, secs: i64, delta: i64| {
+        let title = (delta > 0).then(|| format!("Movie {movie}"));
+        change(vec![AggregateUpdate::Played { movie_id: MovieId::new(movie).unwrap(), title, at: at(secs), delta }])
+    };
+    let batch = vec![
+        played(1, 0, 1),
+        played(1, 10, 1),
+        played(2, 48 * HOUR, 1),
+        played(2, 48 * HOUR, 1),
+        played(2, 48 * HOUR, 1),
+        played(3, 48 * HOUR, -1),
+        played(3, 48 * HOUR, 1),
+        view(1, None, 48 * HOUR),
+    ];
+    store.apply(&batch).await.expect("apply");
+    let m = |id| MovieId::new(id).unwrap();
+    assert_eq!(store.movie_stats(m(1)).await.expect("stats").plays, 2);
+    assert_eq!(store.movie_stats(m(3)).await.expect("stats").plays, 1, "a removal from zero is clamped there");
+    let recent = store.trending(at(47 * HOUR), 10, TrendingBy::Plays).await.expect("trending");
+    let got: Vec<(u64, u64, u64)> = recent.iter().map(|t| (t.movie_id.get(), t.plays, t.views)).collect();
+    assert_eq!(got, vec![(2, 3, 0), (3, 1, 0)], "plays by when watched, inside the window, with views beside");
+    assert_eq!(recent[0].title, "Movie 2");
+    store.apply(&[played(2, 48 * HOUR, -1)]).await.expect("remove one");
+    let by_views = store.trending(at(47 * HOUR), 10, TrendingBy::Views).await.expect("trending");
+    assert_eq!(by_views.iter().map(|t| (t.movie_id.get(), t.views, t.plays)).collect::<Vec<_>>(), vec![(1, 1, 0)]);
+    let all = store.trending(at(0), 10, TrendingBy::Plays).await.expect("trending");
+    assert_eq!(all.iter().map(|t| (t.movie_id.get(), t.plays)).collect::<Vec<_>>(), vec![(1, 2), (2, 2), (3, 1)]);
 }

@@ -14,6 +14,7 @@ mod analytics;
 mod bus;
 mod cache;
 pub mod fixtures;
+mod history;
 mod library;
 mod limits;
 mod movies;
@@ -23,11 +24,15 @@ mod users;
 
 pub use analytics::{
     analytics_store_clamps_decrements, analytics_store_counts_a_batch_as_one_by_one,
-    analytics_store_counts_movie_stats, analytics_store_forgets_applied_ids, analytics_store_skips_duplicates,
-    analytics_store_trending_windows, analytics_store_user_stats,
+    analytics_store_counts_movie_stats, analytics_store_counts_plays, analytics_store_forgets_applied_ids,
+    analytics_store_skips_duplicates, analytics_store_trending_windows, analytics_store_user_stats,
 };
 pub use bus::{event_bus_delivers, event_bus_that_cannot_deliver_fails_in_time, Delivered};
 pub use cache::{cache_deletes, cache_expiry, cache_round_trip};
+pub use history::{
+    history_activity_follows_every_write, history_adds_plays_once, history_first_play_marks_watched,
+    history_lists_plays, history_removes_plays,
+};
 pub use library::{library_entries, library_favorites, library_views};
 pub use limits::{rate_limiter_keeps_keys_and_policies_apart, rate_limiter_refills, rate_limiter_refuses_over_budget};
 pub use movies::{

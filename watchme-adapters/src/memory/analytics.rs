@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use watchme_core::domain::{
-    hour_bucket, AggregateUpdate, AnalyticsChange, ApplyOutcome, MovieId, MovieStats, TrendingEntry, UserId, UserStats,
-    WatchStatus,
+    hour_bucket, AggregateUpdate, AnalyticsChange, ApplyOutcome, MovieId, MovieStats, TrendingBy, TrendingEntry,
+    UserId, UserStats, WatchStatus,
 };
 use watchme_core::error::StorageError;
 use watchme_core::ports::AnalyticsStore;
@@ -92,6 +92,7 @@ struct State {
     applied: Applied,
     movies: FoldMap<MovieId, MovieAgg>,
     views_by_hour: FoldMap<(i64, MovieId), u64>,
+    plays_by_hour: FoldMap<(i64, MovieId), u64>,
     registered: FoldMap<UserId, OffsetDateTime>,
     active_by_hour: FoldMap<i64, FoldSet<UserId>>,
 }
@@ -112,6 +113,14 @@ impl State {
                     m.stats.unique_viewers = m.viewers.len() as u64;
                 }
                 *self.views_by_hour.entry((hour_bucket(*at), *movie_id)).or_default() += count;
+            }
+            AggregateUpdate::Played { movie_id, title, at, delta } => {
+                let m = self.movies.entry(*movie_id).or_default();
+                if let Some(t) = title {
+                    m.title.clone_from(t);
+                }
+                add(&mut m.stats.plays, *delta);
+                add(self.plays_by_hour.entry((hour_bucket(*at), *movie_id)).or_default(), *delta);
             }
             AggregateUpdate::Favorites { movie_id, delta } => {
                 add(&mut self.movies.entry(*movie_id).or_default().stats.favorites, *delta)
@@ -188,24 +197,36 @@ impl AnalyticsStore for MemoryAnalyticsStore {
         Ok(s.movies.get(&movie).map(|m| m.stats.clone()).unwrap_or_default())
     }
 
-    async fn trending(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<TrendingEntry>, StorageError> {
+    async fn trending(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+        by: TrendingBy,
+    ) -> Result<Vec<TrendingEntry>, StorageError> {
         let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let from = hour_bucket(since);
-        let mut totals: HashMap<MovieId, u64> = HashMap::new();
-        for ((hour, movie), n) in &s.views_by_hour {
-            if *hour >= from {
-                *totals.entry(*movie).or_default() += n;
+        let window = |buckets: &FoldMap<(i64, MovieId), u64>| {
+            let mut totals: HashMap<MovieId, u64> = HashMap::new();
+            for ((hour, movie), n) in buckets {
+                if *hour >= from && *n > 0 {
+                    *totals.entry(*movie).or_default() += n;
+                }
             }
-        }
-        let mut list: Vec<TrendingEntry> = totals
-            .into_iter()
-            .map(|(movie_id, views)| TrendingEntry {
-                movie_id,
-                title: s.movies.get(&movie_id).map(|m| m.title.clone()).unwrap_or_default(),
-                views,
+            totals
+        };
+        let (views, plays) = (window(&s.views_by_hour), window(&s.plays_by_hour));
+        let ranked = if by == TrendingBy::Plays { &plays } else { &views };
+        let mut list: Vec<TrendingEntry> = ranked
+            .keys()
+            .map(|movie_id| TrendingEntry {
+                movie_id: *movie_id,
+                title: s.movies.get(movie_id).map(|m| m.title.clone()).unwrap_or_default(),
+                views: views.get(movie_id).copied().unwrap_or(0),
+                plays: plays.get(movie_id).copied().unwrap_or(0),
             })
             .collect();
-        list.sort_by(|a, b| b.views.cmp(&a.views).then(a.movie_id.cmp(&b.movie_id)));
+        let key = |t: &TrendingEntry| if by == TrendingBy::Plays { t.plays } else { t.views };
+        list.sort_by(|a, b| key(b).cmp(&key(a)).then(a.movie_id.cmp(&b.movie_id)));
         list.truncate(limit as usize);
         Ok(list)
     }

@@ -8,6 +8,7 @@
 mod analytics;
 mod bus;
 mod cache;
+mod history;
 mod limiter;
 mod store;
 

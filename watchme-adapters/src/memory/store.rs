@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use watchme_core::domain::{
-    Email, EventEnvelope, EventMeta, Favorite, LibraryChange, LibraryEntry, LibraryUpdate, MovieId, MovieRef, Page,
-    PageRequest, PasswordHash, RefreshTokenHash, Session, SessionId, User, UserId, View, WatchStatus,
+    Activity, ActivityKind, Email, EventEnvelope, EventMeta, Favorite, LibraryChange, LibraryEntry, LibraryUpdate,
+    MovieId, MovieRef, Page, PageRequest, PasswordHash, Play, RefreshTokenHash, Session, SessionId, User, UserId, View,
+    WatchStatus,
 };
 use watchme_core::error::{cause_msg, StorageError, UserRepoError};
 use watchme_core::ports::{LibraryRepo, Outbox, OutboxRecord, OutboxStats, Rotation, SessionRepo, UserRepo};
@@ -64,21 +65,29 @@ impl OutboxRows {
 }
 
 #[derive(Default)]
-struct State {
+pub(super) struct State {
     users: HashMap<UserId, User>,
     by_email: HashMap<Email, UserId>,
     // Per user, in insertion order; listed newest first.
     views: HashMap<UserId, Vec<View>>,
     favorites: HashMap<UserId, Vec<Favorite>>,
-    entries: HashMap<(UserId, MovieId), LibraryEntry>,
+    pub(super) entries: HashMap<(UserId, MovieId), LibraryEntry>,
     outbox: OutboxRows,
     sessions: HashMap<SessionId, Session>,
     // Every refresh token hash a session ever had -> (session, rotated away?).
     refresh_tokens: HashMap<RefreshTokenHash, (SessionId, bool)>,
+    // Per user, in insertion order (memory/history.rs).
+    pub(super) plays: HashMap<UserId, Vec<Play>>,
+    pub(super) activity: HashMap<UserId, Activity>,
 }
 
 impl State {
-    fn push_events(&mut self, events: &[EventEnvelope]) {
+    /// Moves `user`'s `kind` activity to `at` (never back).
+    pub(super) fn touch(&mut self, user: UserId, kind: ActivityKind, at: OffsetDateTime) {
+        self.activity.entry(user).or_default().touch(kind, at);
+    }
+
+    pub(super) fn push_events(&mut self, events: &[EventEnvelope]) {
         for e in events {
             self.outbox.push(Arc::new(e.clone()));
         }
@@ -107,7 +116,7 @@ impl MemoryStore {
         self.down.store(!available, Ordering::SeqCst);
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, State>, StorageError> {
+    pub(super) fn lock(&self) -> Result<MutexGuard<'_, State>, StorageError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(StorageError::Unavailable(cause_msg("memory store marked unavailable")));
         }
@@ -241,6 +250,7 @@ impl LibraryRepo for MemoryStore {
         let mut s = self.lock()?;
         for view in views {
             s.views.entry(view.user_id).or_default().push(view.clone());
+            s.touch(view.user_id, ActivityKind::Views, view.viewed_at);
         }
         s.push_events(events);
         Ok(())
@@ -258,6 +268,7 @@ impl LibraryRepo for MemoryStore {
             return Ok(false);
         }
         list.push(favorite.clone());
+        s.touch(favorite.user_id, ActivityKind::Favorites, favorite.added_at);
         s.push_events(std::slice::from_ref(event));
         Ok(true)
     }
@@ -269,6 +280,7 @@ impl LibraryRepo for MemoryStore {
         list.retain(|f| f.movie.id != movie);
         let removed = list.len() < before;
         if removed {
+            s.touch(user, ActivityKind::Favorites, event.occurred_at);
             s.push_events(std::slice::from_ref(event));
         }
         Ok(removed)
@@ -291,6 +303,9 @@ impl LibraryRepo for MemoryStore {
         let after = update.apply(before.as_ref(), user, movie, meta.occurred_at);
         s.entries.insert((user, movie.id), after.clone());
         let change = LibraryChange { before, after: Some(after) };
+        for kind in change.activity() {
+            s.touch(user, kind, meta.occurred_at);
+        }
         s.push_events(&change.events(meta));
         Ok(change)
     }
@@ -303,6 +318,9 @@ impl LibraryRepo for MemoryStore {
     ) -> Result<LibraryChange, StorageError> {
         let mut s = self.lock()?;
         let change = LibraryChange { before: s.entries.remove(&(user, movie)), after: None };
+        for kind in change.activity() {
+            s.touch(user, kind, meta.occurred_at);
+        }
         s.push_events(&change.events(meta));
         Ok(change)
     }

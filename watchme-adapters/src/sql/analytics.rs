@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 use watchme_core::domain::{
-    hour_bucket, AnalyticsChange, ApplyOutcome, FoldedChanges, MovieCounters, MovieId, MovieStats, TrendingEntry,
-    UserStats,
+    hour_bucket, AnalyticsChange, ApplyOutcome, FoldedChanges, MovieCounters, MovieId, MovieStats, TrendingBy,
+    TrendingEntry, UserStats,
 };
 use watchme_core::error::StorageError;
 use watchme_core::ports::AnalyticsStore;
@@ -71,6 +71,21 @@ async fn write_folded(tx: &mut Transaction<'_, Any>, f: &FoldedChanges) -> Resul
         |q, (h, m, n)| q.bind(*h).bind(*m).bind(*n),
     )
     .await?;
+    // One statement per bucket: each is clamped on its own (see ClampedDelta).
+    for (&(hour, movie), d) in &f.hourly_plays {
+        sqlx::query(
+            "INSERT INTO movie_plays_hourly (hour, movie_id, plays) VALUES ($1, $2, $3) \
+             ON CONFLICT (hour, movie_id) DO UPDATE SET plays = CASE WHEN movie_plays_hourly.plays + $4 < $3 \
+             THEN $3 ELSE movie_plays_hourly.plays + $4 END",
+        )
+        .bind(hour)
+        .bind(movie.as_i64())
+        .bind(d.floor())
+        .bind(d.total)
+        .execute(&mut **tx)
+        .await
+        .map_err(storage_error)?;
+    }
     let registered: Vec<(String, i64)> = f.registered.iter().map(|(u, at)| (u.to_string(), micros(*at))).collect();
     insert_rows(
         tx,
@@ -95,7 +110,8 @@ async fn write_folded(tx: &mut Transaction<'_, Any>, f: &FoldedChanges) -> Resul
 }
 
 /// The counters of `movie_stats` that a batch may lower, in column order.
-const CLAMPED: [&str; 6] = ["favorites", "want_to_watch", "watching", "watched", "ratings_count", "ratings_sum"];
+const CLAMPED: [&str; 7] =
+    ["plays", "favorites", "want_to_watch", "watching", "watched", "ratings_count", "ratings_sum"];
 
 /// One movie's row: views and unique viewers added, every other counter
 /// moved to `max(current + total, floor)` (see `ClampedDelta`), the title
@@ -106,18 +122,18 @@ async fn upsert_movie(
     c: &MovieCounters,
     new_viewers: i64,
 ) -> Result<(), StorageError> {
-    let deltas = [c.favorites, c.want_to_watch, c.watching, c.watched, c.ratings_count, c.ratings_sum];
+    let deltas = [c.plays, c.favorites, c.want_to_watch, c.watching, c.watched, c.ratings_count, c.ratings_sum];
     // Placeholders are numbered in the order they first appear (SQLite numbers
-    // them by appearance): $1-$4 movie, title, views, viewers; $5-$10 the
-    // floors (a new row starts at zero, so it holds the floors); $11-$16 the totals.
+    // them by appearance): $1-$4 movie, title, views, viewers; $5-$11 the
+    // floors (a new row starts at zero, so it holds the floors); $12-$18 the totals.
     let mut sql = String::from(
-        "INSERT INTO movie_stats (movie_id, title, views, unique_viewers, favorites, want_to_watch, watching, watched, \
-         ratings_count, ratings_sum) VALUES ($1, COALESCE($2, ''), $3, $4, $5, $6, $7, $8, $9, $10) \
+        "INSERT INTO movie_stats (movie_id, title, views, unique_viewers, plays, favorites, want_to_watch, watching, \
+         watched, ratings_count, ratings_sum) VALUES ($1, COALESCE($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (movie_id) DO UPDATE SET title = COALESCE($2, movie_stats.title), \
          views = movie_stats.views + $3, unique_viewers = movie_stats.unique_viewers + $4",
     );
     for (i, col) in CLAMPED.iter().enumerate() {
-        let (floor, total) = (5 + i, 11 + i);
+        let (floor, total) = (5 + i, 5 + CLAMPED.len() + i);
         sql.push_str(&format!(
             ", {col} = CASE WHEN movie_stats.{col} + ${total} < ${floor} THEN ${floor} ELSE movie_stats.{col} + ${total} END"
         ));
@@ -187,7 +203,7 @@ impl AnalyticsStore for SqlStore {
     #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.movie_stats", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "movie_stats"))]
     async fn movie_stats(&self, movie: MovieId) -> Result<MovieStats, StorageError> {
         let row = sqlx::query(
-            "SELECT views, unique_viewers, favorites, want_to_watch, watching, watched, ratings_count, ratings_sum \
+            "SELECT views, unique_viewers, plays, favorites, want_to_watch, watching, watched, ratings_count, ratings_sum \
              FROM movie_stats WHERE movie_id = $1",
         )
         .bind(movie.as_i64())
@@ -198,6 +214,7 @@ impl AnalyticsStore for SqlStore {
         Ok(MovieStats {
             views: count(&r, "views")?,
             unique_viewers: count(&r, "unique_viewers")?,
+            plays: count(&r, "plays")?,
             favorites: count(&r, "favorites")?,
             want_to_watch: count(&r, "want_to_watch")?,
             watching: count(&r, "watching")?,
@@ -208,17 +225,29 @@ impl AnalyticsStore for SqlStore {
     }
 
     #[tracing::instrument(name = "db", skip_all, fields(otel.name = "analytics.trending", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "trending"))]
-    async fn trending(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<TrendingEntry>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT h.movie_id AS movie_id, CAST(SUM(h.views) AS BIGINT) AS views, MAX(s.title) AS title \
-             FROM movie_views_hourly h LEFT JOIN movie_stats s ON s.movie_id = h.movie_id \
-             WHERE h.hour >= $1 GROUP BY h.movie_id ORDER BY views DESC, h.movie_id ASC LIMIT $2",
-        )
-        .bind(hour_bucket(since))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(storage_error)?;
+    async fn trending(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+        by: TrendingBy,
+    ) -> Result<Vec<TrendingEntry>, StorageError> {
+        let ranked = if by == TrendingBy::Plays { "p" } else { "v" };
+        let sql = format!(
+            "WITH v AS (SELECT movie_id, CAST(SUM(views) AS BIGINT) AS n FROM movie_views_hourly \
+             WHERE hour >= $1 GROUP BY movie_id), \
+             p AS (SELECT movie_id, CAST(SUM(plays) AS BIGINT) AS n FROM movie_plays_hourly \
+             WHERE hour >= $1 GROUP BY movie_id) \
+             SELECT r.movie_id AS movie_id, COALESCE(v.n, 0) AS views, COALESCE(p.n, 0) AS plays, s.title AS title \
+             FROM {ranked} r LEFT JOIN v ON v.movie_id = r.movie_id LEFT JOIN p ON p.movie_id = r.movie_id \
+             LEFT JOIN movie_stats s ON s.movie_id = r.movie_id \
+             WHERE r.n > 0 ORDER BY r.n DESC, r.movie_id ASC LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(hour_bucket(since))
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage_error)?;
         rows.iter()
             .map(|r| {
                 let id: i64 = r.try_get("movie_id").map_err(storage_error)?;
@@ -226,6 +255,7 @@ impl AnalyticsStore for SqlStore {
                     movie_id: MovieId::new(id).map_err(|e| corrupt("movie id", e))?,
                     title: r.try_get::<Option<String>, _>("title").map_err(storage_error)?.unwrap_or_default(),
                     views: count(r, "views")?,
+                    plays: count(r, "plays")?,
                 })
             })
             .collect()

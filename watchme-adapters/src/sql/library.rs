@@ -3,14 +3,16 @@
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use time::OffsetDateTime;
 use watchme_core::domain::{
-    EventEnvelope, EventMeta, Favorite, LibraryChange, LibraryEntry, LibraryUpdate, MovieId, MovieRef, Page,
-    PageRequest, Rating, UserId, View, WatchStatus,
+    ActivityKind, EventEnvelope, EventMeta, Favorite, LibraryChange, LibraryEntry, LibraryUpdate, MovieId, MovieRef,
+    Page, PageRequest, Rating, UserId, View, WatchStatus,
 };
 use watchme_core::error::StorageError;
 use watchme_core::ports::LibraryRepo;
 
 use super::error::{corrupt, is_unique_violation, storage_error};
+use super::history::touch_activity;
 use super::outbox::append_events;
 use super::{from_micros, insert_rows, micros, truncate, Backend, SqlStore};
 
@@ -86,7 +88,8 @@ impl SqlStore {
     }
 }
 
-async fn read_entry(
+/// The user's entry for `movie`, locked for the transaction on PostgreSQL.
+pub(super) async fn read_entry(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
     user: UserId,
@@ -103,6 +106,41 @@ async fn read_entry(
     row.as_ref().map(|r| entry_from_row(user, r)).transpose()
 }
 
+/// Writes `change.after` (an insert when there was no entry before), and
+/// moves the activity times the change moves. The raw error comes back so a
+/// caller can tell a concurrent first insert (a unique violation) apart.
+pub(super) async fn write_entry(
+    tx: &mut Transaction<'_, Any>,
+    change: &LibraryChange,
+    user: UserId,
+    at: OffsetDateTime,
+) -> Result<Result<(), sqlx::Error>, StorageError> {
+    let Some(after) = &change.after else { return Ok(Ok(())) };
+    let sql = if change.before.is_some() {
+        "UPDATE library_entries SET title = $3, status = $4, rating = $5, added_at = $6, updated_at = $7 \
+         WHERE user_id = $1 AND movie_id = $2"
+    } else {
+        "INSERT INTO library_entries (user_id, movie_id, title, status, rating, added_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    };
+    let written = sqlx::query(sql)
+        .bind(user.to_string())
+        .bind(after.movie.id.as_i64())
+        .bind(after.movie.title.as_str())
+        .bind(after.status.map(|s| s.as_str()))
+        .bind(after.rating.map(|r| r.get() as i64))
+        .bind(micros(truncate(after.added_at)))
+        .bind(micros(after.updated_at))
+        .execute(&mut **tx)
+        .await;
+    if let Err(e) = written {
+        return Ok(Err(e));
+    }
+    let touches: Vec<_> = change.activity().into_iter().map(|k| (user, k, at)).collect();
+    touch_activity(tx, &touches).await?;
+    Ok(Ok(()))
+}
+
 impl SqlStore {
     async fn try_upsert(
         &self,
@@ -115,28 +153,11 @@ impl SqlStore {
         let before = read_entry(&mut tx, self.backend, user, movie.id).await?;
         let mut after = update.apply(before.as_ref(), user, movie, truncate(meta.occurred_at));
         after.added_at = truncate(after.added_at);
-        let sql = if before.is_some() {
-            "UPDATE library_entries SET title = $3, status = $4, rating = $5, added_at = $6, updated_at = $7 \
-             WHERE user_id = $1 AND movie_id = $2"
-        } else {
-            "INSERT INTO library_entries (user_id, movie_id, title, status, rating, added_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        };
-        let written = sqlx::query(sql)
-            .bind(user.to_string())
-            .bind(movie.id.as_i64())
-            .bind(movie.title.as_str())
-            .bind(after.status.map(|s| s.as_str()))
-            .bind(after.rating.map(|r| r.get() as i64))
-            .bind(micros(after.added_at))
-            .bind(micros(after.updated_at))
-            .execute(&mut *tx)
-            .await;
-        if let Err(e) = written {
+        let change = LibraryChange { before, after: Some(after) };
+        if let Err(e) = write_entry(&mut tx, &change, user, meta.occurred_at).await? {
             // A concurrent first insert won the race: retry, now as an update.
             return if is_unique_violation(&e) { Ok(Err(e)) } else { Err(storage_error(e)) };
         }
-        let change = LibraryChange { before, after: Some(after) };
         append_events(&mut tx, &change.events(meta)).await?;
         tx.commit().await.map_err(storage_error)?;
         Ok(Ok(change))
@@ -164,6 +185,8 @@ impl LibraryRepo for SqlStore {
             },
         )
         .await?;
+        let touches: Vec<_> = views.iter().map(|v| (v.user_id, ActivityKind::Views, v.viewed_at)).collect();
+        touch_activity(&mut tx, &touches).await?;
         append_events(&mut tx, events).await?;
         tx.commit().await.map_err(storage_error)
     }
@@ -197,6 +220,7 @@ impl LibraryRepo for SqlStore {
         .map_err(storage_error)?;
         let added = done.rows_affected() == 1;
         if added {
+            touch_activity(&mut tx, &[(favorite.user_id, ActivityKind::Favorites, favorite.added_at)]).await?;
             append_events(&mut tx, std::slice::from_ref(event)).await?;
         }
         tx.commit().await.map_err(storage_error)?;
@@ -215,6 +239,7 @@ impl LibraryRepo for SqlStore {
             .map_err(storage_error)?;
         let removed = done.rows_affected() > 0;
         if removed {
+            touch_activity(&mut tx, &[(user, ActivityKind::Favorites, event.occurred_at)]).await?;
             append_events(&mut tx, std::slice::from_ref(event)).await?;
         }
         tx.commit().await.map_err(storage_error)?;
@@ -271,6 +296,8 @@ impl LibraryRepo for SqlStore {
                 .map_err(storage_error)?;
         }
         let change = LibraryChange { before, after: None };
+        let touches: Vec<_> = change.activity().into_iter().map(|k| (user, k, meta.occurred_at)).collect();
+        touch_activity(&mut tx, &touches).await?;
         append_events(&mut tx, &change.events(meta)).await?;
         tx.commit().await.map_err(storage_error)?;
         Ok(change)

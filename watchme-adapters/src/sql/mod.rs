@@ -12,6 +12,7 @@
 
 mod analytics;
 mod error;
+mod history;
 mod library;
 mod outbox;
 mod sessions;

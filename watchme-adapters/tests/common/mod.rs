@@ -11,7 +11,8 @@ use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, 
 use watchme_core::domain::Email;
 use watchme_core::ports::{MovieSource, SystemClock};
 use watchme_core::services::{
-    AnalyticsService, AuthService, AuthSettings, LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig,
+    AnalyticsService, AuthService, AuthSettings, HistoryService, LibraryService, MoviePolicy, MovieService,
+    OutboxRelay, RelayConfig,
 };
 
 pub struct Kit {
@@ -21,6 +22,7 @@ pub struct Kit {
     pub auth: AuthService,
     pub movies: Arc<MovieService>,
     pub library: LibraryService,
+    pub history: HistoryService,
     pub analytics: Arc<AnalyticsService>,
     pub relay: OutboxRelay,
 }
@@ -60,8 +62,9 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
     );
     let movies = Arc::new(MovieService::new(source, Arc::new(cache.clone()), clock.clone(), MoviePolicy::default()));
     let library = LibraryService::new(Arc::new(store.clone()), movies.clone(), clock.clone());
+    let history = HistoryService::new(Arc::new(store.clone()), movies.clone(), clock.clone());
     let relay = OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, RelayConfig::default());
-    Kit { store, cache, bus, auth, movies, library, analytics, relay }
+    Kit { store, cache, bus, auth, movies, library, history, analytics, relay }
 }
 
 pub fn kit() -> Kit {

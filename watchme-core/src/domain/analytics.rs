@@ -65,6 +65,45 @@ pub struct TrendingEntry {
     pub title: String,
     /// Views inside the window.
     pub views: u64,
+    /// Plays inside the window (by when they were watched).
+    pub plays: u64,
+}
+
+/// What a trending list ranks by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrendingBy {
+    /// Page views.
+    #[default]
+    Views,
+    /// Plays.
+    Plays,
+}
+
+impl TrendingBy {
+    /// The wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Views => "views",
+            Self::Plays => "plays",
+        }
+    }
+}
+
+/// Why a string is not a [`TrendingBy`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("by must be `views` or `plays`")]
+pub struct TrendingByError;
+
+impl std::str::FromStr for TrendingBy {
+    type Err = TrendingByError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "views" => Ok(Self::Views),
+            "plays" => Ok(Self::Plays),
+            _ => Err(TrendingByError),
+        }
+    }
 }
 
 /// Everything counted about one movie.
@@ -72,6 +111,8 @@ pub struct TrendingEntry {
 pub struct MovieStats {
     /// Page views, anonymous ones included.
     pub views: u64,
+    /// Plays in users' histories.
+    pub plays: u64,
     /// Distinct logged-in viewers.
     pub unique_viewers: u64,
     /// Users who have it as a favorite.
@@ -122,6 +163,18 @@ pub enum AggregateUpdate {
         /// How many views: 1 for a `movie_viewed` event, the count of a
         /// `movie_views_counted` one.
         count: u64,
+    },
+    /// A play was added (+1) or removed (-1): plays per movie, and per hour
+    /// of `watched_at` for trending by plays.
+    Played {
+        /// The movie.
+        movie_id: MovieId,
+        /// Its title, when the event carries one.
+        title: Option<String>,
+        /// When it was watched (the hour bucket it counts in).
+        at: OffsetDateTime,
+        /// +1 or -1.
+        delta: i64,
     },
     /// Favorites count changes by `delta`.
     Favorites {
@@ -219,6 +272,8 @@ pub struct MovieCounters {
     pub title: Option<String>,
     /// Views added.
     pub views: u64,
+    /// Plays.
+    pub plays: ClampedDelta,
     /// Favorites.
     pub favorites: ClampedDelta,
     /// Entries with status `want_to_watch`.
@@ -243,6 +298,8 @@ pub struct FoldedChanges {
     pub movies: std::collections::BTreeMap<MovieId, MovieCounters>,
     /// Views per (hour bucket, movie).
     pub hourly_views: std::collections::BTreeMap<(i64, MovieId), u64>,
+    /// Plays per (hour bucket of `watched_at`, movie).
+    pub hourly_plays: std::collections::BTreeMap<(i64, MovieId), ClampedDelta>,
     /// (movie, logged-in viewer) pairs seen.
     pub viewers: std::collections::BTreeSet<(MovieId, UserId)>,
     /// Registrations: the first time the batch saw each user register.
@@ -271,6 +328,14 @@ impl FoldedChanges {
                 if let Some(v) = viewer {
                     self.viewers.insert((*movie_id, *v));
                 }
+            }
+            AggregateUpdate::Played { movie_id, title, at, delta } => {
+                let m = self.movies.entry(*movie_id).or_default();
+                if title.is_some() {
+                    m.title.clone_from(title);
+                }
+                m.plays.push(*delta);
+                self.hourly_plays.entry((hour_bucket(*at), *movie_id)).or_default().push(*delta);
             }
             AggregateUpdate::Favorites { movie_id, delta } => {
                 self.movies.entry(*movie_id).or_default().favorites.push(*delta)

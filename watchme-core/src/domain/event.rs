@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{LibraryChange, MovieId, Rating, UserId, WatchStatus};
+use super::{LibraryChange, MovieId, PlayAction, PlayId, PlaySource, Rating, UserId, WatchStatus};
 
 /// The schema version this build writes and reads.
 pub const EVENT_SCHEMA_VERSION: u16 = 1;
@@ -220,11 +220,41 @@ pub enum EventPayload {
         /// Rating it had.
         rating: Option<Rating>,
     },
+    /// A play was added to a user's history.
+    PlayRecorded {
+        /// Whose.
+        user_id: UserId,
+        /// The play's id.
+        play_id: PlayId,
+        /// Which movie.
+        movie_id: MovieId,
+        /// Its title at the time.
+        title: String,
+        /// When it was watched (not when it was recorded).
+        #[serde(with = "time::serde::rfc3339")]
+        watched_at: OffsetDateTime,
+        /// How it came about.
+        action: PlayAction,
+        /// Where it came from.
+        source: PlaySource,
+    },
+    /// A play was removed from a user's history.
+    PlayRemoved {
+        /// Whose.
+        user_id: UserId,
+        /// The play's id.
+        play_id: PlayId,
+        /// Which movie.
+        movie_id: MovieId,
+        /// When it had been watched (so aggregates can undo it).
+        #[serde(with = "time::serde::rfc3339")]
+        watched_at: OffsetDateTime,
+    },
 }
 
 impl EventPayload {
     /// Every event type name this build knows.
-    pub const TYPES: [&'static str; 9] = [
+    pub const TYPES: [&'static str; 11] = [
         "user_registered",
         "user_logged_in",
         "movie_viewed",
@@ -234,6 +264,8 @@ impl EventPayload {
         "watch_status_changed",
         "movie_rated",
         "library_entry_removed",
+        "play_recorded",
+        "play_removed",
     ];
 
     /// The `event_type` name.
@@ -248,6 +280,8 @@ impl EventPayload {
             Self::WatchStatusChanged { .. } => "watch_status_changed",
             Self::MovieRated { .. } => "movie_rated",
             Self::LibraryEntryRemoved { .. } => "library_entry_removed",
+            Self::PlayRecorded { .. } => "play_recorded",
+            Self::PlayRemoved { .. } => "play_removed",
         }
     }
 
@@ -263,6 +297,8 @@ impl EventPayload {
             | Self::WatchStatusChanged { user_id, .. }
             | Self::MovieRated { user_id, .. }
             | Self::LibraryEntryRemoved { user_id, .. }
+            | Self::PlayRecorded { user_id, .. }
+            | Self::PlayRemoved { user_id, .. }
             | Self::MovieViewed { user_id: Some(user_id), .. } => (AggregateType::User, user_id.to_string()),
             // itoa, not `to_string`: every anonymous view makes one, and the
             // formatting machinery showed in the cache-hit profile.

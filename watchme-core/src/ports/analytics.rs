@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{AnalyticsChange, ApplyOutcome, MovieId, MovieStats, TrendingEntry, UserStats};
+use crate::domain::{AnalyticsChange, ApplyOutcome, MovieId, MovieStats, TrendingBy, TrendingEntry, UserStats};
 use crate::error::StorageError;
 
 /// Stores the analytics aggregates.
@@ -38,12 +38,19 @@ pub trait AnalyticsStore: Send + Sync + 'static {
     /// [`StorageError`] when the store fails.
     async fn movie_stats(&self, movie: MovieId) -> Result<MovieStats, StorageError>;
 
-    /// Movies with the most views in hour buckets starting at or after
-    /// `since`, most viewed first, ties by smaller id; at most `limit`.
+    /// Movies with the most views (or plays, by when they were watched) in
+    /// hour buckets starting at or after `since`, most first, ties by
+    /// smaller id; at most `limit`. Each entry has both counts of the
+    /// window; a movie with none of what `by` ranks is not listed.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails.
-    async fn trending(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<TrendingEntry>, StorageError>;
+    async fn trending(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+        by: TrendingBy,
+    ) -> Result<Vec<TrendingEntry>, StorageError>;
 
     /// Registered users in total and since `since`, and distinct users active since `since`.
     ///

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::{
-    AggregateUpdate, AnalyticsChange, ApplyOutcome, EventEnvelope, EventPayload, MovieId, MovieStats, TrendingEntry,
-    TrendingWindow, UserStats,
+    AggregateUpdate, AnalyticsChange, ApplyOutcome, EventEnvelope, EventPayload, MovieId, MovieStats, TrendingBy,
+    TrendingEntry, TrendingWindow, UserStats,
 };
 use crate::error::StorageError;
 use crate::ports::{AnalyticsStore, Clock, EventHandler};
@@ -77,6 +77,13 @@ impl AnalyticsService {
                 v.push(active(*user_id));
                 v
             }
+            EventPayload::PlayRecorded { user_id, movie_id, title, watched_at, .. } => vec![
+                U::Played { movie_id: *movie_id, title: Some(title.clone()), at: *watched_at, delta: 1 },
+                active(*user_id),
+            ],
+            EventPayload::PlayRemoved { user_id, movie_id, watched_at, .. } => {
+                vec![U::Played { movie_id: *movie_id, title: None, at: *watched_at, delta: -1 }, active(*user_id)]
+            }
         };
         AnalyticsChange { event_id: event.event_id, updates }
     }
@@ -101,13 +108,19 @@ impl AnalyticsService {
         self.store.prune_applied(self.clock.now() - keep).await
     }
 
-    /// The most viewed movies in the window; `limit` is clamped to 1..=100.
+    /// The most viewed (or played) movies in the window; `limit` is
+    /// clamped to 1..=100.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails.
-    pub async fn trending(&self, window: TrendingWindow, limit: u32) -> Result<Vec<TrendingEntry>, StorageError> {
+    pub async fn trending(
+        &self,
+        window: TrendingWindow,
+        limit: u32,
+        by: TrendingBy,
+    ) -> Result<Vec<TrendingEntry>, StorageError> {
         let since = self.clock.now() - window.duration();
-        self.store.trending(since, limit.clamp(1, Self::MAX_TRENDING)).await
+        self.store.trending(since, limit.clamp(1, Self::MAX_TRENDING), by).await
     }
 
     /// Everything counted for one movie.

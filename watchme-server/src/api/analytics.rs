@@ -5,7 +5,7 @@ use std::sync::Arc;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
-use watchme_core::domain::TrendingWindow;
+use watchme_core::domain::{TrendingBy, TrendingWindow};
 use watchme_core::services::MovieError;
 
 use super::query::Query;
@@ -33,6 +33,25 @@ impl From<WindowDto> for TrendingWindow {
     }
 }
 
+/// What a trending list ranks by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TrendingByDto {
+    /// Movie pages opened (the default).
+    Views,
+    /// Plays in users' histories, by when they were watched.
+    Plays,
+}
+
+impl From<TrendingByDto> for TrendingBy {
+    fn from(b: TrendingByDto) -> Self {
+        match b {
+            TrendingByDto::Views => Self::Views,
+            TrendingByDto::Plays => Self::Plays,
+        }
+    }
+}
+
 /// A movie's place in the trending list.
 #[derive(Debug, Object)]
 pub struct TrendingItemDto {
@@ -44,14 +63,18 @@ pub struct TrendingItemDto {
     pub title: String,
     /// Views inside the window.
     pub views: u64,
+    /// Plays inside the window.
+    pub plays: u64,
 }
 
-/// The most viewed movies over a window.
+/// The most viewed (or played) movies over a window.
 #[derive(Debug, Object)]
 pub struct TrendingDto {
     /// The window.
     pub window: WindowDto,
-    /// Most viewed first.
+    /// What the list ranks by.
+    pub by: TrendingByDto,
+    /// Most viewed (or played) first.
     pub items: Vec<TrendingItemDto>,
 }
 
@@ -63,6 +86,8 @@ pub struct MovieStatsDto {
     pub movie_id: u64,
     /// Page views, anonymous included.
     pub views: u64,
+    /// Plays in users' histories.
+    pub plays: u64,
     /// Distinct logged-in viewers.
     pub unique_viewers: u64,
     /// Users with it as favorite.
@@ -128,12 +153,14 @@ impl AnalyticsApi {
 
 #[OpenApi(tag = "Tag::Analytics")]
 impl AnalyticsApi {
-    /// The most viewed movies over the last day or week.
+    /// The most viewed (or played) movies over the last day or week.
     #[oai(path = "/analytics/trending", method = "get", operation_id = "trending")]
     async fn trending(
         &self,
         /// `day` (default) or `week`.
         window: Query<Option<WindowDto>>,
+        /// `views` (default) or `plays`.
+        by: Query<Option<TrendingByDto>>,
         /// How many movies, 1 to 100 (default 20).
         limit: Query<Option<Int<1, 100>>>,
     ) -> Result<TrendingResponse, ApiError> {
@@ -143,7 +170,8 @@ impl AnalyticsApi {
             Some(n @ 1..=100) => n as u32,
             Some(_) => return Err(ApiError::invalid_field("limit", "must be from 1 to 100")),
         };
-        let list = self.state.analytics.trending(window.into(), limit).await?;
+        let by = by.0.unwrap_or(TrendingByDto::Views);
+        let list = self.state.analytics.trending(window.into(), limit, by.into()).await?;
         let items = list
             .into_iter()
             .enumerate()
@@ -152,9 +180,10 @@ impl AnalyticsApi {
                 movie_id: t.movie_id.get(),
                 title: t.title,
                 views: t.views,
+                plays: t.plays,
             })
             .collect();
-        Ok(TrendingResponse::Ok(Json(TrendingDto { window, items })))
+        Ok(TrendingResponse::Ok(Json(TrendingDto { window, by, items })))
     }
 
     /// Statistics of one movie.
@@ -173,6 +202,7 @@ impl AnalyticsApi {
         Ok(StatsResponse::Ok(Json(MovieStatsDto {
             movie_id: id.get(),
             views: s.views,
+            plays: s.plays,
             unique_viewers: s.unique_viewers,
             favorites: s.favorites,
             want_to_watch: s.want_to_watch,

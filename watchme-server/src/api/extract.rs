@@ -71,9 +71,12 @@ fn check_json_shape(bytes: &[u8]) -> Result<(), String> {
 /// A JSON request body parsed with serde: unknown fields are refused where
 /// the DTO says so, and every error names the JSON path at fault (poem's
 /// own JSON payload reports type errors without the field).
-pub struct JsonBody<T>(pub T);
+///
+/// `MIN_KIB` raises the body limit for this body above the configured one
+/// (`WATCHME_MAX_BODY_KIB`): batch endpoints take up to 1,000 items.
+pub struct JsonBody<T, const MIN_KIB: usize = 0>(pub T);
 
-impl<T: Type> Payload for JsonBody<T> {
+impl<T: Type, const MIN_KIB: usize> Payload for JsonBody<T, MIN_KIB> {
     const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
 
     fn check_content_type(content_type: &str) -> bool {
@@ -89,11 +92,12 @@ impl<T: Type> Payload for JsonBody<T> {
     }
 }
 
-impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
+impl<T: Type + DeserializeOwned + Send, const MIN_KIB: usize> ParsePayload for JsonBody<T, MIN_KIB> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let limit = request.data::<RequestScope>().map_or(BodyLimit::DEFAULT, |s| s.state.http.max_body_bytes);
+        let configured = request.data::<RequestScope>().map_or(BodyLimit::DEFAULT, |s| s.state.http.max_body_bytes);
+        let limit = configured.max(MIN_KIB * 1024);
         let bytes = body.take()?.into_bytes_limit(limit).await.map_err(|e| match e {
             poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge(crate::error::body(
                 "payload_too_large",
@@ -161,7 +165,7 @@ fn field_in_message(msg: &str) -> Option<String> {
     None
 }
 
-impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
+impl<'a, T: Type + DeserializeOwned + Send, const MIN_KIB: usize> ApiExtractor<'a> for JsonBody<T, MIN_KIB> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
     type ParamType = ();
     type ParamRawType = ();
@@ -356,5 +360,66 @@ mod tests {
             Some("pasword")
         );
         assert_eq!(field_in_message("invalid type: integer `5`, expected a string"), None);
+    }
+}
+
+/// One item of a batch body, parsed on its own: a malformed item is kept as
+/// its error (path inside the item, reason), so a handler can name every
+/// bad item of the batch, not only the first. The schema is `T`'s.
+#[derive(Debug)]
+pub struct Lenient<T>(pub Result<T, crate::error::FieldIssue>);
+
+impl<T: DeserializeOwned> Lenient<T> {
+    fn parse(value: serde_json::Value) -> Self {
+        Lenient(serde_path_to_error::deserialize(value).map_err(|e| {
+            let field = e.path().to_string();
+            crate::error::FieldIssue { field, reason: e.into_inner().to_string() }
+        }))
+    }
+}
+
+impl<'de, T: DeserializeOwned> serde::Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        Ok(Lenient::parse(value))
+    }
+}
+
+impl<T: Type> Type for Lenient<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        T::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(std::iter::once(self))
+    }
+}
+
+impl<T: Type + DeserializeOwned> poem_openapi::types::ParseFromJSON for Lenient<T> {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        let value = value.unwrap_or_default();
+        Ok(Lenient::parse(value))
+    }
+}
+
+impl<T: Type + poem_openapi::types::ToJSON> poem_openapi::types::ToJSON for Lenient<T> {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        self.0.as_ref().ok().and_then(T::to_json)
     }
 }

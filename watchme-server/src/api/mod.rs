@@ -7,6 +7,7 @@ pub mod auth;
 pub mod dto;
 pub mod extract;
 pub mod health;
+pub mod history;
 pub mod library;
 pub mod movies;
 pub mod paging;

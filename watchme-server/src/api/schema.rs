@@ -147,6 +147,29 @@ impl SessionIdParam {
     }
 }
 
+/// A UUID in a path (`type: string, format: uuid`), as the text that
+/// came; [`UuidParam::get`] parses it, naming the parameter when it fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UuidParam(String);
+
+input_type!(UuidParam, "string_uuid", MetaSchema::new_with_format("string", "uuid"));
+
+impl ParseFromParameter for UuidParam {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self(value.to_owned()))
+    }
+}
+
+impl UuidParam {
+    /// The UUID.
+    ///
+    /// # Errors
+    /// A 400 naming `field` when it is not a UUID.
+    pub fn get(&self, field: &str) -> Result<uuid::Uuid, ApiError> {
+        self.0.parse().map_err(|_| ApiError::invalid_field(field, "must be a UUID"))
+    }
+}
+
 /// An email address in a request body: `type: string, format: email`, at
 /// most 254 characters. Parsed into an [`Email`] by the handler, which
 /// names the field when it is refused.

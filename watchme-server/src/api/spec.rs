@@ -22,13 +22,14 @@ use serde_json::{json, Map, Value};
 use crate::state::AppState;
 
 use super::library::LibraryUpdateRequest;
-use super::{admin, analytics, auth, health, library, movies};
+use super::{admin, analytics, auth, health, history, library, movies};
 
 /// Every handler group.
 pub type Apis = (
     auth::AuthApi,
     movies::MoviesApi,
     library::LibraryApi,
+    history::HistoryApi,
     analytics::AnalyticsApi,
     health::HealthApi,
     admin::AdminApi,
@@ -40,6 +41,7 @@ pub fn apis(state: Arc<AppState>) -> Apis {
         auth::AuthApi::new(state.clone()),
         movies::MoviesApi::new(state.clone()),
         library::LibraryApi::new(state.clone()),
+        history::HistoryApi::new(state.clone()),
         analytics::AnalyticsApi::new(state.clone()),
         health::HealthApi::new(state.clone()),
         admin::AdminApi::new(state),

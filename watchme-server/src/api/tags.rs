@@ -11,6 +11,8 @@ pub enum Tag {
     Movies,
     /// The caller's favorites and library.
     Library,
+    /// The caller's watch history (plays, rewatches included) and last activities.
+    History,
     /// Statistics computed from the event stream.
     Analytics,
     /// Liveness and readiness probes.

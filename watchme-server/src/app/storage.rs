@@ -8,7 +8,7 @@ use std::time::Duration;
 use watchme_adapters::memory::{MemoryAnalyticsStore, MemoryStore};
 use watchme_adapters::sql::SqlStore;
 use watchme_core::error::StorageError;
-use watchme_core::ports::{AnalyticsStore, LibraryRepo, Outbox, SessionRepo, UserRepo};
+use watchme_core::ports::{AnalyticsStore, HistoryRepo, LibraryRepo, Outbox, SessionRepo, UserRepo};
 
 use super::error::{io, StartError};
 use crate::config::{Config, Database};
@@ -22,8 +22,10 @@ pub struct Storage {
     pub users: Arc<dyn UserRepo>,
     /// Login sessions and refresh tokens.
     pub sessions: Arc<dyn SessionRepo>,
-    /// Histories, favorites, library entries.
+    /// Views, favorites, library entries.
     pub library: Arc<dyn LibraryRepo>,
+    /// Plays and activity times.
+    pub history: Arc<dyn HistoryRepo>,
     /// The transactional outbox.
     pub outbox: Arc<dyn Outbox>,
     /// Analytics aggregates.
@@ -49,6 +51,7 @@ impl Storage {
                     users: Arc::new(m.clone()),
                     sessions: Arc::new(m.clone()),
                     library: Arc::new(m.clone()),
+                    history: Arc::new(m.clone()),
                     outbox: Arc::new(m.clone()),
                     analytics: Arc::new(MemoryAnalyticsStore::new()),
                     sql: None,
@@ -95,6 +98,7 @@ impl Storage {
             users: Arc::new(store.clone()),
             sessions: Arc::new(store.clone()),
             library: Arc::new(store.clone()),
+            history: Arc::new(store.clone()),
             outbox: Arc::new(store.clone()),
             analytics: Arc::new(store.clone()),
             sql: Some(store),

@@ -15,7 +15,8 @@ use watchme_adapters::sql::{Backend, SqlStore};
 use watchme_adapters::tmdb::TmdbSource;
 use watchme_core::ports::{Cache, Clock, EventBus, MovieSource, RateLimiter, SystemClock};
 use watchme_core::services::{
-    AnalyticsService, AuthService, AuthSettings, LibraryService, MovieService, OutboxRelay, RateLimits, RelayConfig,
+    AnalyticsService, AuthService, AuthSettings, HistoryService, LibraryService, MovieService, OutboxRelay, RateLimits,
+    RelayConfig,
 };
 
 use super::error::StartError;
@@ -227,6 +228,7 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         clock.clone(),
         config.writes.view_recording,
     ));
+    let history = Arc::new(HistoryService::new(storage.history.clone(), movies.clone(), clock.clone()));
     let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), bus, clock, relay_config(config, &storage)));
     let metrics = config.telemetry.metrics.as_ref().map(|m| {
         let gauges = crate::metrics::Gauges {
@@ -239,6 +241,6 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     });
     let health = probes(config, &storage, &cache, redis, tmdb, kafka.clone());
     let http = HttpPolicy::from_config(config);
-    let state = Arc::new(AppState { auth, movies, library, analytics, health, limits, http, metrics });
+    let state = Arc::new(AppState { auth, movies, library, history, analytics, health, limits, http, metrics });
     Ok(Wiring { state, relay, storage, kafka })
 }
