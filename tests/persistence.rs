@@ -35,6 +35,16 @@ async fn populate(base: &str) -> String {
         200,
     )
     .await;
+    json_of(
+        http.post(url("/me/history"))
+            .header("authorization", &bearer)
+            .json(&json!({"plays": [{"movie_id": 680, "watched_at": "2026-01-02T20:00:00Z"}, {"movie_id": 680}]}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
     bearer
 }
 

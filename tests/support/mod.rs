@@ -162,6 +162,9 @@ pub const TABLES: &[&str] = &[
     "movie_views_hourly",
     "users_registered",
     "users_active_hourly",
+    "plays",
+    "user_activity",
+    "movie_plays_hourly",
 ];
 
 /// Every row of every table, as sorted text, for comparing two databases.

@@ -96,7 +96,8 @@ impl ApiError {
         Self::BadRequest(b)
     }
 
-    /// A 400 refusing a whole batch, naming every bad item's field.
+    /// A 400 refusing a whole batch, naming every bad item's field (every
+    /// malformed one, and every one a rule refuses with them).
     pub fn invalid_items(issues: Vec<FieldIssue>) -> Self {
         let mut b =
             body("invalid_field", format!("{} item(s) of the batch are invalid; nothing was stored", issues.len()));
@@ -303,12 +304,17 @@ impl From<HistoryError> for ApiError {
         match e {
             HistoryError::Unauthenticated => Self::unauthorized("unauthorized", "a valid bearer token is required"),
             HistoryError::TooMany { .. } => Self::invalid_field("plays", &e),
-            HistoryError::Invalid(problems) => Self::invalid_items(
-                problems
+            // Well-formed items a rule refuses (a play in the future): 422.
+            HistoryError::Invalid(problems) => {
+                let issues: Vec<FieldIssue> = problems
                     .into_iter()
                     .map(|p| FieldIssue { field: format!("plays[{}].{}", p.index, p.field), reason: p.message })
-                    .collect(),
-            ),
+                    .collect();
+                match Self::invalid_items(issues) {
+                    Self::BadRequest(b) => Self::Unprocessable(b),
+                    other => other,
+                }
+            }
             HistoryError::MovieSourceUnavailable(c) => {
                 tracing::warn!(error = %chain(cause_ref(&c)), "movie source unavailable");
                 Self::Unavailable(body("upstream_unavailable", "the movies could not be looked up; retry later"))

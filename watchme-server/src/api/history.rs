@@ -60,11 +60,19 @@ pub struct PlayInput {
     pub movie_id: i64,
     /// When it was watched, RFC 3339; kept to the second. Leave it out for
     /// now; at most a few minutes in the future.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, deserialize_with = "rfc3339_non_null")]
     pub watched_at: Option<OffsetDateTime>,
     /// How it came about (default `watch`).
     #[serde(default, deserialize_with = "non_null")]
     pub action: Option<PlayActionDto>,
+}
+
+/// An RFC 3339 time that is there when the field is: `null` is refused like
+/// any other wrong type (leave the field out for now).
+fn rfc3339_non_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+    #[derive(Deserialize)]
+    struct Rfc3339(#[serde(with = "time::serde::rfc3339")] OffsetDateTime);
+    non_null::<D, Rfc3339>(d).map(|t| t.map(|t| t.0))
 }
 
 impl Example for PlayInput {

@@ -124,6 +124,9 @@ const LINKS: &[Link] = &[
     path("update_library_entry", &[200], "movie_stats", ANSWERED_MOVIE_ID),
     path("my_library", &[200], "update_library_entry", FIRST_ENTRY_AS_MOVIE_ID),
     path("my_library", &[200], "remove_library_entry", FIRST_ENTRY_AS_MOVIE_ID),
+    path("add_history", &[201], "remove_play", &[("play_id", "$response.body#/added/0/id")]),
+    path("my_history", &[200], "remove_play", &[("play_id", "$response.body#/items/0/id")]),
+    path("add_history", &[200, 201], "my_activity", &[]),
     path("trending", &[200], "movie_details", FIRST_ENTRY),
     path("trending", &[200], "movie_stats", FIRST_ENTRY),
 ];
@@ -142,9 +145,20 @@ fn complete(doc: &mut Value) {
         .filter_map(|r| r.as_str()?.strip_prefix("#/components/schemas/").map(str::to_owned))
         .collect();
     let schemas = &mut doc["components"]["schemas"];
-    for name in bodies {
-        if let Some(schema) = schemas.get_mut(&name).and_then(Value::as_object_mut) {
-            schema.insert("additionalProperties".into(), false.into());
+    // Closed all the way down: the objects a body holds are parsed as strictly.
+    let mut todo = bodies;
+    let mut seen = std::collections::HashSet::new();
+    while let Some(name) = todo.pop() {
+        let Some(schema) = schemas.get_mut(&name).and_then(Value::as_object_mut) else { continue };
+        if !seen.insert(name) || schema.get("type").and_then(Value::as_str) != Some("object") {
+            continue;
+        }
+        schema.insert("additionalProperties".into(), false.into());
+        for prop in schema.get("properties").and_then(Value::as_object).into_iter().flat_map(|p| p.values()) {
+            let r = prop.get("$ref").or_else(|| prop.pointer("/items/$ref"));
+            todo.extend(
+                r.and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/")).map(str::to_owned),
+            );
         }
     }
     if let Some(update) = schemas.get_mut(LibraryUpdateRequest::name().as_ref()).and_then(Value::as_object_mut) {
