@@ -162,7 +162,7 @@ async fn postgresql_backup_restores_every_table() {
     run(&[("WATCHME_DATABASE_URL", src.url.clone())], &["backup", "--output", &file.display().to_string()]).await;
     run(&[("WATCHME_DATABASE_URL", dst.url.clone())], &["restore", "--input", &file.display().to_string()]).await;
     let (before, after) = (dump(&src.url).await, dump(&dst.url).await);
-    assert_eq!(before.iter().find(|(t, _)| t == "outbox").map(|(_, r)| r.len()), Some(7), "events of the walk");
+    assert_eq!(before.iter().find(|(t, _)| t == "outbox").map(|(_, r)| r.len()), Some(9), "events of the walk");
     assert_eq!(before, after);
     src.drop_db().await;
     dst.drop_db().await;

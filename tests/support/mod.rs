@@ -165,6 +165,7 @@ pub const TABLES: &[&str] = &[
     "plays",
     "user_activity",
     "movie_plays_hourly",
+    "api_tokens",
 ];
 
 /// Every row of every table, as sorted text, for comparing two databases.

@@ -39,6 +39,9 @@ scenarios! {
     history_removes_plays => async { let s = MemoryStore::new(); contract::history_removes_plays(&s, &s, &s).await };
     history_activity_follows_every_write => async { let s = MemoryStore::new(); contract::history_activity_follows_every_write(&s, &s).await };
     analytics_store_counts_plays => contract::analytics_store_counts_plays(&MemoryAnalyticsStore::new());
+    api_tokens_are_found_by_hash => async { let s = MemoryStore::new(); contract::api_tokens_are_found_by_hash(&s, &s).await };
+    api_tokens_list_and_revoke => async { let s = MemoryStore::new(); contract::api_tokens_list_and_revoke(&s, &s).await };
+    api_tokens_record_use => contract::api_tokens_record_use(&MemoryStore::new());
     analytics_store_skips_duplicates => contract::analytics_store_skips_duplicates(&MemoryAnalyticsStore::new());
     analytics_store_counts_movie_stats => contract::analytics_store_counts_movie_stats(&MemoryAnalyticsStore::new());
     analytics_store_clamps_decrements => contract::analytics_store_clamps_decrements(&MemoryAnalyticsStore::new());

@@ -54,6 +54,9 @@ on_both! {
     history_removes_plays => |db| contract::history_removes_plays(&db.store, &db.store, &db.store).await;
     history_activity_follows_every_write => |db| contract::history_activity_follows_every_write(&db.store, &db.store).await;
     analytics_store_counts_plays => |db| contract::analytics_store_counts_plays(&db.store).await;
+    api_tokens_are_found_by_hash => |db| contract::api_tokens_are_found_by_hash(&db.store, &db.store).await;
+    api_tokens_list_and_revoke => |db| contract::api_tokens_list_and_revoke(&db.store, &db.store).await;
+    api_tokens_record_use => |db| contract::api_tokens_record_use(&db.store).await;
     migrations_run_twice_are_a_no_op => |db| db.store.migrate().await.expect("second migrate");
     many_applied_ids_are_forgotten_in_batches => |db| forget_many_applied_ids(&db.store).await;
 }

@@ -11,7 +11,7 @@ use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 use watchme_core::error::{Cause, StorageError};
-use watchme_core::services::{AuthError, HistoryError, LibraryError, MovieError};
+use watchme_core::services::{ApiTokenError, AuthError, HistoryError, LibraryError, MovieError};
 
 use crate::request::request_id;
 
@@ -320,6 +320,20 @@ impl From<HistoryError> for ApiError {
                 Self::Unavailable(body("upstream_unavailable", "the movies could not be looked up; retry later"))
             }
             HistoryError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<ApiTokenError> for ApiError {
+    fn from(e: ApiTokenError) -> Self {
+        match e {
+            ApiTokenError::Unauthenticated => Self::unauthorized("unauthorized", "a valid bearer token is required"),
+            ApiTokenError::LoginRequired => Self::forbidden(e.to_string()),
+            ApiTokenError::InvalidName(n) => Self::invalid_field("name", n),
+            ApiTokenError::InvalidLifetime => Self::invalid_field("expires_in_days", &e),
+            ApiTokenError::NotFound => Self::not_found("token_not_found", "you have no token with this id"),
+            ApiTokenError::Internal(c) => Self::internal(cause_ref(&c)),
+            ApiTokenError::Storage(s) => s.into(),
         }
     }
 }

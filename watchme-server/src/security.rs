@@ -145,7 +145,7 @@ impl Guard {
     async fn check(&self, limits: &RateLimits, bearer: Option<String>, ip_key: String) -> Checked {
         let mut authenticated = None;
         if let Some(token) = bearer {
-            if let Ok(claims) = self.state.auth.authenticate(&token).await {
+            if let Ok(claims) = self.state.authenticate(&token).await {
                 authenticated = Some(Authenticated { token, claims });
             }
         }

@@ -6,7 +6,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use watchme_core::services::{AnalyticsService, AuthService, HistoryService, LibraryService, MovieService, RateLimits};
+use watchme_core::services::{
+    AnalyticsService, ApiTokenService, AuthError, AuthService, HistoryService, LibraryService, MovieService, RateLimits,
+};
 
 use crate::config::Config;
 use crate::health::HealthChecks;
@@ -15,6 +17,8 @@ use crate::health::HealthChecks;
 pub struct AppState {
     /// Accounts and tokens.
     pub auth: Arc<AuthService>,
+    /// Personal API tokens.
+    pub tokens: Arc<ApiTokenService>,
     /// Movies through the cache.
     pub movies: Arc<MovieService>,
     /// Views, favorites, library.
@@ -72,5 +76,22 @@ impl HttpPolicy {
         let hops: Vec<IpAddr> =
             forwarded_for.unwrap_or("").split(',').filter_map(|h| h.trim().parse::<IpAddr>().ok()).collect();
         hops.iter().rev().find(|ip| !trusted(ip)).or(hops.first()).copied().or(Some(peer))
+    }
+}
+
+impl AppState {
+    /// What a bearer token asserts: a personal API token (`wmp_...`) or a
+    /// login's JWT, each checked by its own service. The one place both the
+    /// guard (for the rate limit) and the handlers (for the caller) ask.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] for a token that is not valid now;
+    /// [`AuthError::Unavailable`] when it cannot be checked.
+    pub async fn authenticate(&self, bearer: &str) -> Result<watchme_core::ports::AccessClaims, AuthError> {
+        if ApiTokenService::is_api_token(bearer) {
+            self.tokens.authenticate(bearer).await
+        } else {
+            self.auth.authenticate(bearer).await
+        }
     }
 }

@@ -20,6 +20,7 @@ mod limits;
 mod movies;
 mod outbox;
 mod sessions;
+mod tokens;
 mod users;
 
 pub use analytics::{
@@ -48,6 +49,7 @@ pub use sessions::{
     session_repo_lists_active_sessions, session_repo_prunes, session_repo_revokes,
     session_repo_rotates_and_detects_reuse, session_repo_round_trips,
 };
+pub use tokens::{api_tokens_are_found_by_hash, api_tokens_list_and_revoke, api_tokens_record_use};
 pub use users::{
     user_repo_misses_unknown_users, user_repo_records_logins, user_repo_refuses_a_taken_email, user_repo_round_trips,
     user_repo_updates_password_hashes,

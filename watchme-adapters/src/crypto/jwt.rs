@@ -236,6 +236,7 @@ impl TokenIssuer for JwtIssuer {
             user_id: UserId::parse(&c.sub).map_err(|_| TokenError::Invalid)?,
             role: c.role.parse::<Role>().map_err(|_| TokenError::Invalid)?,
             session_id,
+            api_token: None,
         })
     }
 
@@ -293,7 +294,7 @@ mod tests {
     }
 
     fn claims() -> AccessClaims {
-        AccessClaims { user_id: UserId::new(), role: Role::Admin, session_id: Some(SessionId::new()) }
+        AccessClaims { user_id: UserId::new(), role: Role::Admin, session_id: Some(SessionId::new()), api_token: None }
     }
 
     fn forge(body: &Claims, alg: Algorithm, kid: Option<&str>, key: &EncodingKey) -> String {

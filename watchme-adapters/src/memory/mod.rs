@@ -11,6 +11,7 @@ mod cache;
 mod history;
 mod limiter;
 mod store;
+mod tokens;
 
 pub use analytics::MemoryAnalyticsStore;
 pub use bus::InProcessBus;

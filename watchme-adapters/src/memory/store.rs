@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use watchme_core::domain::{
-    Activity, ActivityKind, Email, EventEnvelope, EventMeta, Favorite, LibraryChange, LibraryEntry, LibraryUpdate,
-    MovieId, MovieRef, Page, PageRequest, PasswordHash, Play, RefreshTokenHash, Session, SessionId, User, UserId, View,
-    WatchStatus,
+    Activity, ActivityKind, ApiToken, ApiTokenHash, Email, EventEnvelope, EventMeta, Favorite, LibraryChange,
+    LibraryEntry, LibraryUpdate, MovieId, MovieRef, Page, PageRequest, PasswordHash, Play, RefreshTokenHash, Session,
+    SessionId, User, UserId, View, WatchStatus,
 };
 use watchme_core::error::{cause_msg, StorageError, UserRepoError};
 use watchme_core::ports::{LibraryRepo, Outbox, OutboxRecord, OutboxStats, Rotation, SessionRepo, UserRepo};
@@ -79,6 +79,8 @@ pub(super) struct State {
     // Per user, in insertion order (memory/history.rs).
     pub(super) plays: HashMap<UserId, Vec<Play>>,
     pub(super) activity: HashMap<UserId, Activity>,
+    // Personal API tokens with their secrets' hashes (memory/tokens.rs).
+    pub(super) api_tokens: Vec<(ApiTokenHash, ApiToken)>,
 }
 
 impl State {

@@ -16,6 +16,7 @@ mod history;
 mod library;
 mod outbox;
 mod sessions;
+mod tokens;
 mod users;
 
 use std::str::FromStr;

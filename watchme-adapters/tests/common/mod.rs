@@ -11,8 +11,8 @@ use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, 
 use watchme_core::domain::Email;
 use watchme_core::ports::{MovieSource, SystemClock};
 use watchme_core::services::{
-    AnalyticsService, AuthService, AuthSettings, HistoryService, LibraryService, MoviePolicy, MovieService,
-    OutboxRelay, RelayConfig,
+    AnalyticsService, ApiTokenService, AuthService, AuthSettings, HistoryService, LibraryService, MoviePolicy,
+    MovieService, OutboxRelay, RelayConfig,
 };
 
 pub struct Kit {
@@ -23,6 +23,7 @@ pub struct Kit {
     pub movies: Arc<MovieService>,
     pub library: LibraryService,
     pub history: HistoryService,
+    pub tokens: ApiTokenService,
     pub analytics: Arc<AnalyticsService>,
     pub relay: OutboxRelay,
 }
@@ -62,9 +63,15 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
     );
     let movies = Arc::new(MovieService::new(source, Arc::new(cache.clone()), clock.clone(), MoviePolicy::default()));
     let library = LibraryService::new(Arc::new(store.clone()), movies.clone(), clock.clone());
+    let tokens = ApiTokenService::new(
+        Arc::new(store.clone()),
+        Arc::new(test_issuer()),
+        clock.clone(),
+        std::time::Duration::from_secs(30),
+    );
     let history = HistoryService::new(Arc::new(store.clone()), movies.clone(), clock.clone());
     let relay = OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, RelayConfig::default());
-    Kit { store, cache, bus, auth, movies, library, history, analytics, relay }
+    Kit { store, cache, bus, auth, movies, library, history, tokens, analytics, relay }
 }
 
 pub fn kit() -> Kit {

@@ -13,6 +13,8 @@ mod library;
 mod movie;
 mod page;
 mod session;
+mod token;
+mod trace;
 mod user;
 
 pub use analytics::*;
@@ -24,4 +26,6 @@ pub use library::*;
 pub use movie::*;
 pub use page::*;
 pub use session::*;
+pub use token::*;
+pub use trace::*;
 pub use user::*;

@@ -21,6 +21,7 @@ mod limits;
 mod movies;
 mod security;
 mod sessions;
+mod tokens;
 mod users;
 
 pub use analytics::*;
@@ -33,4 +34,5 @@ pub use limits::*;
 pub use movies::*;
 pub use security::*;
 pub use sessions::*;
+pub use tokens::*;
 pub use users::*;

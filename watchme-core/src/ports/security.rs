@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{Password, PasswordHash, RefreshToken, RefreshTokenHash, Role, SessionId, UserId};
+use crate::domain::{ApiTokenGrant, Password, PasswordHash, RefreshToken, RefreshTokenHash, Role, SessionId, UserId};
 use crate::error::{HashError, TokenError};
 use async_trait::async_trait;
 
@@ -38,6 +38,8 @@ pub struct AccessClaims {
     pub role: Role,
     /// The login session the token belongs to, when sessions are tracked.
     pub session_id: Option<SessionId>,
+    /// Set when the bearer is a personal API token rather than a login's JWT.
+    pub api_token: Option<ApiTokenGrant>,
 }
 
 /// A signed access token.

@@ -81,6 +81,8 @@ impl AnalyticsService {
                 U::Played { movie_id: *movie_id, title: Some(title.clone()), at: *watched_at, delta: 1 },
                 active(*user_id),
             ],
+            // Audit only: a token is nobody's activity.
+            EventPayload::TokenCreated { .. } | EventPayload::TokenRevoked { .. } => vec![],
             EventPayload::PlayRemoved { user_id, movie_id, watched_at, .. } => {
                 vec![U::Played { movie_id: *movie_id, title: None, at: *watched_at, delta: -1 }, active(*user_id)]
             }

@@ -332,7 +332,12 @@ impl AuthService {
 
     fn access_token(&self, user: &User, session: SessionId) -> Result<IssuedToken, AuthError> {
         self.tokens
-            .issue(&AccessClaims { user_id: user.id, role: self.role_for(user), session_id: Some(session) })
+            .issue(&AccessClaims {
+                user_id: user.id,
+                role: self.role_for(user),
+                session_id: Some(session),
+                api_token: None,
+            })
             .map_err(token_internal)
     }
 

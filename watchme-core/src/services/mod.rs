@@ -14,6 +14,7 @@ mod limits;
 mod movies;
 mod relay;
 mod single_flight;
+mod tokens;
 
 pub use analytics::*;
 pub use auth::*;
@@ -24,3 +25,4 @@ pub use limits::*;
 pub use movies::*;
 pub use relay::*;
 pub use single_flight::SingleFlight;
+pub use tokens::*;

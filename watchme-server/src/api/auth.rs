@@ -265,6 +265,7 @@ impl AuthApi {
     /// End the session of the access token (logout everywhere that session is used).
     #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
     async fn logout(&self, auth: BearerAuth) -> Result<Revoked, ApiError> {
+        auth.0.require_login()?;
         self.state.auth.logout(&auth.0.claims()).await?;
         Ok(Revoked::NoContent)
     }
@@ -272,6 +273,7 @@ impl AuthApi {
     /// The caller's active sessions (devices logged in).
     #[oai(path = "/auth/sessions", method = "get", operation_id = "my_sessions")]
     async fn sessions(&self, auth: BearerAuth) -> Result<SessionsResponse, ApiError> {
+        auth.0.require_login()?;
         let list = self.state.auth.sessions(auth.0.user_id).await?;
         Ok(SessionsResponse::Ok(Json(list.into_iter().map(|s| session_dto(s, auth.0.session_id)).collect())))
     }
@@ -284,6 +286,7 @@ impl AuthApi {
         /// The session's id, from `GET /auth/sessions` or the login answer.
         id: Path<SessionIdParam>,
     ) -> Result<Revoked, ApiError> {
+        auth.0.require_login()?;
         let id = id.0.get("id")?;
         self.state.auth.revoke_session(auth.0.user_id, id).await?;
         Ok(Revoked::NoContent)

@@ -2,13 +2,14 @@
 //! the failing field, and bearer authentication (required or optional).
 
 use poem::http::header::AUTHORIZATION;
+use poem::http::Method;
 use poem::{Request, RequestBody};
 use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchemaRef, MetaSecurityScheme, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
-use watchme_core::domain::{RequestContext, Role, SessionId, UserId};
+use watchme_core::domain::{ApiTokenGrant, RequestContext, Role, SessionId, TokenScope, UserId};
 use watchme_core::ports::AccessClaims;
 
 use crate::error::ApiError;
@@ -203,6 +204,8 @@ pub struct Caller {
     pub role: Role,
     /// The login session their token belongs to.
     pub session_id: Option<SessionId>,
+    /// Set when they called with a personal API token.
+    pub api_token: Option<ApiTokenGrant>,
 }
 
 impl Caller {
@@ -213,7 +216,19 @@ impl Caller {
 
     /// What their access token asserted.
     pub fn claims(&self) -> AccessClaims {
-        AccessClaims { user_id: self.user_id, role: self.role, session_id: self.session_id }
+        AccessClaims { user_id: self.user_id, role: self.role, session_id: self.session_id, api_token: self.api_token }
+    }
+
+    /// Refuses callers who did not log in (an API token may not manage
+    /// sessions or tokens).
+    ///
+    /// # Errors
+    /// A 403 for API tokens.
+    pub fn require_login(&self) -> Result<(), ApiError> {
+        match self.api_token {
+            None => Ok(()),
+            Some(_) => Err(ApiError::forbidden("API tokens cannot manage sessions or tokens; log in to do this")),
+        }
     }
 
     /// Refuses callers without the admin role.
@@ -252,10 +267,21 @@ async fn check_bearer(req: &Request, token: &str) -> poem::Result<Caller> {
     let checked = req.data::<crate::security::Authenticated>().filter(|a| a.token == token);
     let claims = match checked {
         Some(a) => a.claims.clone(),
-        None => state.auth.authenticate(token).await.map_err(ApiError::from)?,
+        None => state.authenticate(token).await.map_err(ApiError::from)?,
     };
     context::record_user(&claims.user_id.to_string());
-    Ok(Caller { user_id: claims.user_id, role: claims.role, session_id: claims.session_id })
+    let read_only = claims.api_token.is_some_and(|g| g.scope == TokenScope::Read);
+    if read_only && !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Err(
+            ApiError::forbidden("this API token is read-only: make a token with scope `write` to change data").into()
+        );
+    }
+    Ok(Caller {
+        user_id: claims.user_id,
+        role: claims.role,
+        session_id: claims.session_id,
+        api_token: claims.api_token,
+    })
 }
 
 impl<'a> ApiExtractor<'a> for BearerAuth {
@@ -268,11 +294,14 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
             BEARER_SCHEME,
             MetaSecurityScheme {
                 ty: "http",
-                description: Some("A JWT access token from `POST /auth/login`, as `Authorization: Bearer <token>`."),
+                description: Some(
+                    "A JWT access token from `POST /auth/login`, or a personal API token (`wmp_...`) from \
+                     `POST /me/tokens`, as `Authorization: Bearer <token>`.",
+                ),
                 name: None,
                 key_in: None,
                 scheme: Some("bearer"),
-                bearer_format: Some("JWT"),
+                bearer_format: None,
                 flows: None,
                 openid_connect_url: None,
             },

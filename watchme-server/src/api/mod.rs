@@ -17,6 +17,7 @@ mod router;
 pub mod schema;
 pub mod spec;
 pub mod tags;
+pub mod tokens;
 
 use std::sync::Arc;
 

@@ -22,11 +22,12 @@ use serde_json::{json, Map, Value};
 use crate::state::AppState;
 
 use super::library::LibraryUpdateRequest;
-use super::{admin, analytics, auth, health, history, library, movies};
+use super::{admin, analytics, auth, health, history, library, movies, tokens};
 
 /// Every handler group.
 pub type Apis = (
     auth::AuthApi,
+    tokens::TokensApi,
     movies::MoviesApi,
     library::LibraryApi,
     history::HistoryApi,
@@ -39,6 +40,7 @@ pub type Apis = (
 pub fn apis(state: Arc<AppState>) -> Apis {
     (
         auth::AuthApi::new(state.clone()),
+        tokens::TokensApi::new(state.clone()),
         movies::MoviesApi::new(state.clone()),
         library::LibraryApi::new(state.clone()),
         history::HistoryApi::new(state.clone()),
@@ -124,6 +126,8 @@ const LINKS: &[Link] = &[
     path("update_library_entry", &[200], "movie_stats", ANSWERED_MOVIE_ID),
     path("my_library", &[200], "update_library_entry", FIRST_ENTRY_AS_MOVIE_ID),
     path("my_library", &[200], "remove_library_entry", FIRST_ENTRY_AS_MOVIE_ID),
+    path("create_token", &[201], "revoke_token", &[("id", "$response.body#/id")]),
+    path("my_tokens", &[200], "revoke_token", &[("id", "$response.body#/items/0/id")]),
     path("add_history", &[201], "remove_play", &[("play_id", "$response.body#/added/0/id")]),
     path("my_history", &[200], "remove_play", &[("play_id", "$response.body#/items/0/id")]),
     path("add_history", &[200, 201], "my_activity", &[]),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use watchme_adapters::memory::{MemoryAnalyticsStore, MemoryStore};
 use watchme_adapters::sql::SqlStore;
 use watchme_core::error::StorageError;
-use watchme_core::ports::{AnalyticsStore, HistoryRepo, LibraryRepo, Outbox, SessionRepo, UserRepo};
+use watchme_core::ports::{AnalyticsStore, ApiTokenRepo, HistoryRepo, LibraryRepo, Outbox, SessionRepo, UserRepo};
 
 use super::error::{io, StartError};
 use crate::config::{Config, Database};
@@ -26,6 +26,8 @@ pub struct Storage {
     pub library: Arc<dyn LibraryRepo>,
     /// Plays and activity times.
     pub history: Arc<dyn HistoryRepo>,
+    /// Personal API tokens.
+    pub tokens: Arc<dyn ApiTokenRepo>,
     /// The transactional outbox.
     pub outbox: Arc<dyn Outbox>,
     /// Analytics aggregates.
@@ -52,6 +54,7 @@ impl Storage {
                     sessions: Arc::new(m.clone()),
                     library: Arc::new(m.clone()),
                     history: Arc::new(m.clone()),
+                    tokens: Arc::new(m.clone()),
                     outbox: Arc::new(m.clone()),
                     analytics: Arc::new(MemoryAnalyticsStore::new()),
                     sql: None,
@@ -99,6 +102,7 @@ impl Storage {
             sessions: Arc::new(store.clone()),
             library: Arc::new(store.clone()),
             history: Arc::new(store.clone()),
+            tokens: Arc::new(store.clone()),
             outbox: Arc::new(store.clone()),
             analytics: Arc::new(store.clone()),
             sql: Some(store),

@@ -13,10 +13,10 @@ use watchme_adapters::memory::{InProcessBus, MemoryCache, MemoryRateLimiter};
 use watchme_adapters::redis::{RedisCache, RedisRateLimiter, TwoTierCache};
 use watchme_adapters::sql::{Backend, SqlStore};
 use watchme_adapters::tmdb::TmdbSource;
-use watchme_core::ports::{Cache, Clock, EventBus, MovieSource, RateLimiter, SystemClock};
+use watchme_core::ports::{Cache, Clock, EventBus, MovieSource, RateLimiter, SystemClock, TokenIssuer};
 use watchme_core::services::{
-    AnalyticsService, AuthService, AuthSettings, HistoryService, LibraryService, MovieService, OutboxRelay, RateLimits,
-    RelayConfig,
+    AnalyticsService, ApiTokenService, AuthService, AuthSettings, HistoryService, LibraryService, MovieService,
+    OutboxRelay, RateLimits, RelayConfig,
 };
 
 use super::error::StartError;
@@ -101,7 +101,7 @@ fn auth(
     storage: &Storage,
     keys: SigningKeys,
     clock: Arc<dyn Clock>,
-) -> Result<AuthService, StartError> {
+) -> Result<(AuthService, Arc<dyn TokenIssuer>), StartError> {
     let mut hasher =
         Argon2Hasher::new(config.accounts.argon2).map_err(|e| config_error("argon2 parameters: ")(e.to_string()))?;
     if config.accounts.argon2_max_concurrent > 0 {
@@ -116,11 +116,12 @@ fn auth(
         leeway: Duration::from_secs(5),
     })
     .map_err(|e| config_error("JWT keys: ")(e.to_string()))?;
-    Ok(AuthService::new(
+    let tokens: Arc<dyn TokenIssuer> = Arc::new(tokens);
+    let service = AuthService::new(
         storage.users.clone(),
         storage.sessions.clone(),
         Arc::new(hasher),
-        Arc::new(tokens),
+        tokens.clone(),
         clock,
         AuthSettings {
             admin_emails: config.accounts.admin_emails.clone(),
@@ -128,7 +129,8 @@ fn auth(
             session_check_ttl: config.security.session_check_ttl,
             reject_common_passwords: true,
         },
-    ))
+    );
+    Ok((service, tokens))
 }
 
 /// With Redis every replica counts against one shared budget; the
@@ -219,7 +221,14 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     let (source, tmdb) = movie_source(config)?;
     let analytics = Arc::new(AnalyticsService::new(storage.analytics.clone(), clock.clone()));
     let (bus, kafka) = event_bus(config, &analytics)?;
-    let auth = Arc::new(auth(config, &storage, keys, clock.clone())?);
+    let (auth, issuer) = auth(config, &storage, keys, clock.clone())?;
+    let auth = Arc::new(auth);
+    let tokens = Arc::new(ApiTokenService::new(
+        storage.tokens.clone(),
+        issuer,
+        clock.clone(),
+        config.security.session_check_ttl,
+    ));
     let limits = rate_limits(config, redis.as_ref());
     let movies = Arc::new(MovieService::new(source, cache.clone(), clock.clone(), config.movie_policy.clone()));
     let library = Arc::new(LibraryService::with_recording(
@@ -241,6 +250,6 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     });
     let health = probes(config, &storage, &cache, redis, tmdb, kafka.clone());
     let http = HttpPolicy::from_config(config);
-    let state = Arc::new(AppState { auth, movies, library, history, analytics, health, limits, http, metrics });
+    let state = Arc::new(AppState { auth, tokens, movies, library, history, analytics, health, limits, http, metrics });
     Ok(Wiring { state, relay, storage, kafka })
 }
