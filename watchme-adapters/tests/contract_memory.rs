@@ -42,6 +42,10 @@ scenarios! {
     api_tokens_are_found_by_hash => async { let s = MemoryStore::new(); contract::api_tokens_are_found_by_hash(&s, &s).await };
     api_tokens_list_and_revoke => async { let s = MemoryStore::new(); contract::api_tokens_list_and_revoke(&s, &s).await };
     api_tokens_record_use => contract::api_tokens_record_use(&MemoryStore::new());
+    lists_are_made_with_free_slugs_up_to_a_limit => contract::lists_are_made_with_free_slugs_up_to_a_limit(&MemoryStore::new());
+    lists_are_changed_by_their_owner_only => contract::lists_are_changed_by_their_owner_only(&MemoryStore::new());
+    list_items_are_ranked_and_reordered => contract::list_items_are_ranked_and_reordered(&MemoryStore::new());
+    list_writes_have_events_and_activity => async { let s = MemoryStore::new(); contract::list_writes_have_events_and_activity(&s, &s, &s).await };
     analytics_store_skips_duplicates => contract::analytics_store_skips_duplicates(&MemoryAnalyticsStore::new());
     analytics_store_counts_movie_stats => contract::analytics_store_counts_movie_stats(&MemoryAnalyticsStore::new());
     analytics_store_clamps_decrements => contract::analytics_store_clamps_decrements(&MemoryAnalyticsStore::new());

@@ -57,6 +57,10 @@ on_both! {
     api_tokens_are_found_by_hash => |db| contract::api_tokens_are_found_by_hash(&db.store, &db.store).await;
     api_tokens_list_and_revoke => |db| contract::api_tokens_list_and_revoke(&db.store, &db.store).await;
     api_tokens_record_use => |db| contract::api_tokens_record_use(&db.store).await;
+    lists_are_made_with_free_slugs_up_to_a_limit => |db| contract::lists_are_made_with_free_slugs_up_to_a_limit(&db.store).await;
+    lists_are_changed_by_their_owner_only => |db| contract::lists_are_changed_by_their_owner_only(&db.store).await;
+    list_items_are_ranked_and_reordered => |db| contract::list_items_are_ranked_and_reordered(&db.store).await;
+    list_writes_have_events_and_activity => |db| contract::list_writes_have_events_and_activity(&db.store, &db.store, &db.store).await;
     migrations_run_twice_are_a_no_op => |db| db.store.migrate().await.expect("second migrate");
     many_applied_ids_are_forgotten_in_batches => |db| forget_many_applied_ids(&db.store).await;
 }

@@ -67,6 +67,26 @@ pub enum UserRepoError {
     Storage(#[from] StorageError),
 }
 
+/// Failure of a write of [`crate::ports::ListRepo`].
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ListRepoError {
+    /// The user has no list with this id.
+    #[error("list not found")]
+    NotFound,
+    /// The write would pass a limit (lists per user, items per list).
+    #[error("limit of {limit} reached")]
+    LimitReached {
+        /// The limit.
+        limit: u64,
+    },
+    /// A reorder named movies that are not on the list.
+    #[error("{} movie(s) are not on the list", .0.len())]
+    NotOnList(Vec<crate::domain::MovieId>),
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 /// Failure of [`crate::ports::MovieSource`].
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum MovieSourceError {

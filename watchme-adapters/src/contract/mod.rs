@@ -17,6 +17,7 @@ pub mod fixtures;
 mod history;
 mod library;
 mod limits;
+mod lists;
 mod movies;
 mod outbox;
 mod sessions;
@@ -36,6 +37,10 @@ pub use history::{
 };
 pub use library::{library_entries, library_favorites, library_views};
 pub use limits::{rate_limiter_keeps_keys_and_policies_apart, rate_limiter_refills, rate_limiter_refuses_over_budget};
+pub use lists::{
+    list_items_are_ranked_and_reordered, list_writes_have_events_and_activity, lists_are_changed_by_their_owner_only,
+    lists_are_made_with_free_slugs_up_to_a_limit,
+};
 pub use movies::{
     movie_source_down_is_unavailable, movie_source_finds_and_misses, movie_source_pages,
     movie_source_refused_credential_is_misconfigured, movie_source_searches_by_year, KnownMovies,

@@ -10,6 +10,7 @@ mod bus;
 mod cache;
 mod history;
 mod limiter;
+mod lists;
 mod store;
 mod tokens;
 

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use watchme_core::domain::{
     Activity, ActivityKind, ApiToken, ApiTokenHash, Email, EventEnvelope, EventMeta, Favorite, LibraryChange,
-    LibraryEntry, LibraryUpdate, MovieId, MovieRef, Page, PageRequest, PasswordHash, Play, RefreshTokenHash, Session,
-    SessionId, User, UserId, View, WatchStatus,
+    LibraryEntry, LibraryUpdate, ListId, MovieId, MovieRef, Page, PageRequest, PasswordHash, Play, RefreshTokenHash,
+    Session, SessionId, User, UserId, View, WatchStatus,
 };
 use watchme_core::error::{cause_msg, StorageError, UserRepoError};
 use watchme_core::ports::{LibraryRepo, Outbox, OutboxRecord, OutboxStats, Rotation, SessionRepo, UserRepo};
@@ -81,6 +81,8 @@ pub(super) struct State {
     pub(super) activity: HashMap<UserId, Activity>,
     // Personal API tokens with their secrets' hashes (memory/tokens.rs).
     pub(super) api_tokens: Vec<(ApiTokenHash, ApiToken)>,
+    // Users' lists with their items by rank (memory/lists.rs).
+    pub(super) lists: HashMap<ListId, super::lists::StoredList>,
 }
 
 impl State {

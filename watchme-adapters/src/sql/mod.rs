@@ -14,6 +14,7 @@ mod analytics;
 mod error;
 mod history;
 mod library;
+mod lists;
 mod outbox;
 mod sessions;
 mod tokens;

@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    ApiTokenId, LibraryChange, MovieId, PlayAction, PlayId, PlaySource, Rating, TokenScope, TraceContext, UserId,
-    WatchStatus,
+    ApiTokenId, LibraryChange, ListChange, ListId, MovieId, PlayAction, PlayId, PlaySource, Rating, TokenScope,
+    TraceContext, UserId, WatchStatus,
 };
 
 /// The schema version this build writes and reads.
@@ -132,6 +132,17 @@ pub enum EventPayload {
         #[serde(with = "time::serde::rfc3339")]
         watched_at: OffsetDateTime,
     },
+    /// One of a user's lists, or its items, changed.
+    ListChanged {
+        /// Whose.
+        user_id: UserId,
+        /// Which list.
+        list_id: ListId,
+        /// What happened.
+        change: ListChange,
+        /// The movie, for item changes.
+        movie_id: Option<MovieId>,
+    },
     /// A personal API token was made (audit only: no aggregate counts it).
     TokenCreated {
         /// Whose.
@@ -154,7 +165,7 @@ pub enum EventPayload {
 
 impl EventPayload {
     /// Every event type name this build knows.
-    pub const TYPES: [&'static str; 13] = [
+    pub const TYPES: [&'static str; 14] = [
         "user_registered",
         "user_logged_in",
         "movie_viewed",
@@ -166,6 +177,7 @@ impl EventPayload {
         "library_entry_removed",
         "play_recorded",
         "play_removed",
+        "list_changed",
         "token_created",
         "token_revoked",
     ];
@@ -184,6 +196,7 @@ impl EventPayload {
             Self::LibraryEntryRemoved { .. } => "library_entry_removed",
             Self::PlayRecorded { .. } => "play_recorded",
             Self::PlayRemoved { .. } => "play_removed",
+            Self::ListChanged { .. } => "list_changed",
             Self::TokenCreated { .. } => "token_created",
             Self::TokenRevoked { .. } => "token_revoked",
         }
@@ -203,6 +216,7 @@ impl EventPayload {
             | Self::LibraryEntryRemoved { user_id, .. }
             | Self::PlayRecorded { user_id, .. }
             | Self::PlayRemoved { user_id, .. }
+            | Self::ListChanged { user_id, .. }
             | Self::TokenCreated { user_id, .. }
             | Self::TokenRevoked { user_id, .. }
             | Self::MovieViewed { user_id: Some(user_id), .. } => (AggregateType::User, user_id.to_string()),

@@ -83,6 +83,7 @@ impl AnalyticsService {
             ],
             // Audit only: a token is nobody's activity.
             EventPayload::TokenCreated { .. } | EventPayload::TokenRevoked { .. } => vec![],
+            EventPayload::ListChanged { user_id, .. } => vec![active(*user_id)],
             EventPayload::PlayRemoved { user_id, movie_id, watched_at, .. } => {
                 vec![U::Played { movie_id: *movie_id, title: None, at: *watched_at, delta: -1 }, active(*user_id)]
             }
