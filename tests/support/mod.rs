@@ -166,6 +166,8 @@ pub const TABLES: &[&str] = &[
     "user_activity",
     "movie_plays_hourly",
     "api_tokens",
+    "user_lists",
+    "list_items",
 ];
 
 /// Every row of every table, as sorted text, for comparing two databases.

@@ -11,7 +11,7 @@ use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 use watchme_core::error::{Cause, StorageError};
-use watchme_core::services::{ApiTokenError, AuthError, HistoryError, LibraryError, MovieError};
+use watchme_core::services::{ApiTokenError, AuthError, HistoryError, LibraryError, ListError, MovieError};
 
 use crate::request::request_id;
 
@@ -334,6 +334,38 @@ impl From<ApiTokenError> for ApiError {
             ApiTokenError::NotFound => Self::not_found("token_not_found", "you have no token with this id"),
             ApiTokenError::Internal(c) => Self::internal(cause_ref(&c)),
             ApiTokenError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<ListError> for ApiError {
+    fn from(e: ListError) -> Self {
+        let rule = |code: &str, message: String, details: Option<Vec<FieldIssue>>| {
+            let mut b = body(code, message);
+            b.0.details = details;
+            Self::Unprocessable(b)
+        };
+        match e {
+            ListError::Unauthenticated => Self::unauthorized("unauthorized", "a valid bearer token is required"),
+            ListError::NotFound => Self::not_found("list_not_found", "no list with this id that you may see"),
+            ListError::MovieNotFound => Self::not_found("movie_not_found", "no movie with this id"),
+            ListError::InvalidText { field, error } => Self::invalid_field(field, error),
+            ListError::LimitReached { .. } => rule("limit_reached", e.to_string(), None),
+            ListError::NotOnList(ref movies) => {
+                let details = movies
+                    .iter()
+                    .map(|m| FieldIssue {
+                        field: "movie_ids".into(),
+                        reason: format!("{} is not on the list", m.get()),
+                    })
+                    .collect();
+                rule("not_on_list", e.to_string(), Some(details))
+            }
+            ListError::MovieSourceUnavailable(c) => {
+                tracing::warn!(error = %chain(cause_ref(&c)), "movie source unavailable");
+                Self::Unavailable(body("upstream_unavailable", "the movie could not be looked up; retry later"))
+            }
+            ListError::Storage(s) => s.into(),
         }
     }
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use watchme_core::services::{
-    AnalyticsService, ApiTokenService, AuthError, AuthService, HistoryService, LibraryService, MovieService, RateLimits,
+    AnalyticsService, ApiTokenService, AuthError, AuthService, HistoryService, LibraryService, ListService,
+    MovieService, RateLimits,
 };
 
 use crate::config::Config;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub library: Arc<LibraryService>,
     /// Plays and activity.
     pub history: Arc<HistoryService>,
+    /// Users' lists.
+    pub lists: Arc<ListService>,
     /// Statistics.
     pub analytics: Arc<AnalyticsService>,
     /// Dependency probes.

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod history;
 pub mod library;
+pub mod lists;
 pub mod movies;
 pub mod paging;
 pub mod payload;

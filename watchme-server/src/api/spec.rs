@@ -4,7 +4,9 @@
 //!
 //! - Request bodies are closed (`additionalProperties: false`): `JsonBody`
 //!   refuses unknown fields, so a client must not send any.
-//! - A library update sets at least one field (`minProperties: 1`).
+//! - A library update and a list change set at least one field
+//!   (`minProperties: 1`); a list change's description may be `null`, and
+//!   a reorder's movie ids are positive.
 //! - Links between operations (OpenAPI 3.0 `links`): which answer feeds
 //!   which request, for generated clients and for stateful testing (the
 //!   conformance test follows them).
@@ -22,7 +24,8 @@ use serde_json::{json, Map, Value};
 use crate::state::AppState;
 
 use super::library::LibraryUpdateRequest;
-use super::{admin, analytics, auth, health, history, library, movies, tokens};
+use super::lists::ListPatchRequest;
+use super::{admin, analytics, auth, health, history, library, lists, movies, tokens};
 
 /// Every handler group.
 pub type Apis = (
@@ -31,6 +34,7 @@ pub type Apis = (
     movies::MoviesApi,
     library::LibraryApi,
     history::HistoryApi,
+    lists::ListsApi,
     analytics::AnalyticsApi,
     health::HealthApi,
     admin::AdminApi,
@@ -44,6 +48,7 @@ pub fn apis(state: Arc<AppState>) -> Apis {
         movies::MoviesApi::new(state.clone()),
         library::LibraryApi::new(state.clone()),
         history::HistoryApi::new(state.clone()),
+        lists::ListsApi::new(state.clone()),
         analytics::AnalyticsApi::new(state.clone()),
         health::HealthApi::new(state.clone()),
         admin::AdminApi::new(state),
@@ -126,6 +131,12 @@ const LINKS: &[Link] = &[
     path("update_library_entry", &[200], "movie_stats", ANSWERED_MOVIE_ID),
     path("my_library", &[200], "update_library_entry", FIRST_ENTRY_AS_MOVIE_ID),
     path("my_library", &[200], "remove_library_entry", FIRST_ENTRY_AS_MOVIE_ID),
+    path("create_list", &[201], "put_list_item", &[("id", "$response.body#/id")]),
+    path("create_list", &[201], "my_list_items", &[("id", "$response.body#/id")]),
+    path("create_list", &[201], "shared_list", &[("id", "$response.body#/id")]),
+    path("create_list", &[201], "update_list", &[("id", "$response.body#/id")]),
+    path("create_list", &[201], "delete_list", &[("id", "$response.body#/id")]),
+    path("my_lists", &[200], "my_list", &[("id", "$response.body#/items/0/id")]),
     path("create_token", &[201], "revoke_token", &[("id", "$response.body#/id")]),
     path("my_tokens", &[200], "revoke_token", &[("id", "$response.body#/items/0/id")]),
     path("add_history", &[201], "remove_play", &[("play_id", "$response.body#/added/0/id")]),
@@ -165,8 +176,18 @@ fn complete(doc: &mut Value) {
             );
         }
     }
-    if let Some(update) = schemas.get_mut(LibraryUpdateRequest::name().as_ref()).and_then(Value::as_object_mut) {
-        update.insert("minProperties".into(), 1.into());
+    // What the derives cannot say of two list bodies: `null` clears a
+    // description, and the movie ids of a reorder are movie ids.
+    if let Some(d) = schemas.pointer_mut("/ListPatchRequest/properties/description").and_then(Value::as_object_mut) {
+        d.insert("nullable".into(), true.into());
+    }
+    if let Some(i) = schemas.pointer_mut("/ReorderRequest/properties/movie_ids/items").and_then(Value::as_object_mut) {
+        i.insert("minimum".into(), 1.into());
+    }
+    for name in [LibraryUpdateRequest::name(), ListPatchRequest::name()] {
+        if let Some(update) = schemas.get_mut(name.as_ref()).and_then(Value::as_object_mut) {
+            update.insert("minProperties".into(), 1.into());
+        }
     }
     add_links(doc);
     collapse_described_refs(doc);

@@ -13,6 +13,8 @@ pub enum Tag {
     Library,
     /// The caller's watch history (plays, rewatches included) and last activities.
     History,
+    /// The caller's own lists, and lists shared with anyone.
+    Lists,
     /// Statistics computed from the event stream.
     Analytics,
     /// Liveness and readiness probes.

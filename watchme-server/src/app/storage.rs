@@ -8,7 +8,9 @@ use std::time::Duration;
 use watchme_adapters::memory::{MemoryAnalyticsStore, MemoryStore};
 use watchme_adapters::sql::SqlStore;
 use watchme_core::error::StorageError;
-use watchme_core::ports::{AnalyticsStore, ApiTokenRepo, HistoryRepo, LibraryRepo, Outbox, SessionRepo, UserRepo};
+use watchme_core::ports::{
+    AnalyticsStore, ApiTokenRepo, HistoryRepo, LibraryRepo, ListRepo, Outbox, SessionRepo, UserRepo,
+};
 
 use super::error::{io, StartError};
 use crate::config::{Config, Database};
@@ -28,6 +30,8 @@ pub struct Storage {
     pub history: Arc<dyn HistoryRepo>,
     /// Personal API tokens.
     pub tokens: Arc<dyn ApiTokenRepo>,
+    /// Users' lists.
+    pub lists: Arc<dyn ListRepo>,
     /// The transactional outbox.
     pub outbox: Arc<dyn Outbox>,
     /// Analytics aggregates.
@@ -55,6 +59,7 @@ impl Storage {
                     library: Arc::new(m.clone()),
                     history: Arc::new(m.clone()),
                     tokens: Arc::new(m.clone()),
+                    lists: Arc::new(m.clone()),
                     outbox: Arc::new(m.clone()),
                     analytics: Arc::new(MemoryAnalyticsStore::new()),
                     sql: None,
@@ -103,6 +108,7 @@ impl Storage {
             library: Arc::new(store.clone()),
             history: Arc::new(store.clone()),
             tokens: Arc::new(store.clone()),
+            lists: Arc::new(store.clone()),
             outbox: Arc::new(store.clone()),
             analytics: Arc::new(store.clone()),
             sql: Some(store),

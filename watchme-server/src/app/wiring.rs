@@ -15,8 +15,8 @@ use watchme_adapters::sql::{Backend, SqlStore};
 use watchme_adapters::tmdb::TmdbSource;
 use watchme_core::ports::{Cache, Clock, EventBus, MovieSource, RateLimiter, SystemClock, TokenIssuer};
 use watchme_core::services::{
-    AnalyticsService, ApiTokenService, AuthService, AuthSettings, HistoryService, LibraryService, MovieService,
-    OutboxRelay, RateLimits, RelayConfig,
+    AnalyticsService, ApiTokenService, AuthService, AuthSettings, HistoryService, LibraryService, ListService,
+    MovieService, OutboxRelay, RateLimits, RelayConfig,
 };
 
 use super::error::StartError;
@@ -237,6 +237,7 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         clock.clone(),
         config.writes.view_recording,
     ));
+    let lists = Arc::new(ListService::new(storage.lists.clone(), movies.clone(), clock.clone(), config.accounts.lists));
     let history = Arc::new(HistoryService::new(storage.history.clone(), movies.clone(), clock.clone()));
     let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), bus, clock, relay_config(config, &storage)));
     let metrics = config.telemetry.metrics.as_ref().map(|m| {
@@ -250,6 +251,7 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     });
     let health = probes(config, &storage, &cache, redis, tmdb, kafka.clone());
     let http = HttpPolicy::from_config(config);
-    let state = Arc::new(AppState { auth, tokens, movies, library, history, analytics, health, limits, http, metrics });
+    let state =
+        Arc::new(AppState { auth, tokens, movies, library, history, lists, analytics, health, limits, http, metrics });
     Ok(Wiring { state, relay, storage, kafka })
 }

@@ -1,11 +1,12 @@
-//! Account settings: who gets the admin role, and the cost of password
-//! hashing.
+//! Account settings: who gets the admin role, the cost of password
+//! hashing, and how much a user may keep in lists.
 
 use std::collections::HashSet;
 
 use clap::Args;
 use watchme_adapters::crypto::Argon2Params;
 use watchme_core::domain::Email;
+use watchme_core::services::ListLimits;
 
 use super::check::Check;
 
@@ -13,6 +14,8 @@ const DEFAULT_ARGON2_MEMORY_KIB: &str = "19456";
 const DEFAULT_ARGON2_ITERATIONS: &str = "2";
 const DEFAULT_ARGON2_PARALLELISM: &str = "1";
 const DEFAULT_ARGON2_MAX_CONCURRENT: &str = "0";
+const DEFAULT_LISTS_PER_USER: &str = "100";
+const DEFAULT_LIST_ITEMS_MAX: &str = "5000";
 
 /// Raw account settings.
 #[derive(Debug, Clone, Args)]
@@ -33,6 +36,12 @@ pub struct RawAccounts {
     /// Most argon2id hashes computed at once; 0 = one fewer than the CPU cores (at least 1).
     #[arg(long, env = "WATCHME_ARGON2_MAX_CONCURRENT", default_value = DEFAULT_ARGON2_MAX_CONCURRENT)]
     pub argon2_max_concurrent: String,
+    /// Most lists one user may have.
+    #[arg(long, env = "WATCHME_LISTS_PER_USER", default_value = DEFAULT_LISTS_PER_USER)]
+    pub lists_per_user: String,
+    /// Most movies one list may hold.
+    #[arg(long, env = "WATCHME_LIST_ITEMS_MAX", default_value = DEFAULT_LIST_ITEMS_MAX)]
+    pub list_items_max: String,
 }
 
 /// The validated account settings.
@@ -44,6 +53,8 @@ pub struct Accounts {
     pub argon2: Argon2Params,
     /// Most hashes at once (0 = the hasher's default, cores - 1).
     pub argon2_max_concurrent: usize,
+    /// Lists per user and movies per list.
+    pub lists: ListLimits,
 }
 
 impl RawAccounts {
@@ -55,6 +66,8 @@ impl RawAccounts {
             argon2_iterations: DEFAULT_ARGON2_ITERATIONS.into(),
             argon2_parallelism: DEFAULT_ARGON2_PARALLELISM.into(),
             argon2_max_concurrent: DEFAULT_ARGON2_MAX_CONCURRENT.into(),
+            lists_per_user: DEFAULT_LISTS_PER_USER.into(),
+            list_items_max: DEFAULT_LIST_ITEMS_MAX.into(),
         }
     }
 
@@ -76,6 +89,10 @@ impl RawAccounts {
                 parallelism: c.number("WATCHME_ARGON2_PARALLELISM", &self.argon2_parallelism, 1u32, 64),
             },
             argon2_max_concurrent: c.number("WATCHME_ARGON2_MAX_CONCURRENT", &self.argon2_max_concurrent, 0usize, 1024),
+            lists: ListLimits {
+                lists_per_user: c.number("WATCHME_LISTS_PER_USER", &self.lists_per_user, 1u64, 100_000),
+                items_per_list: c.number("WATCHME_LIST_ITEMS_MAX", &self.list_items_max, 1u64, 1_000_000),
+            },
         }
     }
 }
