@@ -217,8 +217,8 @@ impl ListsApi {
     }
 }
 
-fn list_id(p: &UuidParam) -> Result<ListId, ApiError> {
-    Ok(ListId::from_uuid(p.get("id")?))
+fn parse_list_id(p: &UuidParam) -> Result<ListId, ApiError> {
+    Ok(ListId::from_uuid(p.get("list_id")?))
 }
 
 #[OpenApi(tag = "Tag::Lists")]
@@ -240,10 +240,10 @@ impl ListsApi {
     }
 
     /// One of the caller's lists.
-    #[oai(path = "/me/lists/:id", method = "get", operation_id = "my_list")]
-    async fn get_mine(&self, auth: BearerAuth, id: Path<UuidParam>) -> Result<Json<ListDto>, ApiError> {
+    #[oai(path = "/me/lists/:list_id", method = "get", operation_id = "my_list")]
+    async fn get_mine(&self, auth: BearerAuth, list_id: Path<UuidParam>) -> Result<Json<ListDto>, ApiError> {
         let ctx = auth.0.ctx();
-        let list = self.state.lists.get(&ctx, list_id(&id.0)?).await?;
+        let list = self.state.lists.get(&ctx, parse_list_id(&list_id.0)?).await?;
         if Some(list.user_id) != ctx.user_id {
             return Err(ApiError::not_found("list_not_found", "you have no list with this id"));
         }
@@ -251,11 +251,11 @@ impl ListsApi {
     }
 
     /// Rename, describe or share one of the caller's lists.
-    #[oai(path = "/me/lists/:id", method = "patch", operation_id = "update_list")]
+    #[oai(path = "/me/lists/:list_id", method = "patch", operation_id = "update_list")]
     async fn update(
         &self,
         auth: BearerAuth,
-        id: Path<UuidParam>,
+        list_id: Path<UuidParam>,
         body: JsonBody<ListPatchRequest>,
     ) -> Result<Json<ListDto>, ApiError> {
         let b = body.0;
@@ -273,67 +273,68 @@ impl ListsApi {
         let list = self
             .state
             .lists
-            .update(&auth.0.ctx(), list_id(&id.0)?, b.name, description, b.privacy.map(Into::into))
+            .update(&auth.0.ctx(), parse_list_id(&list_id.0)?, b.name, description, b.privacy.map(Into::into))
             .await?;
         Ok(Json(list.into()))
     }
 
     /// Delete one of the caller's lists with its items.
-    #[oai(path = "/me/lists/:id", method = "delete", operation_id = "delete_list")]
-    async fn delete(&self, auth: BearerAuth, id: Path<UuidParam>) -> Result<Done, ApiError> {
-        self.state.lists.delete(&auth.0.ctx(), list_id(&id.0)?).await?;
+    #[oai(path = "/me/lists/:list_id", method = "delete", operation_id = "delete_list")]
+    async fn delete(&self, auth: BearerAuth, list_id: Path<UuidParam>) -> Result<Done, ApiError> {
+        self.state.lists.delete(&auth.0.ctx(), parse_list_id(&list_id.0)?).await?;
         Ok(Done::NoContent)
     }
 
     /// The items of one of the caller's lists, by rank.
-    #[oai(path = "/me/lists/:id/items", method = "get", operation_id = "my_list_items")]
+    #[oai(path = "/me/lists/:list_id/items", method = "get", operation_id = "my_list_items")]
     async fn my_items(
         &self,
         auth: BearerAuth,
-        id: Path<UuidParam>,
+        list_id: Path<UuidParam>,
         /// Page number, from 1 (default 1).
         page: Query<Option<PageNo>>,
         /// Items per page, from 1 (default 20); above 100 is clamped to 100.
         per_page: Query<Option<PerPage>>,
     ) -> Result<PageResponse<ListItemDto>, ApiError> {
         let req = page_request(page.0, per_page.0)?;
-        let p = self.state.lists.items(&auth.0.ctx(), list_id(&id.0)?, req).await?;
+        let p = self.state.lists.items(&auth.0.ctx(), parse_list_id(&list_id.0)?, req).await?;
         Ok(PageResponse::from_page(p, Into::into, None))
     }
 
     /// Put a movie on one of the caller's lists (last), or change its note.
-    #[oai(path = "/me/lists/:id/items/:movie_id", method = "put", operation_id = "put_list_item")]
+    #[oai(path = "/me/lists/:list_id/items/:movie_id", method = "put", operation_id = "put_list_item")]
     async fn put_item(
         &self,
         auth: BearerAuth,
-        id: Path<UuidParam>,
+        list_id: Path<UuidParam>,
         movie_id: Path<MovieIdParam>,
         body: JsonBody<ItemRequest>,
     ) -> Result<ItemPut, ApiError> {
         let movie = movie_id.0.get("movie_id")?;
-        let (item, added) = self.state.lists.put_item(&auth.0.ctx(), list_id(&id.0)?, movie, body.0.notes).await?;
+        let (item, added) =
+            self.state.lists.put_item(&auth.0.ctx(), parse_list_id(&list_id.0)?, movie, body.0.notes).await?;
         Ok(if added { ItemPut::Created(Json(item.into())) } else { ItemPut::Ok(Json(item.into())) })
     }
 
     /// Take a movie off one of the caller's lists; the ones after move up.
-    #[oai(path = "/me/lists/:id/items/:movie_id", method = "delete", operation_id = "remove_list_item")]
+    #[oai(path = "/me/lists/:list_id/items/:movie_id", method = "delete", operation_id = "remove_list_item")]
     async fn remove_item(
         &self,
         auth: BearerAuth,
-        id: Path<UuidParam>,
+        list_id: Path<UuidParam>,
         movie_id: Path<MovieIdParam>,
     ) -> Result<Done, ApiError> {
         let movie = movie_id.0.get("movie_id")?;
-        self.state.lists.remove_item(&auth.0.ctx(), list_id(&id.0)?, movie).await?;
+        self.state.lists.remove_item(&auth.0.ctx(), parse_list_id(&list_id.0)?, movie).await?;
         Ok(Done::NoContent)
     }
 
     /// Put some of the list's movies first, in the given order.
-    #[oai(path = "/me/lists/:id/reorder", method = "post", operation_id = "reorder_list")]
+    #[oai(path = "/me/lists/:list_id/reorder", method = "post", operation_id = "reorder_list")]
     async fn reorder(
         &self,
         auth: BearerAuth,
-        id: Path<UuidParam>,
+        list_id: Path<UuidParam>,
         body: JsonBody<ReorderRequest, 512>,
     ) -> Result<Done, ApiError> {
         if body.0.movie_ids.len() > 5000 {
@@ -343,30 +344,30 @@ impl ListsApi {
         for (i, raw) in body.0.movie_ids.iter().enumerate() {
             movies.push(MovieId::new(*raw).map_err(|e| ApiError::invalid_field(format!("movie_ids[{i}]"), e))?);
         }
-        self.state.lists.reorder(&auth.0.ctx(), list_id(&id.0)?, &movies).await?;
+        self.state.lists.reorder(&auth.0.ctx(), parse_list_id(&list_id.0)?, &movies).await?;
         Ok(Done::NoContent)
     }
 
     /// A list shared by link or in public (or the caller's own); a private
     /// list of someone else is a 404.
-    #[oai(path = "/lists/:id", method = "get", operation_id = "shared_list")]
-    async fn shared(&self, auth: MaybeAuth, id: Path<UuidParam>) -> Result<Json<ListDto>, ApiError> {
-        Ok(Json(self.state.lists.get(&auth.ctx(), list_id(&id.0)?).await?.into()))
+    #[oai(path = "/lists/:list_id", method = "get", operation_id = "shared_list")]
+    async fn shared(&self, auth: MaybeAuth, list_id: Path<UuidParam>) -> Result<Json<ListDto>, ApiError> {
+        Ok(Json(self.state.lists.get(&auth.ctx(), parse_list_id(&list_id.0)?).await?.into()))
     }
 
     /// The items of a list shared by link or in public, by rank.
-    #[oai(path = "/lists/:id/items", method = "get", operation_id = "shared_list_items")]
+    #[oai(path = "/lists/:list_id/items", method = "get", operation_id = "shared_list_items")]
     async fn shared_items(
         &self,
         auth: MaybeAuth,
-        id: Path<UuidParam>,
+        list_id: Path<UuidParam>,
         /// Page number, from 1 (default 1).
         page: Query<Option<PageNo>>,
         /// Items per page, from 1 (default 20); above 100 is clamped to 100.
         per_page: Query<Option<PerPage>>,
     ) -> Result<PageResponse<ListItemDto>, ApiError> {
         let req = page_request(page.0, per_page.0)?;
-        let p = self.state.lists.items(&auth.ctx(), list_id(&id.0)?, req).await?;
+        let p = self.state.lists.items(&auth.ctx(), parse_list_id(&list_id.0)?, req).await?;
         Ok(PageResponse::from_page(p, Into::into, None))
     }
 }

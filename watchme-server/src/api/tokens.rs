@@ -171,14 +171,14 @@ impl TokensApi {
     }
 
     /// Revoke one of the caller's tokens (another user's is a 404).
-    #[oai(path = "/me/tokens/:id", method = "delete", operation_id = "revoke_token")]
+    #[oai(path = "/me/tokens/:token_id", method = "delete", operation_id = "revoke_token")]
     async fn revoke(
         &self,
         auth: BearerAuth,
         /// The token's id, from `GET /me/tokens`.
-        id: Path<UuidParam>,
+        token_id: Path<UuidParam>,
     ) -> Result<Revoked, ApiError> {
-        let id = ApiTokenId::from_uuid(id.0.get("id")?);
+        let id = ApiTokenId::from_uuid(token_id.0.get("token_id")?);
         let claims = auth.0.claims();
         self.state.tokens.revoke(&auth.0.ctx(), Some(&claims), id).await?;
         Ok(Revoked::NoContent)
