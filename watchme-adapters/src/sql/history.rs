@@ -274,6 +274,18 @@ impl HistoryRepo for SqlStore {
             .await
             .map_err(storage_error)?;
         let mut activity = Activity::default();
+        // Views are never removed, so their latest time is the views kind's
+        // activity: read, not written with every view (record_views).
+        let last_view: Option<i64> = sqlx::query("SELECT MAX(viewed_at) FROM views WHERE user_id = $1")
+            .bind(user.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(storage_error)?
+            .try_get(0)
+            .map_err(storage_error)?;
+        if let Some(at) = last_view {
+            activity.touch(ActivityKind::Views, from_micros(at));
+        }
         for row in rows {
             let kind: String = row.try_get("kind").map_err(storage_error)?;
             let kind: ActivityKind = kind.parse().map_err(|e| corrupt("activity kind", e))?;

@@ -83,12 +83,20 @@ impl Example for PlayInput {
 
 /// A batch of plays: at most 1,000, stored in one transaction.
 #[derive(Debug, Object, Deserialize)]
+#[oai(example)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryBatch {
     /// The plays. A play of the same movie at the same second as a stored
     /// one is that play: sending a batch twice adds nothing.
     #[oai(validator(max_items = 1000))]
     pub plays: Vec<Lenient<PlayInput>>,
+}
+
+impl Example for HistoryBatch {
+    fn example() -> Self {
+        let rewatch = PlayInput { movie_id: 603, watched_at: None, action: Some(PlayActionDto::Watch) };
+        Self { plays: vec![Lenient(Ok(PlayInput::example())), Lenient(Ok(rewatch))] }
+    }
 }
 
 /// A movie as a history row shows it.

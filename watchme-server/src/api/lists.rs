@@ -83,6 +83,7 @@ impl Example for NewListRequest {
 
 /// A change to a list: any of its fields (at least one).
 #[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example)]
 #[serde(deny_unknown_fields)]
 pub struct ListPatchRequest {
     /// A new name (and so a new slug).
@@ -100,6 +101,7 @@ pub struct ListPatchRequest {
 
 /// A movie put on a list.
 #[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example)]
 #[serde(deny_unknown_fields)]
 pub struct ItemRequest {
     /// Your note (at most 2,000 characters); leave it out for none.
@@ -110,11 +112,30 @@ pub struct ItemRequest {
 
 /// A new order.
 #[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example)]
 #[serde(deny_unknown_fields)]
 pub struct ReorderRequest {
     /// These movies first, in this order; the list's others follow as they were.
     #[oai(validator(max_items = 5000))]
     pub movie_ids: Vec<i64>,
+}
+
+impl Example for ListPatchRequest {
+    fn example() -> Self {
+        Self { name: None, description: MaybeUndefined::Null, privacy: Some(PrivacyDto::Public) }
+    }
+}
+
+impl Example for ItemRequest {
+    fn example() -> Self {
+        Self { notes: Some("Watch for the spoon.".into()) }
+    }
+}
+
+impl Example for ReorderRequest {
+    fn example() -> Self {
+        Self { movie_ids: vec![603, 550] }
+    }
 }
 
 /// A list.
