@@ -100,6 +100,28 @@ async fn tokens(extra: &[(&str, String)]) {
     server.stop().await;
 }
 
+/// A token's requests count against its user's budget, the same budget as
+/// the user's login.
+#[tokio::test]
+async fn a_token_shares_its_users_rate_limit() {
+    let dir = TempDir::new("tokens-limit");
+    let server = start(&dir.0, &[("WATCHME_RATE_USER", "6/3600".into())]).await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", server.base);
+    register(&http, &server.base, "ada@example.com", "correct horse").await;
+    let session = login(&http, &server.base, "ada@example.com").await;
+    let made = call(&http, "POST", url("/me/tokens"), &session, Some(json!({"name": "r", "scope": "read"})), 201).await;
+    let token = format!("Bearer {}", made["token"].as_str().unwrap());
+    // The login used 1 of 6 (the POST above); 3 by the token, 2 by the login.
+    for bearer in [&token, &token, &token, &session, &session] {
+        call(&http, "GET", url("/me/history"), bearer, None, 200).await;
+    }
+    let refused = http.get(url("/me/history")).header("authorization", &token).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 429, "the 7th request of the user, whichever credential");
+    assert!(refused.headers().contains_key("retry-after"));
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn api_tokens_on_the_embedded_default() {
     tokens(&[]).await;
