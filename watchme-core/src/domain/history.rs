@@ -7,7 +7,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::{
     EventEnvelope, EventMeta, EventPayload, LibraryChange, LibraryEntry, LibraryUpdate, MovieDetails, MovieId,
@@ -20,39 +19,11 @@ pub const WATCHED_AT_SKEW: time::Duration = time::Duration::minutes(5);
 /// Most plays one batch may add (one transaction).
 pub const MAX_PLAYS_PER_BATCH: usize = 1000;
 
-/// A play's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PlayId(Uuid);
-
-impl PlayId {
-    /// A new id, ordered by creation time (UUID v7).
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// Wraps a stored id.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for PlayId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for PlayId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+super::uuid_id!(
+    /// A play's id, ordered by creation time (UUID v7).
+    PlayId,
+    now_v7
+);
 
 /// Why a string is not one of a closed set of names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

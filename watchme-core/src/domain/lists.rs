@@ -1,12 +1,10 @@
 //! Users' own lists of movies: named, ordered by rank, with notes per item,
 //! private or shared by link or in public.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::{MovieCard, UserId};
 
@@ -15,39 +13,10 @@ pub const MAX_LIST_NAME: usize = 100;
 /// Longest list description or item note.
 pub const MAX_LIST_TEXT: usize = 2000;
 
-/// A list's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ListId(Uuid);
-
-impl ListId {
-    /// A new random id (unguessable: a `link` list is shared by it).
-    pub fn new() -> Self {
-        Self(Uuid::new_v4())
-    }
-
-    /// Wraps a stored id.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for ListId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for ListId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+super::uuid_id!(
+    /// A list's id: random, so unguessable (a `link` list is shared by it).
+    ListId
+);
 
 /// Who may read a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

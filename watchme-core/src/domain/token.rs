@@ -7,7 +7,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::UserId;
 
@@ -21,39 +20,10 @@ pub const MAX_TOKEN_NAME: usize = 100;
 /// Longest lifetime a token may be given, in days.
 pub const MAX_TOKEN_DAYS: u32 = 3650;
 
-/// An API token's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ApiTokenId(Uuid);
-
-impl ApiTokenId {
-    /// A new random id.
-    pub fn new() -> Self {
-        Self(Uuid::new_v4())
-    }
-
-    /// Wraps a stored id.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for ApiTokenId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for ApiTokenId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+super::uuid_id!(
+    /// An API token's id.
+    ApiTokenId
+);
 
 /// What an API token lets its bearer do: carried in the access claims of
 /// a request made with one.

@@ -217,19 +217,24 @@ impl AsRef<str> for DisplayName {
 #[error("not a valid id")]
 pub struct IdError;
 
-/// Defines a random-UUID id newtype with `new`, `from_uuid`, `parse`,
-/// `as_uuid`, `Default` and `Display`, so every id type behaves the same.
+/// Defines a UUID id newtype with `new`, `from_uuid`, `parse`, `as_uuid`,
+/// `Default` and `Display`, so every id type behaves the same. `new` draws
+/// a random UUID (v4), or uses the `uuid::Uuid` constructor named after the
+/// type (`now_v7` for ids that should sort by creation time).
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
+        $crate::domain::uuid_id!($(#[$doc])* $name, new_v4);
+    };
+    ($(#[$doc:meta])* $name:ident, $new:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
         pub struct $name(uuid::Uuid);
 
         impl $name {
-            /// A fresh random id.
+            /// A fresh id.
             pub fn new() -> Self {
-                Self(uuid::Uuid::new_v4())
+                Self(uuid::Uuid::$new())
             }
 
             /// Wraps a stored UUID.
