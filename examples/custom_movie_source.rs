@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use watchme_adapters::memory::MemoryCache;
-use watchme_core::domain::{MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
+use watchme_core::domain::{ImdbId, MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
 use watchme_core::error::MovieSourceError;
 use watchme_core::ports::{MovieSource, SystemClock};
 use watchme_core::services::{MoviePolicy, MovieService};
@@ -77,6 +77,12 @@ impl MovieSource for FilmClub {
     async fn details(&self, id: MovieId) -> Result<MovieDetails, MovieSourceError> {
         // The contract: an unknown id is NotFound, not an empty movie.
         self.movies.iter().find(|m| m.id == id).cloned().ok_or(MovieSourceError::NotFound)
+    }
+
+    async fn find_by_imdb(&self, imdb: &ImdbId) -> Result<MovieId, MovieSourceError> {
+        // Movies without an IMDb id are simply not found by one.
+        let named = |m: &&MovieDetails| m.imdb_id.as_deref() == Some(imdb.as_str());
+        self.movies.iter().find(named).map(|m| m.id).ok_or(MovieSourceError::NotFound)
     }
 }
 

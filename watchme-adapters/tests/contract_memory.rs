@@ -94,7 +94,14 @@ const CATALOG_KNOWN: contract::KnownMovies = contract::KnownMovies {
     search: "Fight Club",
     year: 1999,
     other_year: 2005,
+    imdb: "tt0137523",
 };
+
+#[tokio::test]
+async fn the_catalog_finds_by_imdb_id() {
+    let catalog = watchme_adapters::catalog::CatalogSource::bundled().unwrap();
+    contract::movie_source_finds_by_imdb_id(&catalog, &CATALOG_KNOWN).await;
+}
 
 #[tokio::test]
 async fn the_catalog_finds_and_misses() {

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use watchme_adapters::catalog::CatalogSource;
 use watchme_core::domain::{
-    HistoryFilter, MovieDetails, MovieId, MovieSummary, Page, PageRequest, PlayAction, PlaySource, RequestContext,
-    SearchQuery, TrendingBy, TrendingWindow, UserId, MAX_PLAYS_PER_BATCH,
+    HistoryFilter, ImdbId, MovieDetails, MovieId, MovieSummary, Page, PageRequest, PlayAction, PlaySource,
+    RequestContext, SearchQuery, TrendingBy, TrendingWindow, UserId, MAX_PLAYS_PER_BATCH,
 };
 use watchme_core::error::{cause_msg, MovieSourceError};
 use watchme_core::ports::MovieSource;
@@ -50,6 +50,9 @@ impl MovieSource for Counting {
             return Err(MovieSourceError::Unavailable(cause_msg("down for the test")));
         }
         self.inner.details(id).await
+    }
+    async fn find_by_imdb(&self, imdb: &ImdbId) -> Result<MovieId, MovieSourceError> {
+        self.inner.find_by_imdb(imdb).await
     }
 }
 

@@ -46,6 +46,9 @@ impl MovieSource for SlowCountingSource {
         }
         self.inner.details(id).await
     }
+    async fn find_by_imdb(&self, imdb: &watchme_core::domain::ImdbId) -> Result<MovieId, MovieSourceError> {
+        self.inner.find_by_imdb(imdb).await
+    }
 }
 
 fn slow_source() -> Arc<SlowCountingSource> {

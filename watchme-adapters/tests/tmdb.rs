@@ -281,6 +281,7 @@ const KNOWN: contract::KnownMovies = contract::KnownMovies {
     search: "Fight Club",
     year: 1999,
     other_year: 2005,
+    imdb: "tt0137523",
 };
 
 /// A server holding what [`KNOWN`] says, and popular pages of 45 movies.
@@ -306,6 +307,15 @@ async fn tmdb_shaped_server() -> MockServer {
             .mount(&server)
             .await;
     }
+    let found = json!({"movie_results": [list_movie(550, "Fight Club")], "person_results": [], "tv_results": []});
+    let nothing = json!({"movie_results": [], "person_results": [], "tv_results": []});
+    for (imdb, body) in [("tt0137523", found), ("tt0000001", nothing)] {
+        Mock::given(path(format!("/find/{imdb}")))
+            .and(query_param("external_source", "imdb_id"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
     for page in 1..=3 {
         Mock::given(path("/movie/popular"))
             .and(query_param("page", page.to_string()))
@@ -326,6 +336,12 @@ async fn tmdb_finds_and_misses() {
 async fn tmdb_searches_by_year() {
     let server = tmdb_shaped_server().await;
     contract::movie_source_searches_by_year(&source(&server), &KNOWN).await;
+}
+
+#[tokio::test]
+async fn tmdb_finds_by_imdb_id() {
+    let server = tmdb_shaped_server().await;
+    contract::movie_source_finds_by_imdb_id(&source(&server), &KNOWN).await;
 }
 
 #[tokio::test]

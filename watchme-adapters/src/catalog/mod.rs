@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 use time::Date;
-use watchme_core::domain::{Genre, MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
+use watchme_core::domain::{Genre, ImdbId, MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
 use watchme_core::error::MovieSourceError;
 use watchme_core::ports::MovieSource;
 
@@ -42,6 +42,7 @@ pub const GENRES: &[(u32, &str)] = &[
 #[derive(Deserialize)]
 struct Row {
     id: MovieId,
+    imdb_id: ImdbId,
     title: String,
     original_title: String,
     original_language: String,
@@ -114,7 +115,7 @@ impl CatalogSource {
                 vote_average: 0.0,
                 vote_count: 0,
                 popularity: (n - rank) as f64,
-                imdb_id: None,
+                imdb_id: Some(r.imdb_id.as_str().to_owned()),
                 cast: Vec::new(),
                 directors: Vec::new(),
             })
@@ -178,6 +179,14 @@ impl MovieSource for CatalogSource {
     async fn details(&self, id: MovieId) -> Result<MovieDetails, MovieSourceError> {
         self.movies.iter().find(|m| m.id == id).cloned().ok_or(MovieSourceError::NotFound)
     }
+
+    async fn find_by_imdb(&self, imdb: &ImdbId) -> Result<MovieId, MovieSourceError> {
+        self.movies
+            .iter()
+            .find(|m| m.imdb_id.as_deref() == Some(imdb.as_str()))
+            .map(|m| m.id)
+            .ok_or(MovieSourceError::NotFound)
+    }
 }
 
 #[cfg(test)]
@@ -192,6 +201,10 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), c.len(), "duplicate ids");
+        let mut imdb: Vec<_> = c.movies.iter().filter_map(|m| m.imdb_id.clone()).collect();
+        imdb.sort();
+        imdb.dedup();
+        assert_eq!(imdb.len(), c.len(), "every movie has an IMDb id of its own");
         for m in &c.movies {
             assert!(!m.overview.is_empty() && m.runtime.is_some() && !m.genres.is_empty(), "{}", m.title);
             assert!(m.genres.iter().all(|g| g.name != "Unknown"), "{}", m.title);

@@ -42,7 +42,7 @@ pub use lists::{
     lists_are_made_with_free_slugs_up_to_a_limit,
 };
 pub use movies::{
-    movie_source_down_is_unavailable, movie_source_finds_and_misses, movie_source_pages,
+    movie_source_down_is_unavailable, movie_source_finds_and_misses, movie_source_finds_by_imdb_id, movie_source_pages,
     movie_source_refused_credential_is_misconfigured, movie_source_searches_by_year, KnownMovies,
 };
 pub use outbox::{

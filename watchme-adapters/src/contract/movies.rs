@@ -5,7 +5,7 @@
 //! Each scenario names what it needs of the source's data in a
 //! [`KnownMovies`], so one suite serves a bundled catalog and a server.
 
-use watchme_core::domain::{MovieId, PageRequest, SearchQuery};
+use watchme_core::domain::{ImdbId, MovieId, PageRequest, SearchQuery};
 use watchme_core::error::MovieSourceError;
 use watchme_core::ports::MovieSource;
 
@@ -22,10 +22,23 @@ pub struct KnownMovies {
     pub year: i32,
     /// A year in which that search does not find `found`.
     pub other_year: i32,
+    /// The IMDb id of `found`.
+    pub imdb: &'static str,
 }
 
 fn id(n: i64) -> MovieId {
     MovieId::new(n).expect("positive id")
+}
+
+/// A known movie is found by its IMDb id (in any letter case); an IMDb
+/// id the source does not know is `NotFound`.
+pub async fn movie_source_finds_by_imdb_id(source: &dyn MovieSource, known: &KnownMovies) {
+    let imdb = ImdbId::parse(known.imdb).expect("an IMDb id");
+    assert_eq!(source.find_by_imdb(&imdb).await.expect("a known IMDb id"), id(known.found.0));
+    let upper = ImdbId::parse(&known.imdb.to_uppercase()).expect("an IMDb id");
+    assert_eq!(source.find_by_imdb(&upper).await.expect("the same id"), id(known.found.0), "`TT` is `tt`");
+    let unknown = ImdbId::parse("tt0000001").expect("an IMDb id");
+    assert!(matches!(source.find_by_imdb(&unknown).await, Err(MovieSourceError::NotFound)), "unknown: NotFound");
 }
 
 /// A known movie is found with its title; an unknown id is `NotFound`.

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
-use watchme_core::domain::{MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
+use watchme_core::domain::{ImdbId, MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
 use watchme_core::error::{cause, cause_msg, chain, MovieSourceError};
 use watchme_core::ports::MovieSource;
 
@@ -356,5 +356,13 @@ impl MovieSource for TmdbSource {
             self.get(&format!("/movie/{id}"), &[("append_to_response", "credits".to_owned())]).await?;
         d.into_details(&self.config.image_base_url)
             .ok_or_else(|| MovieSourceError::Unavailable(cause_msg("TMDb answered a movie with an invalid id")))
+    }
+
+    async fn find_by_imdb(&self, imdb: &ImdbId) -> Result<MovieId, MovieSourceError> {
+        let params = [("external_source", "imdb_id".to_owned())];
+        let found: wire::Found = self.get(&format!("/find/{}", imdb.as_str()), &params).await?;
+        let first = found.movie_results.first().ok_or(MovieSourceError::NotFound)?;
+        MovieId::new(first.id)
+            .map_err(|_| MovieSourceError::Unavailable(cause_msg("TMDb found a movie with an invalid id")))
     }
 }

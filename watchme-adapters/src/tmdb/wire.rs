@@ -172,3 +172,17 @@ impl Details {
         })
     }
 }
+
+/// `GET /find/{external_id}?external_source=imdb_id`: what TMDb holds under
+/// another site's id, by kind (only movies are read).
+#[derive(Debug, Deserialize)]
+pub struct Found {
+    #[serde(default)]
+    pub movie_results: Vec<FoundMovie>,
+}
+
+/// A movie of a [`Found`] answer: its TMDb id is all WatchMe reads.
+#[derive(Debug, Deserialize)]
+pub struct FoundMovie {
+    pub id: i64,
+}

@@ -54,6 +54,42 @@ impl FromStr for MovieId {
     }
 }
 
+/// Why a string is not an [`ImdbId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an IMDb id is `tt` followed by 7 to 10 digits")]
+pub struct ImdbIdError;
+
+/// An IMDb title id (`tt0133093`), as other trackers and media servers
+/// name movies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ImdbId(String);
+
+impl ImdbId {
+    /// Validates an id (`tt` in any case, then 7 to 10 digits).
+    pub fn parse(raw: &str) -> Result<Self, ImdbIdError> {
+        let raw = raw.trim();
+        let digits = raw.get(2..).filter(|_| raw.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("tt")));
+        match digits {
+            Some(d) if (7..=10).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(Self(format!("tt{d}")))
+            }
+            _ => Err(ImdbIdError),
+        }
+    }
+
+    /// The id, `tt` and digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for ImdbId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ImdbId::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for MovieId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -205,6 +241,15 @@ impl SearchQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imdb_ids_are_tt_and_digits() {
+        assert_eq!(ImdbId::parse(" TT0133093 ").unwrap().as_str(), "tt0133093");
+        assert_eq!(ImdbId::parse("tt15239678").unwrap().as_str(), "tt15239678");
+        for bad in ["", "tt", "0133093", "tt013309", "tt01330931234", "nm0000206", "tt0133O93"] {
+            assert_eq!(ImdbId::parse(bad), Err(ImdbIdError), "case: {bad:?}");
+        }
+    }
 
     #[test]
     fn movie_ids_must_be_positive() {

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
+use crate::domain::{ImdbId, MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
 use crate::error::MovieSourceError;
 
 /// Where movie data comes from (TMDb, the bundled catalog, your own).
@@ -29,4 +29,13 @@ pub trait MovieSource: Send + Sync + 'static {
     /// - [`MovieSourceError::NotFound`] when the source has no such movie.
     /// - Otherwise as [`MovieSource::popular`].
     async fn details(&self, id: MovieId) -> Result<MovieDetails, MovieSourceError>;
+
+    /// The movie an IMDb id names (how other trackers' exports and media
+    /// servers name movies).
+    ///
+    /// # Errors
+    /// - [`MovieSourceError::NotFound`] when the source knows no movie by
+    ///   that id (a source without IMDb ids knows none).
+    /// - Otherwise as [`MovieSource::popular`].
+    async fn find_by_imdb(&self, imdb: &ImdbId) -> Result<MovieId, MovieSourceError>;
 }
