@@ -79,6 +79,43 @@ async fn a_cache_hit_never_calls_the_movie_source() {
 }
 
 #[tokio::test]
+async fn an_imdb_id_is_looked_up_once_then_served_from_the_cache() {
+    let mut source = MockMovieSource::new();
+    source.expect_find_by_imdb().times(1).returning(|imdb| {
+        if imdb.as_str() == "tt0133093" {
+            Ok(id(603))
+        } else {
+            Err(MovieSourceError::NotFound)
+        }
+    });
+    let svc = MovieService::new(
+        Arc::new(source),
+        Arc::new(MemoryCache::default()),
+        Arc::new(SystemClock),
+        MoviePolicy::default(),
+    );
+    let matrix = watchme_core::domain::ImdbId::parse("tt0133093").unwrap();
+    for _ in 0..100 {
+        assert_eq!(svc.find_by_imdb(&matrix).await.unwrap(), id(603));
+    }
+    // The mock panics on drop if the source was asked more than once.
+}
+
+#[tokio::test]
+async fn an_unknown_imdb_id_is_not_found() {
+    let svc = MovieService::new(
+        Arc::new(CatalogSource::bundled().unwrap()),
+        Arc::new(MemoryCache::default()),
+        Arc::new(SystemClock),
+        MoviePolicy::default(),
+    );
+    let nobody = watchme_core::domain::ImdbId::parse("tt0000001").unwrap();
+    assert!(matches!(svc.find_by_imdb(&nobody).await, Err(watchme_core::services::MovieError::NotFound)));
+    let fight_club = watchme_core::domain::ImdbId::parse("tt0137523").unwrap();
+    assert_eq!(svc.find_by_imdb(&fight_club).await.unwrap(), id(550));
+}
+
+#[tokio::test]
 async fn ten_concurrent_misses_call_the_source_once() {
     let source = slow_source();
     let svc = Arc::new(MovieService::new(

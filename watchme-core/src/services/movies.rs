@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::domain::{MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
+use crate::domain::{ImdbId, MovieDetails, MovieId, MovieSummary, Page, PageRequest, SearchQuery};
 use crate::error::{CacheError, Cause, MovieSourceError};
 use crate::ports::{encode_json, get_decoded, set_encoded, Cache, Clock, MovieSource};
 
@@ -136,6 +136,8 @@ pub struct MovieService {
     list_flight: Flight<Page<MovieSummary>>,
     details_memo: DecodeMemo<Stored<MovieDetails>>,
     list_memo: DecodeMemo<Stored<Page<MovieSummary>>>,
+    imdb_flight: Flight<MovieId>,
+    imdb_memo: DecodeMemo<Stored<MovieId>>,
     // Set while the cache fails, so an outage is logged once, not per request.
     cache_down: AtomicBool,
     cache_bypasses: AtomicU64,
@@ -143,10 +145,11 @@ pub struct MovieService {
 }
 
 /// The `kind` labels of `watchme_cache_requests_total`, by [`Kind::index`].
-const KINDS: [&str; 3] = ["details", "popular", "search"];
+const KINDS: [&str; 4] = ["details", "popular", "search", "imdb"];
 const DETAILS: usize = 0;
 const POPULAR: usize = 1;
 const SEARCH: usize = 2;
+const IMDB: usize = 3;
 const RESULTS: [&str; 4] = ["hit", "miss", "stale", "error"];
 
 /// The `watchme_cache_requests_total{kind, result}` handles, each made on
@@ -182,6 +185,9 @@ impl MovieService {
             list_flight: SingleFlight::new(),
             details_memo: DecodeMemo::new(DECODE_MEMO_BYTES),
             list_memo: DecodeMemo::new(DECODE_MEMO_BYTES),
+            imdb_flight: SingleFlight::new(),
+            // An id is a few bytes: a small memo holds many.
+            imdb_memo: DecodeMemo::new(DECODE_MEMO_BYTES / 16),
             cache_down: AtomicBool::new(false),
             cache_bypasses: AtomicU64::new(0),
             outcomes: Outcomes::default(),
@@ -290,6 +296,22 @@ impl MovieService {
         let src = self.source.clone();
         let kind = Kind { index: DETAILS, flight: &self.details_flight, memo: &self.details_memo };
         self.cached(kind, &key, self.policy.details_ttl, move || async move { src.details(id).await }).await
+    }
+
+    /// The movie an IMDb id names, cached like details (with their time to
+    /// live and stale copies while the source is down): imports and other
+    /// trackers' clients ask for the same ids again and again.
+    ///
+    /// # Errors
+    /// [`MovieError::NotFound`] when the source knows no movie by that id,
+    /// else as [`MovieService::popular`].
+    pub async fn find_by_imdb(&self, imdb: &ImdbId) -> Result<MovieId, MovieError> {
+        let key = format!("{}:imdb:{}", self.policy.key_prefix, imdb.as_str());
+        let (src, id) = (self.source.clone(), imdb.clone());
+        let kind = Kind { index: IMDB, flight: &self.imdb_flight, memo: &self.imdb_memo };
+        let found =
+            self.cached(kind, &key, self.policy.details_ttl, move || async move { src.find_by_imdb(&id).await });
+        found.await.map(|f| *f.value)
     }
 
     /// Drops one movie's cached details.
