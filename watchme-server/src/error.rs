@@ -115,6 +115,18 @@ impl ApiError {
         Self::Unauthorized(body(code, message), "Bearer realm=\"watchme\"".into())
     }
 
+    /// The 401 of a call that needs a bearer token and has none.
+    pub fn bearer_required() -> Self {
+        Self::unauthorized("unauthorized", "a valid bearer token is required")
+    }
+
+    /// The 503 of a write that needs a movie looked up while the movie
+    /// source is down (and nothing is cached), logging the cause.
+    fn movie_lookup_unavailable(c: &Cause) -> Self {
+        tracing::warn!(error = %chain(cause_ref(c)), "movie source unavailable");
+        Self::Unavailable(body("upstream_unavailable", "the movie could not be looked up; retry later"))
+    }
+
     /// A 403.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::Forbidden(body("forbidden", message))
@@ -219,7 +231,7 @@ fn from_poem_error(err: poem::Error) -> ApiError {
     let status = err.status();
     match status {
         StatusCode::NOT_FOUND => ApiError::not_found("route_not_found", "no such route"),
-        StatusCode::UNAUTHORIZED => ApiError::unauthorized("unauthorized", "a valid bearer token is required"),
+        StatusCode::UNAUTHORIZED => ApiError::bearer_required(),
         StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge(body("payload_too_large", "request body is too large"))
         }
@@ -288,12 +300,9 @@ impl From<MovieError> for ApiError {
 impl From<LibraryError> for ApiError {
     fn from(e: LibraryError) -> Self {
         match e {
-            LibraryError::Unauthenticated => Self::unauthorized("unauthorized", "a valid bearer token is required"),
+            LibraryError::Unauthenticated => Self::bearer_required(),
             LibraryError::MovieNotFound => Self::not_found("movie_not_found", "no movie with this id"),
-            LibraryError::MovieSourceUnavailable(c) => {
-                tracing::warn!(error = %chain(cause_ref(&c)), "movie source unavailable");
-                Self::Unavailable(body("upstream_unavailable", "the movie could not be looked up; retry later"))
-            }
+            LibraryError::MovieSourceUnavailable(c) => Self::movie_lookup_unavailable(&c),
             LibraryError::Storage(s) => s.into(),
         }
     }
@@ -302,7 +311,7 @@ impl From<LibraryError> for ApiError {
 impl From<HistoryError> for ApiError {
     fn from(e: HistoryError) -> Self {
         match e {
-            HistoryError::Unauthenticated => Self::unauthorized("unauthorized", "a valid bearer token is required"),
+            HistoryError::Unauthenticated => Self::bearer_required(),
             HistoryError::TooMany { .. } => Self::invalid_field("plays", &e),
             // Well-formed items a rule refuses (a play in the future): 422.
             HistoryError::Invalid(problems) => {
@@ -315,10 +324,7 @@ impl From<HistoryError> for ApiError {
                     other => other,
                 }
             }
-            HistoryError::MovieSourceUnavailable(c) => {
-                tracing::warn!(error = %chain(cause_ref(&c)), "movie source unavailable");
-                Self::Unavailable(body("upstream_unavailable", "the movies could not be looked up; retry later"))
-            }
+            HistoryError::MovieSourceUnavailable(c) => Self::movie_lookup_unavailable(&c),
             HistoryError::Storage(s) => s.into(),
         }
     }
@@ -327,7 +333,7 @@ impl From<HistoryError> for ApiError {
 impl From<ApiTokenError> for ApiError {
     fn from(e: ApiTokenError) -> Self {
         match e {
-            ApiTokenError::Unauthenticated => Self::unauthorized("unauthorized", "a valid bearer token is required"),
+            ApiTokenError::Unauthenticated => Self::bearer_required(),
             ApiTokenError::LoginRequired => Self::forbidden(e.to_string()),
             ApiTokenError::InvalidName(n) => Self::invalid_field("name", n),
             ApiTokenError::InvalidLifetime => Self::invalid_field("expires_in_days", &e),
@@ -346,7 +352,7 @@ impl From<ListError> for ApiError {
             Self::Unprocessable(b)
         };
         match e {
-            ListError::Unauthenticated => Self::unauthorized("unauthorized", "a valid bearer token is required"),
+            ListError::Unauthenticated => Self::bearer_required(),
             ListError::NotFound => Self::not_found("list_not_found", "no list with this id that you may see"),
             ListError::MovieNotFound => Self::not_found("movie_not_found", "no movie with this id"),
             ListError::InvalidText { field, error } => Self::invalid_field(field, error),
@@ -361,10 +367,7 @@ impl From<ListError> for ApiError {
                     .collect();
                 rule("not_on_list", e.to_string(), Some(details))
             }
-            ListError::MovieSourceUnavailable(c) => {
-                tracing::warn!(error = %chain(cause_ref(&c)), "movie source unavailable");
-                Self::Unavailable(body("upstream_unavailable", "the movie could not be looked up; retry later"))
-            }
+            ListError::MovieSourceUnavailable(c) => Self::movie_lookup_unavailable(&c),
             ListError::Storage(s) => s.into(),
         }
     }

@@ -32,19 +32,15 @@ impl HistoryRepo for MemoryStore {
             stored.push(play.clone());
             out.added.push(play);
         }
-        let mut firsts: Vec<&NewPlay> = Vec::new();
-        for new in plays {
-            if !had.contains(&new.movie.id) && !firsts.iter().any(|f| f.movie.id == new.movie.id) {
-                firsts.push(new);
-            }
-        }
+        // The movies played for the first time: those of added plays that had none before.
+        let mut seen = HashSet::new();
         let mut status_changed = false;
-        for new in firsts.into_iter().filter(|n| out.added.iter().any(|p| p.movie.id == n.movie.id)) {
-            let before = s.entries.get(&(user, new.movie.id));
-            if let Some(change) = first_play_entry(before, user, &new.movie, meta.occurred_at) {
+        for play in out.added.iter().filter(|p| !had.contains(&p.movie.id) && seen.insert(p.movie.id)) {
+            let before = s.entries.get(&(user, play.movie.id));
+            if let Some(change) = first_play_entry(before, user, &play.movie, meta.occurred_at) {
                 events.extend(change.events(meta));
                 if let Some(after) = change.after {
-                    s.entries.insert((user, new.movie.id), after);
+                    s.entries.insert((user, play.movie.id), after);
                 }
                 status_changed = true;
             }

@@ -113,14 +113,7 @@ impl HistoryService {
             return Err(HistoryError::TooMany { max: MAX_PLAYS_PER_BATCH, got: items.len() });
         }
         let meta = self.meta(ctx);
-        let problems = Self::problems(items, meta.occurred_at);
-        if !problems.is_empty() {
-            return Err(HistoryError::Invalid(problems));
-        }
-        let times: Vec<OffsetDateTime> = items
-            .iter()
-            .filter_map(|i| watched_at(i.watched_at.unwrap_or(meta.occurred_at), meta.occurred_at).ok())
-            .collect();
+        let times = Self::checked_times(items, meta.occurred_at).map_err(HistoryError::Invalid)?;
         let (cards, not_found) = self.look_up(items.iter().map(|i| i.movie_id)).await?;
         let plays: Vec<NewPlay> = items
             .iter()
@@ -143,13 +136,25 @@ impl HistoryService {
     /// is): an edge that found malformed items of its own calls this for the
     /// rest, so one answer names every bad item.
     pub fn problems(items: &[PlayRequest], now: OffsetDateTime) -> Vec<ItemProblem> {
+        Self::checked_times(items, now).err().unwrap_or_default()
+    }
+
+    /// Each item's `watched_at` (now when absent, to the second), or what
+    /// is wrong with every item that has a bad one.
+    fn checked_times(items: &[PlayRequest], now: OffsetDateTime) -> Result<Vec<OffsetDateTime>, Vec<ItemProblem>> {
+        let mut times = Vec::with_capacity(items.len());
         let mut problems = Vec::new();
         for (index, item) in items.iter().enumerate() {
-            if let Err(e) = watched_at(item.watched_at.unwrap_or(now), now) {
-                problems.push(ItemProblem { index, field: "watched_at", message: e.to_string() });
+            match watched_at(item.watched_at.unwrap_or(now), now) {
+                Ok(t) => times.push(t),
+                Err(e) => problems.push(ItemProblem { index, field: "watched_at", message: e.to_string() }),
             }
         }
-        problems
+        if problems.is_empty() {
+            Ok(times)
+        } else {
+            Err(problems)
+        }
     }
 
     /// Each distinct movie of `ids` as a card, and the ids that name no movie

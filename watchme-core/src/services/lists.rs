@@ -68,6 +68,17 @@ pub enum ListError {
     Storage(#[from] StorageError),
 }
 
+impl From<MovieError> for ListError {
+    fn from(e: MovieError) -> Self {
+        match e {
+            MovieError::NotFound => Self::MovieNotFound,
+            MovieError::UpstreamUnavailable(c) | MovieError::UpstreamMisconfigured(c) => {
+                Self::MovieSourceUnavailable(c)
+            }
+        }
+    }
+}
+
 /// A new list's fields, as the edge parsed them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewList {
@@ -230,13 +241,7 @@ impl ListService {
     ) -> Result<(ListItem, bool), ListError> {
         let notes = text("notes", notes)?;
         let (user, _) = self.own(ctx, id).await?;
-        let card = match self.movies.details_shared(movie).await {
-            Ok(d) => MovieCard::from(d.value.as_ref()),
-            Err(MovieError::NotFound) => return Err(ListError::MovieNotFound),
-            Err(MovieError::UpstreamUnavailable(c) | MovieError::UpstreamMisconfigured(c)) => {
-                return Err(ListError::MovieSourceUnavailable(c))
-            }
-        };
+        let card = MovieCard::from(self.movies.details_shared(movie).await?.value.as_ref());
         let limit = self.limits.items_per_list;
         let meta = self.meta(ctx);
         self.repo.put_item(user, id, &card, notes, limit, &meta).await.map_err(|e| self.repo_error(e, "items per list"))

@@ -313,8 +313,7 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
     }
 
     async fn from_request(req: &'a Request, _: &mut RequestBody, _: ExtractParamOptions<()>) -> poem::Result<Self> {
-        let token = bearer_token(req)
-            .ok_or_else(|| ApiError::unauthorized("unauthorized", "a valid bearer token is required"))?;
+        let token = bearer_token(req).ok_or_else(ApiError::bearer_required)?;
         check_bearer(req, token).await.map(Self)
     }
 }
