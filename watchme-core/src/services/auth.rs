@@ -1,10 +1,9 @@
 //! Registration, login, refresh-token rotation, sessions and token verification.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use crate::domain::{
@@ -13,6 +12,8 @@ use crate::domain::{
 };
 use crate::error::{Cause, HashError, StorageError, TokenError, UserRepoError};
 use crate::ports::{AccessClaims, Clock, IssuedToken, PasswordHasher, Rotation, SessionRepo, TokenIssuer, UserRepo};
+
+use super::remembered::Remembered;
 
 /// Why a password was refused at registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,27 +148,8 @@ impl Default for AuthSettings {
     }
 }
 
-// Sessions this replica looked at recently: id -> (active, when checked).
-// Bounded by clearing it whole when it grows past MAX (a cold re-check per
-// session is cheap; a memory leak under a token flood is not).
-#[derive(Default)]
-struct SessionChecks(Mutex<HashMap<SessionId, (bool, OffsetDateTime)>>);
-
-impl SessionChecks {
-    const MAX: usize = 100_000;
-
-    fn get(&self, id: SessionId) -> Option<(bool, OffsetDateTime)> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id).copied()
-    }
-
-    fn put(&self, id: SessionId, active: bool, at: OffsetDateTime) {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= Self::MAX {
-            map.clear();
-        }
-        map.insert(id, (active, at));
-    }
-}
+/// Most sessions a replica remembers a check of (see [`Remembered`]).
+const SESSION_CHECKS: usize = 100_000;
 
 /// Registration, login, sessions and token checks.
 pub struct AuthService {
@@ -177,7 +159,8 @@ pub struct AuthService {
     tokens: Arc<dyn TokenIssuer>,
     clock: Arc<dyn Clock>,
     settings: AuthSettings,
-    checks: SessionChecks,
+    // Sessions this replica looked at recently: id -> active.
+    checks: Remembered<SessionId, bool>,
     // Verified against when the email is unknown, so a login takes as long
     // whether or not the account exists (no user enumeration by timing).
     dummy_hash: OnceCell<PasswordHash>,
@@ -200,7 +183,7 @@ impl AuthService {
             tokens,
             clock,
             settings,
-            checks: SessionChecks::default(),
+            checks: Remembered::new(SESSION_CHECKS),
             dummy_hash: OnceCell::new(),
         }
     }
@@ -440,7 +423,7 @@ impl AuthService {
         let claims = self.tokens.verify(token).map_err(token_internal)?;
         let sid = claims.session_id.ok_or(AuthError::InvalidToken)?;
         let now = self.clock.now();
-        let cached = self.checks.get(sid);
+        let cached = self.checks.get(&sid);
         let fresh = cached.filter(|(_, at)| now - *at < self.settings.session_check_ttl);
         let active = match fresh {
             Some((active, _)) => active,

@@ -14,6 +14,7 @@ mod limits;
 mod lists;
 mod movies;
 mod relay;
+mod remembered;
 mod single_flight;
 mod tokens;
 

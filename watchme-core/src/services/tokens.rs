@@ -5,11 +5,8 @@
 //! and within that interval elsewhere. Tests:
 //! `watchme-adapters/tests/services_tokens.rs`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-use time::OffsetDateTime;
 
 use crate::domain::{
     ApiToken, ApiTokenGrant, ApiTokenHash, ApiTokenId, ApiTokenSecret, EventEnvelope, EventMeta, EventPayload,
@@ -19,9 +16,10 @@ use crate::domain::{
 use crate::error::{Cause, StorageError, TokenError};
 use crate::ports::{AccessClaims, ApiTokenRepo, Clock, TokenIssuer};
 
+use super::remembered::Remembered;
 use super::AuthError;
 
-/// Most tokens a replica remembers; past it, it forgets them all (and
+/// Most tokens a replica remembers (see [`Remembered`]); past it, it forgets them all (and
 /// looks each up again on its next use).
 const REMEMBERED: usize = 10_000;
 
@@ -51,20 +49,14 @@ pub enum ApiTokenError {
     Storage(#[from] StorageError),
 }
 
-/// What a replica found behind a token, and when it looked.
-#[derive(Clone)]
-struct Found {
-    token: Option<ApiToken>,
-    at: OffsetDateTime,
-}
-
 /// Personal API tokens.
 pub struct ApiTokenService {
     repo: Arc<dyn ApiTokenRepo>,
     secrets: Arc<dyn TokenIssuer>,
     clock: Arc<dyn Clock>,
     check_ttl: Duration,
-    found: Mutex<HashMap<ApiTokenHash, Found>>,
+    // What this replica found behind a token (`None`: no such token).
+    found: Remembered<ApiTokenHash, Option<ApiToken>>,
 }
 
 impl ApiTokenService {
@@ -76,7 +68,7 @@ impl ApiTokenService {
         clock: Arc<dyn Clock>,
         check_ttl: Duration,
     ) -> Self {
-        Self { repo, secrets, clock, check_ttl, found: Mutex::new(HashMap::new()) }
+        Self { repo, secrets, clock, check_ttl, found: Remembered::new(REMEMBERED) }
     }
 
     /// Whether a bearer token is an API token (rather than a JWT).
@@ -177,20 +169,8 @@ impl ApiTokenService {
         if !self.repo.revoke_token(user, id, meta.occurred_at, &event).await? {
             return Err(ApiTokenError::NotFound);
         }
-        self.remembered().retain(|_, f| f.token.as_ref().is_none_or(|t| t.id != id));
+        self.found.retain(|token| token.as_ref().is_none_or(|t| t.id != id));
         Ok(())
-    }
-
-    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<ApiTokenHash, Found>> {
-        self.found.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn remember(&self, hash: ApiTokenHash, found: Found) {
-        let mut remembered = self.remembered();
-        if remembered.len() >= REMEMBERED {
-            remembered.clear();
-        }
-        remembered.insert(hash, found);
     }
 
     /// The claims a presented API token carries: its user (with the user
@@ -203,13 +183,13 @@ impl ApiTokenService {
     pub async fn authenticate(&self, secret: &str) -> Result<AccessClaims, AuthError> {
         let hash = self.hash(secret);
         let now = self.clock.now();
-        let known = self.remembered().get(&hash).cloned();
-        let fresh = known.clone().filter(|f| now - f.at < self.check_ttl);
+        let known = self.found.get(&hash);
+        let fresh = known.clone().filter(|(_, at)| now - *at < self.check_ttl);
         let token = match fresh {
-            Some(f) => f.token,
+            Some((token, _)) => token,
             None => match self.repo.find_token(&hash).await {
                 Ok(token) => {
-                    self.remember(hash, Found { token: token.clone(), at: now });
+                    self.found.put(hash, token.clone(), now);
                     // Looked up once per interval, so last use is kept to that.
                     if let Some(t) = token.as_ref().filter(|t| t.is_active(now)) {
                         if let Err(e) = self.repo.token_used(t.id, now).await {
@@ -218,7 +198,7 @@ impl ApiTokenService {
                     }
                     token
                 }
-                Err(e) => known.ok_or(AuthError::from(e))?.token,
+                Err(e) => known.ok_or(AuthError::from(e))?.0,
             },
         };
         match token.filter(|t| t.is_active(now)) {
