@@ -42,6 +42,8 @@ scenarios! {
     api_tokens_are_found_by_hash => async { let s = MemoryStore::new(); contract::api_tokens_are_found_by_hash(&s, &s).await };
     api_tokens_list_and_revoke => async { let s = MemoryStore::new(); contract::api_tokens_list_and_revoke(&s, &s).await };
     api_tokens_record_use => contract::api_tokens_record_use(&MemoryStore::new());
+    playbacks_are_one_per_movie => contract::playbacks_are_one_per_movie(&MemoryStore::new());
+    device_grants_move_once => contract::device_grants_move_once(&MemoryStore::new());
     lists_are_made_with_free_slugs_up_to_a_limit => contract::lists_are_made_with_free_slugs_up_to_a_limit(&MemoryStore::new());
     lists_are_changed_by_their_owner_only => contract::lists_are_changed_by_their_owner_only(&MemoryStore::new());
     list_items_are_ranked_and_reordered => contract::list_items_are_ranked_and_reordered(&MemoryStore::new());

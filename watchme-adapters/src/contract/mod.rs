@@ -20,6 +20,7 @@ mod limits;
 mod lists;
 mod movies;
 mod outbox;
+mod playback;
 mod sessions;
 mod tokens;
 mod users;
@@ -50,6 +51,7 @@ pub use outbox::{
     outbox_prunes_published_only, outbox_publishes_and_releases, outbox_publishes_out_of_order,
     record_views_stores_a_whole_batch,
 };
+pub use playback::{device_grants_move_once, playbacks_are_one_per_movie};
 pub use sessions::{
     session_repo_lists_active_sessions, session_repo_prunes, session_repo_revokes,
     session_repo_rotates_and_detects_reuse, session_repo_round_trips,

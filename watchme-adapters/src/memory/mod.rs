@@ -11,6 +11,7 @@ mod cache;
 mod history;
 mod limiter;
 mod lists;
+mod playback;
 mod store;
 mod tokens;
 

@@ -83,6 +83,10 @@ pub(super) struct State {
     pub(super) api_tokens: Vec<(ApiTokenHash, ApiToken)>,
     // Users' lists with their items by rank (memory/lists.rs).
     pub(super) lists: HashMap<ListId, super::lists::StoredList>,
+    // Playbacks by user and movie (memory/playback.rs).
+    pub(super) playbacks: HashMap<(UserId, MovieId), watchme_core::domain::Playback>,
+    // OAuth device grants (memory/playback.rs).
+    pub(super) device_grants: Vec<watchme_core::domain::DeviceGrant>,
 }
 
 impl State {

@@ -16,6 +16,7 @@ mod history;
 mod library;
 mod lists;
 mod outbox;
+mod playback;
 mod sessions;
 mod tokens;
 mod users;

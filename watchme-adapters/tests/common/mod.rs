@@ -11,18 +11,20 @@ use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, 
 use watchme_core::domain::Email;
 use watchme_core::ports::{MovieSource, SystemClock};
 use watchme_core::services::{
-    AnalyticsService, ApiTokenService, AuthService, AuthSettings, HistoryService, LibraryService, MoviePolicy,
-    MovieService, OutboxRelay, RelayConfig,
+    AnalyticsService, ApiTokenService, AuthService, AuthSettings, DeviceAuthService, DeviceSettings, HistoryService,
+    LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig, ScrobbleService, ScrobbleSettings,
 };
 
 pub struct Kit {
     pub store: MemoryStore,
     pub cache: MemoryCache,
     pub bus: InProcessBus,
-    pub auth: AuthService,
+    pub auth: Arc<AuthService>,
     pub movies: Arc<MovieService>,
     pub library: LibraryService,
-    pub history: HistoryService,
+    pub history: Arc<HistoryService>,
+    pub scrobbles: ScrobbleService,
+    pub devices: DeviceAuthService,
     pub tokens: ApiTokenService,
     pub analytics: Arc<AnalyticsService>,
     pub relay: OutboxRelay,
@@ -53,14 +55,14 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
     let bus = InProcessBus::new(vec![analytics.clone()]);
     let tokens = test_issuer();
     let admins: HashSet<Email> = [Email::parse("root@example.com").unwrap()].into();
-    let auth = AuthService::new(
+    let auth = Arc::new(AuthService::new(
         Arc::new(store.clone()),
         Arc::new(store.clone()),
         Arc::new(cheap_hasher()),
         Arc::new(tokens),
         clock.clone(),
         AuthSettings { admin_emails: admins, ..AuthSettings::default() },
-    );
+    ));
     let movies = Arc::new(MovieService::new(source, Arc::new(cache.clone()), clock.clone(), MoviePolicy::default()));
     let library = LibraryService::new(Arc::new(store.clone()), movies.clone(), clock.clone());
     let tokens = ApiTokenService::new(
@@ -69,9 +71,23 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
         clock.clone(),
         std::time::Duration::from_secs(30),
     );
-    let history = HistoryService::new(Arc::new(store.clone()), movies.clone(), clock.clone());
+    let history = Arc::new(HistoryService::new(Arc::new(store.clone()), movies.clone(), clock.clone()));
+    let scrobbles = ScrobbleService::new(
+        Arc::new(store.clone()),
+        history.clone(),
+        movies.clone(),
+        clock.clone(),
+        ScrobbleSettings::default(),
+    );
+    let devices = DeviceAuthService::new(
+        Arc::new(store.clone()),
+        auth.clone(),
+        Arc::new(test_issuer()),
+        clock.clone(),
+        DeviceSettings { interval_secs: 1, ..DeviceSettings::default() },
+    );
     let relay = OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, RelayConfig::default());
-    Kit { store, cache, bus, auth, movies, library, history, tokens, analytics, relay }
+    Kit { store, cache, bus, auth, movies, library, history, scrobbles, devices, tokens, analytics, relay }
 }
 
 pub fn kit() -> Kit {

@@ -382,7 +382,22 @@ impl LibraryChange {
         let mut out = Vec::new();
         match (&self.before, &self.after) {
             (before, Some(after)) => {
-                let (old_status, old_rating) = before.as_ref().map_or((None, None), |b| (b.status, b.rating));
+                let (mut old_status, mut old_rating) = before.as_ref().map_or((None, None), |b| (b.status, b.rating));
+                let cleared = (old_status.is_some() && after.status.is_none())
+                    || (old_rating.is_some() && after.rating.is_none());
+                if let (Some(before), true) = (before, cleared) {
+                    // The event types have no "cleared" form: a field that
+                    // was cleared is told as the entry removed and what is
+                    // left added again, which keeps every consumer's
+                    // counts exact.
+                    out.push(EventPayload::LibraryEntryRemoved {
+                        user_id: before.user_id,
+                        movie_id: before.movie.id,
+                        status: before.status,
+                        rating: before.rating,
+                    });
+                    (old_status, old_rating) = (None, None);
+                }
                 if let Some(to) = after.status.filter(|s| Some(*s) != old_status) {
                     out.push(EventPayload::WatchStatusChanged {
                         user_id: after.user_id,
@@ -547,6 +562,12 @@ mod tests {
                 "re-rate",
             ),
             (Some(entry(None, Some(8))), None, vec!["library_entry_removed"], "removed"),
+            (
+                Some(entry(Some(WatchStatus::Watched), Some(8))),
+                Some(entry(Some(WatchStatus::Watched), None)),
+                vec!["library_entry_removed", "watch_status_changed"],
+                "rating cleared: removed, then the status again",
+            ),
         ];
         for (before, after, expected, case) in cases {
             assert_eq!(types(LibraryChange { before, after }), expected, "case: {case}");

@@ -139,33 +139,81 @@ pub struct LibraryEntry {
 #[error("an update must set a status, a rating, or both")]
 pub struct EmptyUpdateError;
 
-/// What a PUT on a library entry changes; fields left `None` keep their value.
+/// What an update does to one field of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Patch<T> {
+    /// Leaves it as it is.
+    Keep,
+    /// Sets it.
+    Set(T),
+    /// Clears it when it holds this value (Trakt's watchlist removal
+    /// clears `want_to_watch` only, never a status a play set).
+    ClearIf(T),
+    /// Clears it whatever it holds.
+    Clear,
+}
+
+impl<T: Copy + PartialEq> Patch<T> {
+    fn apply(self, before: Option<T>) -> Option<T> {
+        match self {
+            Self::Keep => before,
+            Self::Set(v) => Some(v),
+            Self::ClearIf(v) => before.filter(|b| *b != v),
+            Self::Clear => None,
+        }
+    }
+
+    fn set(v: Option<T>) -> Self {
+        v.map_or(Self::Keep, Self::Set)
+    }
+}
+
+/// What a write on a library entry changes; fields it does not name keep
+/// their value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LibraryUpdate {
-    status: Option<WatchStatus>,
-    rating: Option<Rating>,
+    status: Patch<WatchStatus>,
+    rating: Patch<Rating>,
 }
 
 impl LibraryUpdate {
-    /// An update must change something.
+    /// Sets the status and/or the rating; an update must change something.
     pub fn new(status: Option<WatchStatus>, rating: Option<Rating>) -> Result<Self, EmptyUpdateError> {
         if status.is_none() && rating.is_none() {
             return Err(EmptyUpdateError);
         }
-        Ok(Self { status, rating })
+        Ok(Self { status: Patch::set(status), rating: Patch::set(rating) })
     }
 
-    /// New status, if any.
+    /// Clears the rating, keeping the status.
+    pub fn clear_rating() -> Self {
+        Self { status: Patch::Keep, rating: Patch::Clear }
+    }
+
+    /// Clears the status when it is `status`, keeping the rating.
+    pub fn clear_status_if(status: WatchStatus) -> Self {
+        Self { status: Patch::ClearIf(status), rating: Patch::Keep }
+    }
+
+    /// New status, if this update sets one.
     pub fn status(&self) -> Option<WatchStatus> {
-        self.status
+        match self.status {
+            Patch::Set(s) => Some(s),
+            _ => None,
+        }
     }
 
-    /// New rating, if any.
+    /// New rating, if this update sets one.
     pub fn rating(&self) -> Option<Rating> {
-        self.rating
+        match self.rating {
+            Patch::Set(r) => Some(r),
+            _ => None,
+        }
     }
 
     /// The entry after applying this update to `before` (or to nothing).
+    /// It may be left with neither status nor rating; the service removes
+    /// such an entry instead of writing it.
     pub fn apply(
         &self,
         before: Option<&LibraryEntry>,
@@ -176,8 +224,8 @@ impl LibraryUpdate {
         LibraryEntry {
             user_id,
             movie: movie.clone(),
-            status: self.status.or(before.and_then(|b| b.status)),
-            rating: self.rating.or(before.and_then(|b| b.rating)),
+            status: self.status.apply(before.and_then(|b| b.status)),
+            rating: self.rating.apply(before.and_then(|b| b.rating)),
             added_at: before.map_or(now, |b| b.added_at),
             updated_at: now,
         }
@@ -231,5 +279,11 @@ mod tests {
         assert_eq!(second.status, Some(WatchStatus::Watching));
         assert_eq!(second.rating.map(|r| r.get()), Some(9));
         assert_eq!((second.added_at, second.updated_at), (t0, t1));
+        let unrated = LibraryUpdate::clear_rating().apply(Some(&second), user, &movie, t1);
+        assert_eq!((unrated.status, unrated.rating), (Some(WatchStatus::Watching), None));
+        let kept = LibraryUpdate::clear_status_if(WatchStatus::WantToWatch).apply(Some(&second), user, &movie, t1);
+        assert_eq!(kept.status, Some(WatchStatus::Watching), "only the named status is cleared");
+        let cleared = LibraryUpdate::clear_status_if(WatchStatus::Watching).apply(Some(&second), user, &movie, t1);
+        assert_eq!((cleared.status, cleared.rating.map(|r| r.get())), (None, Some(9)));
     }
 }

@@ -10,84 +10,11 @@ use crate::domain::{
     is_common_password, ClientInfo, DisplayName, Email, EventEnvelope, EventMeta, EventPayload, Password, PasswordHash,
     RefreshToken, RequestContext, Role, Session, SessionId, User, UserId,
 };
-use crate::error::{Cause, HashError, StorageError, TokenError, UserRepoError};
+use crate::error::{HashError, TokenError};
 use crate::ports::{AccessClaims, Clock, IssuedToken, PasswordHasher, Rotation, SessionRepo, TokenIssuer, UserRepo};
 
+use super::auth_errors::{AuthError, WeakPassword};
 use super::remembered::Remembered;
-
-/// Why a password was refused at registration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WeakPassword {
-    /// It is the account's email.
-    EqualsEmail,
-    /// It is in the bundled list of the most common passwords.
-    Common,
-}
-
-impl std::fmt::Display for WeakPassword {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::EqualsEmail => "it must differ from the email",
-            Self::Common => "it is one of the most common passwords",
-        })
-    }
-}
-
-/// Why an authentication use case failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum AuthError {
-    /// The email is registered already.
-    #[error("email already registered")]
-    EmailTaken,
-    /// The password is refused for this account.
-    #[error("password is too easy to guess: {0}")]
-    WeakPassword(WeakPassword),
-    /// Wrong email or password; deliberately does not say which.
-    #[error("invalid email or password")]
-    InvalidCredentials,
-    /// The access token is missing, invalid, expired, its session revoked, or its user gone.
-    #[error("invalid or expired token")]
-    InvalidToken,
-    /// The refresh token is unknown, expired, revoked, or was already used.
-    #[error("invalid or expired refresh token")]
-    InvalidRefreshToken,
-    /// No session with this id belongs to the caller.
-    #[error("session not found")]
-    SessionNotFound,
-    /// A dependency is down; retry later.
-    #[error("service temporarily unavailable")]
-    Unavailable(#[source] Cause),
-    /// Our bug or misconfiguration.
-    #[error("internal error")]
-    Internal(#[source] Cause),
-}
-
-impl From<StorageError> for AuthError {
-    fn from(e: StorageError) -> Self {
-        match e {
-            StorageError::Unavailable(c) => Self::Unavailable(c),
-            StorageError::Internal(c) => Self::Internal(c),
-        }
-    }
-}
-
-impl From<UserRepoError> for AuthError {
-    fn from(e: UserRepoError) -> Self {
-        match e {
-            UserRepoError::EmailTaken => Self::EmailTaken,
-            UserRepoError::NotFound => Self::InvalidToken,
-            UserRepoError::Storage(s) => s.into(),
-        }
-    }
-}
-
-impl From<HashError> for AuthError {
-    fn from(e: HashError) -> Self {
-        match e {
-            HashError::Malformed(c) | HashError::Internal(c) => Self::Internal(c),
-        }
-    }
-}
 
 /// A new account's details, already validated.
 #[derive(Debug, Clone)]
@@ -265,6 +192,18 @@ impl AuthService {
         password: &Password,
         client: ClientInfo,
     ) -> Result<LoginSuccess, AuthError> {
+        let user = self.verify_credentials(email, password).await?;
+        self.open_session(ctx, user, client).await
+    }
+
+    /// The user these credentials belong to, without opening a session (a
+    /// page that approves a device asks for the password once and needs no
+    /// session of its own). Unknown emails and wrong passwords take the same time.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidCredentials`] for an unknown email or a wrong
+    /// password alike, or a dependency failure.
+    pub async fn verify_credentials(&self, email: &Email, password: &Password) -> Result<User, AuthError> {
         let Some(mut user) = self.users.find_by_email(email).await? else {
             let dummy = self
                 .dummy_hash
@@ -290,6 +229,35 @@ impl AuthService {
                 Err(e) => tracing::warn!(error = %e, "could not re-hash password"),
             }
         }
+        Ok(user)
+    }
+
+    /// Logs in a user someone else vouched for (a device the user approved
+    /// while logged in): records `UserLoggedIn`, opens a session and issues
+    /// its tokens, as a password login does.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidCredentials`] when the user no longer exists, or
+    /// a dependency failure.
+    pub async fn login_approved(
+        &self,
+        ctx: &RequestContext,
+        user: UserId,
+        client: ClientInfo,
+    ) -> Result<LoginSuccess, AuthError> {
+        let user = self.users.find_by_id(user).await?.ok_or(AuthError::InvalidCredentials)?;
+        let result = self.open_session(ctx, user, client).await;
+        metrics::counter!("watchme_logins_total", "outcome" => if result.is_ok() { "device" } else { "error" })
+            .increment(1);
+        result
+    }
+
+    async fn open_session(
+        &self,
+        ctx: &RequestContext,
+        mut user: User,
+        client: ClientInfo,
+    ) -> Result<LoginSuccess, AuthError> {
         let now = self.clock.now();
         let meta = EventMeta { actor: Some(user.id), trace: ctx.trace.clone(), occurred_at: now };
         let event = EventEnvelope::new(EventPayload::UserLoggedIn { user_id: user.id }, &meta);

@@ -320,6 +320,43 @@ impl LibraryService {
         })
     }
 
+    /// Clears a field of the caller's entry for `movie` (an update made by
+    /// [`LibraryUpdate::clear_rating`] or [`LibraryUpdate::clear_status_if`]);
+    /// an entry left with neither status nor rating is removed. Returns
+    /// whether anything changed. No movie lookup: an absent entry is no change.
+    ///
+    /// # Errors
+    /// As [`LibraryService::views`].
+    pub async fn clear(
+        &self,
+        ctx: &RequestContext,
+        movie: MovieId,
+        update: LibraryUpdate,
+    ) -> Result<bool, LibraryError> {
+        let user_id = Self::user(ctx)?;
+        let Some(before) = self.repo.entry(user_id, movie).await? else {
+            return Ok(false);
+        };
+        let after = update.apply(Some(&before), user_id, &before.movie, before.updated_at);
+        if (after.status, after.rating) == (before.status, before.rating) {
+            return Ok(false);
+        }
+        let change = if after.status.is_none() && after.rating.is_none() {
+            self.repo.remove_entry(user_id, movie, &self.meta(ctx)).await?
+        } else {
+            self.repo.upsert_entry(user_id, &before.movie, update, &self.meta(ctx)).await?
+        };
+        Ok(change.before != change.after)
+    }
+
+    /// The caller's entry for `movie`, if any.
+    ///
+    /// # Errors
+    /// As [`LibraryService::views`].
+    pub async fn entry(&self, ctx: &RequestContext, movie: MovieId) -> Result<Option<LibraryEntry>, LibraryError> {
+        Ok(self.repo.entry(Self::user(ctx)?, movie).await?)
+    }
+
     /// Removes a movie from the caller's library; returns whether it was there.
     ///
     /// # Errors

@@ -108,6 +108,11 @@ impl ListService {
         Self { repo, movies, clock, limits }
     }
 
+    /// The limits it enforces.
+    pub fn limits(&self) -> ListLimits {
+        self.limits
+    }
+
     fn user(ctx: &RequestContext) -> Result<UserId, ListError> {
         ctx.user_id.ok_or(ListError::Unauthenticated)
     }

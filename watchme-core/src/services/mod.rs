@@ -6,13 +6,16 @@
 
 mod analytics;
 mod auth;
+mod auth_errors;
 mod decode_memo;
+mod devices;
 mod group_commit;
 mod history;
 mod library;
 mod limits;
 mod lists;
 mod movies;
+mod playback;
 mod relay;
 mod remembered;
 mod single_flight;
@@ -20,12 +23,15 @@ mod tokens;
 
 pub use analytics::*;
 pub use auth::*;
+pub use auth_errors::*;
+pub use devices::*;
 pub use group_commit::{BatchWriter, GroupCommit, GroupCommitConfig};
 pub use history::*;
 pub use library::*;
 pub use limits::*;
 pub use lists::*;
 pub use movies::*;
+pub use playback::*;
 pub use relay::*;
 pub use single_flight::SingleFlight;
 pub use tokens::*;
