@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Python tools the OpenAPI tests drive, into a virtualenv of
+# Installs the Python tools the OpenAPI tests drive (and, through
+# tests/trakt/install.sh, the Trakt client libraries), into a virtualenv of
 # their own outside the clone (so a fresh clone reuses it):
 # schemathesis (property-based conformance of /openapi.json) and
 # openapi-python-client (a client generated from the spec). Pinned
@@ -13,6 +14,10 @@ OPENAPI_PYTHON_CLIENT_VERSION=0.29.1
 dir="${WATCHME_TEST_TOOLS_DIR:-$HOME/.cache/watchme-test-tools}"
 stamp="$dir/installed"
 want="schemathesis==$SCHEMATHESIS_VERSION openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION"
+
+# The real Trakt clients the Trakt-compatible API is tested with (pytrakt
+# and the npm trakt.tv), under the test's own folder.
+"$(dirname "$0")/../tests/trakt/install.sh"
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$dir/venv/bin/schemathesis" ]; then
   echo "test tools: $want already in $dir/venv"

@@ -168,6 +168,8 @@ pub const TABLES: &[&str] = &[
     "api_tokens",
     "user_lists",
     "list_items",
+    "playbacks",
+    "device_grants",
 ];
 
 /// Every row of every table, as sorted text, for comparing two databases.
@@ -184,7 +186,8 @@ pub async fn dump(url: &str) -> Vec<(String, Vec<String>)> {
                         r.try_get::<Option<i64>, _>(i)
                             .map(|v| format!("{v:?}"))
                             .or_else(|_| r.try_get::<Option<String>, _>(i).map(|v| format!("{v:?}")))
-                            .expect("every column is BIGINT or TEXT")
+                            .or_else(|_| r.try_get::<Option<f64>, _>(i).map(|v| format!("{v:?}")))
+                            .expect("every column is BIGINT, TEXT or DOUBLE PRECISION")
                     })
                     .collect::<Vec<_>>()
                     .join("|")

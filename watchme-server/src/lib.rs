@@ -18,6 +18,7 @@ pub mod security;
 pub mod state;
 pub mod telemetry;
 pub mod traced;
+pub mod trakt;
 
 pub use app::{App, StartError};
 pub use config::{Config, RawConfig};

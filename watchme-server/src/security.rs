@@ -198,7 +198,7 @@ impl Endpoint for Guard {
     // argument for its whole life next to what it awaits; without a rate
     // limit to check, no check is made at all.
     fn call(&self, mut req: Request) -> impl std::future::Future<Output = poem::Result<Response>> + Send {
-        let kind = PathKind::of(req.uri().path());
+        let kind = PathKind::of(req.uri().path(), self.state.http.trakt_prefix.as_deref());
         let slot = self.admit(&mut req);
         let limits = self.state.limits.as_ref().filter(|_| kind.limited() && req.method() != Method::OPTIONS);
         let answer = match limits {
@@ -247,16 +247,26 @@ enum PathKind {
     Docs,
     /// `/auth/...`: answers carry tokens, so nothing may cache them.
     Auth,
+    /// The Trakt-compatible API: a 429 also carries Trakt's `X-Ratelimit`.
+    Trakt,
+    /// Its OAuth paths: as `Auth`, and as `Trakt`.
+    TraktAuth,
     /// Everything else.
     Api,
 }
 
 impl PathKind {
     fn limited(self) -> bool {
-        matches!(self, Self::Auth | Self::Api)
+        matches!(self, Self::Auth | Self::Api | Self::Trakt | Self::TraktAuth)
     }
 
-    fn of(path: &str) -> Self {
+    fn of(path: &str, trakt: Option<&str>) -> Self {
+        if let Some(rest) = trakt.and_then(|p| path.strip_prefix(p)) {
+            if rest.is_empty() || rest.starts_with('/') {
+                let auth = rest.trim_start_matches('/').starts_with("oauth/") || rest.starts_with("/activate");
+                return if auth { Self::TraktAuth } else { Self::Trakt };
+            }
+        }
         if path.starts_with("/docs") {
             // Docs are unlimited too; the CSP is what differs.
             Self::Docs
@@ -278,6 +288,9 @@ fn decorate(resp: &mut Response, policy: &HttpPolicy, kind: PathKind, decision: 
         if let (false, Some(wait)) = (d.allowed, d.retry_after) {
             if resp.status() == StatusCode::TOO_MANY_REQUESTS {
                 set_header(resp, RETRY_AFTER.as_str(), &ceil_secs(wait).max(1).to_string());
+                if matches!(kind, PathKind::Trakt | PathKind::TraktAuth) {
+                    set_header(resp, "x-ratelimit", &trakt_ratelimit(&d));
+                }
             }
         }
     }
@@ -300,16 +313,32 @@ fn decorate(resp: &mut Response, policy: &HttpPolicy, kind: PathKind, decision: 
         }
     } else {
         // The API answers JSON only: nothing in it may load or run anything,
-        // and `frame-ancestors 'none'` already forbids framing it.
-        headers.insert(CONTENT_SECURITY_POLICY, API_CSP);
+        // and `frame-ancestors 'none'` already forbids framing it. The one
+        // HTML page outside the docs (the Trakt device activation form)
+        // brings a policy of its own.
+        headers.entry(CONTENT_SECURITY_POLICY).or_insert(API_CSP);
     }
     if policy.hsts {
         headers.insert(STRICT_TRANSPORT_SECURITY, HSTS);
     }
-    if kind == PathKind::Auth {
+    if matches!(kind, PathKind::Auth | PathKind::TraktAuth) {
         // Tokens must not linger in shared or browser caches.
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+}
+
+/// Trakt's `X-Ratelimit` header: which limit, its size, what is left and
+/// until when (UTC), as Trakt clients parse it.
+fn trakt_ratelimit(d: &RateDecision) -> String {
+    let until = time::OffsetDateTime::now_utc() + d.reset_after;
+    let until = until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    format!(
+        r#"{{"name":"WATCHME_API_LIMIT","period":{},"limit":{},"remaining":{},"until":"{}"}}"#,
+        ceil_secs(d.reset_after).max(1),
+        d.limit,
+        d.remaining,
+        until
+    )
 }
 
 /// On every response.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use watchme_core::services::{
-    AnalyticsService, ApiTokenService, AuthError, AuthService, HistoryService, LibraryService, ListService,
-    MovieService, RateLimits,
+    AnalyticsService, ApiTokenService, AuthError, AuthService, DeviceAuthService, HistoryService, LibraryService,
+    ListService, MovieService, RateLimits, ScrobbleService,
 };
 
 use crate::config::Config;
@@ -28,6 +28,10 @@ pub struct AppState {
     pub history: Arc<HistoryService>,
     /// Users' lists.
     pub lists: Arc<ListService>,
+    /// Scrobbles, check-ins, what is playing.
+    pub scrobbles: Arc<ScrobbleService>,
+    /// The OAuth device flow.
+    pub devices: Arc<DeviceAuthService>,
     /// Statistics.
     pub analytics: Arc<AnalyticsService>,
     /// Dependency probes.
@@ -53,6 +57,8 @@ pub struct HttpPolicy {
     pub cors_origins: Vec<String>,
     /// Requests slower than this are logged at warn.
     pub slow_request: std::time::Duration,
+    /// Where the Trakt-compatible API is mounted, when it is on.
+    pub trakt_prefix: Option<String>,
 }
 
 impl HttpPolicy {
@@ -64,6 +70,7 @@ impl HttpPolicy {
             hsts: config.security.hsts,
             cors_origins: config.security.cors_origins.clone(),
             slow_request: config.server.slow_request,
+            trakt_prefix: config.trakt.prefix.clone(),
         }
     }
 

@@ -181,16 +181,31 @@ impl AuthApi {
 
     /// Counts a credential attempt; refuses it with a 429 when over budget.
     async fn attempt(&self, req: &Request, what: AuthAttempt, account: Option<&str>) -> Result<(), ApiError> {
-        let Some(limits) = &self.state.limits else { return Ok(()) };
-        let ip = ClientIp::of(req);
-        let d = limits.auth_attempt(what, &ip, account).await;
-        RateSlot::record(req, d);
-        if d.allowed {
-            return Ok(());
-        }
-        tracing::warn!(security_event = "auth_rate_limited", attempt = ?what, client_ip = %ip, "credential attempt refused by the rate limit");
-        Err(ApiError::rate_limited(&d))
+        credential_attempt(&self.state, req, what, account).await
     }
+}
+
+/// Counts a credential attempt (a login, a registration, a refresh, or
+/// another form that takes a password) against the per-IP and per-account
+/// budgets; refuses it with a 429 when over budget.
+///
+/// # Errors
+/// The 429, with its `Retry-After`.
+pub(crate) async fn credential_attempt(
+    state: &AppState,
+    req: &Request,
+    what: AuthAttempt,
+    account: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(limits) = &state.limits else { return Ok(()) };
+    let ip = ClientIp::of(req);
+    let d = limits.auth_attempt(what, &ip, account).await;
+    RateSlot::record(req, d);
+    if d.allowed {
+        return Ok(());
+    }
+    tracing::warn!(security_event = "auth_rate_limited", attempt = ?what, client_ip = %ip, "credential attempt refused by the rate limit");
+    Err(ApiError::rate_limited(&d))
 }
 
 fn email(raw: &str) -> Result<Email, ApiError> {
@@ -201,7 +216,7 @@ fn password(raw: &str) -> Result<Password, ApiError> {
     Password::parse(raw).map_err(|e| ApiError::invalid_field("password", e))
 }
 
-fn client(req: &Request) -> ClientInfo {
+pub(crate) fn client(req: &Request) -> ClientInfo {
     ClientInfo::new(req.header("user-agent"), Some(ClientIp::of(req)))
 }
 

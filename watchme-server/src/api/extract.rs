@@ -35,7 +35,7 @@ pub const MAX_JSON_STRING: usize = 4096;
 
 /// Checks nesting depth and string lengths in one pass over the raw bytes,
 /// before serde allocates anything for them.
-fn check_json_shape(bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn check_json_shape(bytes: &[u8]) -> Result<(), String> {
     let (mut depth, mut in_string, mut escaped, mut len) = (0usize, false, false, 0usize);
     for &b in bytes {
         if in_string {
@@ -262,7 +262,7 @@ fn bearer_token(req: &Request) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-async fn check_bearer(req: &Request, token: &str) -> poem::Result<Caller> {
+async fn check_bearer(req: &Request, token: &str) -> Result<Caller, ApiError> {
     let state = &req.data::<RequestScope>().ok_or_else(ApiError::internal_opaque)?.state;
     let checked = req.data::<crate::security::Authenticated>().filter(|a| a.token == token);
     let claims = match checked {
@@ -272,9 +272,7 @@ async fn check_bearer(req: &Request, token: &str) -> poem::Result<Caller> {
     context::record_user(&claims.user_id.to_string());
     let read_only = claims.api_token.is_some_and(|g| g.scope == TokenScope::Read);
     if read_only && !matches!(*req.method(), Method::GET | Method::HEAD) {
-        return Err(
-            ApiError::forbidden("this API token is read-only: make a token with scope `write` to change data").into()
-        );
+        return Err(ApiError::forbidden("this API token is read-only: make a token with scope `write` to change data"));
     }
     Ok(Caller {
         user_id: claims.user_id,
@@ -282,6 +280,17 @@ async fn check_bearer(req: &Request, token: &str) -> poem::Result<Caller> {
         session_id: claims.session_id,
         api_token: claims.api_token,
     })
+}
+
+/// The caller a request's bearer token names, for handlers outside
+/// poem-openapi (the Trakt-compatible API).
+///
+/// # Errors
+/// As [`BearerAuth`]: a 401 without a valid token, a 403 for a read-only
+/// token on a write.
+pub(crate) async fn caller(req: &Request) -> Result<Caller, ApiError> {
+    let token = bearer_token(req).ok_or_else(ApiError::bearer_required)?;
+    check_bearer(req, token).await
 }
 
 impl<'a> ApiExtractor<'a> for BearerAuth {
@@ -314,7 +323,7 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
 
     async fn from_request(req: &'a Request, _: &mut RequestBody, _: ExtractParamOptions<()>) -> poem::Result<Self> {
         let token = bearer_token(req).ok_or_else(ApiError::bearer_required)?;
-        check_bearer(req, token).await.map(Self)
+        check_bearer(req, token).await.map(Self).map_err(Into::into)
     }
 }
 

@@ -203,7 +203,7 @@ pub struct ActivityDto {
 }
 
 /// `2026-11-30T20:15:06.123Z`: UTC with milliseconds, as sync clients compare.
-fn iso_millis(t: OffsetDateTime) -> String {
+pub(crate) fn iso_millis(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",

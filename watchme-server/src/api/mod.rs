@@ -47,6 +47,10 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
         .at("/openapi.json", make_sync(move |_| document.clone().with_content_type("application/json; charset=utf-8")))
         .at("/docs", docs())
         .at("/docs/", docs());
+    if let Some(prefix) = &state.http.trakt_prefix {
+        let trakt = crate::trakt::TraktApi::new(prefix);
+        routes = routes.at(format!("{prefix}/*rest"), trakt.clone()).at(prefix.as_str(), trakt);
+    }
     if let Some(m) = state.metrics.clone().filter(|m| m.on_api_port) {
         routes = routes.at("/metrics", m.endpoint());
     }

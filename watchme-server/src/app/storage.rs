@@ -9,7 +9,8 @@ use watchme_adapters::memory::{MemoryAnalyticsStore, MemoryStore};
 use watchme_adapters::sql::SqlStore;
 use watchme_core::error::StorageError;
 use watchme_core::ports::{
-    AnalyticsStore, ApiTokenRepo, HistoryRepo, LibraryRepo, ListRepo, Outbox, SessionRepo, UserRepo,
+    AnalyticsStore, ApiTokenRepo, DeviceGrantRepo, HistoryRepo, LibraryRepo, ListRepo, Outbox, PlaybackRepo,
+    SessionRepo, UserRepo,
 };
 
 use super::error::{io, StartError};
@@ -32,6 +33,10 @@ pub struct Storage {
     pub tokens: Arc<dyn ApiTokenRepo>,
     /// Users' lists.
     pub lists: Arc<dyn ListRepo>,
+    /// Running and paused playbacks.
+    pub playback: Arc<dyn PlaybackRepo>,
+    /// OAuth device grants.
+    pub devices: Arc<dyn DeviceGrantRepo>,
     /// The transactional outbox.
     pub outbox: Arc<dyn Outbox>,
     /// Analytics aggregates.
@@ -60,6 +65,8 @@ impl Storage {
                     history: Arc::new(m.clone()),
                     tokens: Arc::new(m.clone()),
                     lists: Arc::new(m.clone()),
+                    playback: Arc::new(m.clone()),
+                    devices: Arc::new(m.clone()),
                     outbox: Arc::new(m.clone()),
                     analytics: Arc::new(MemoryAnalyticsStore::new()),
                     sql: None,
@@ -109,6 +116,8 @@ impl Storage {
             history: Arc::new(store.clone()),
             tokens: Arc::new(store.clone()),
             lists: Arc::new(store.clone()),
+            playback: Arc::new(store.clone()),
+            devices: Arc::new(store.clone()),
             outbox: Arc::new(store.clone()),
             analytics: Arc::new(store.clone()),
             sql: Some(store),

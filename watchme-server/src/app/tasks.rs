@@ -62,9 +62,11 @@ where
 
 /// Ended sessions are kept a day (for the owner's and an operator's
 /// questions), then deleted; any replica may do it. So are the ids of
-/// applied events past the dedup window.
+/// applied events past the dedup window, and device grants a day after
+/// they expired.
 fn prune_hourly(wiring: &Wiring, stop: impl Future<Output = ()> + Send + 'static) -> impl Future<Output = ()> + Send {
     let (auth, analytics) = (wiring.state.auth.clone(), wiring.state.analytics.clone());
+    let devices = wiring.state.devices.clone();
     async move {
         tokio::pin!(stop);
         loop {
@@ -74,6 +76,11 @@ fn prune_hourly(wiring: &Wiring, stop: impl Future<Output = ()> + Send + 'static
                 Err(e) => tracing::warn!(error = %chain(&e), "could not prune ended sessions"),
             }
             prune_applied(&analytics).await;
+            match devices.prune(Duration::from_secs(86_400)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(device_grants = n, "pruned expired device grants"),
+                Err(e) => tracing::warn!(error = %chain(&e), "could not prune device grants"),
+            }
             tokio::select! {
                 () = &mut stop => break,
                 () = tokio::time::sleep(Duration::from_secs(3600)) => {}

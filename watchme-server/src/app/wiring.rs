@@ -15,8 +15,8 @@ use watchme_adapters::sql::{Backend, SqlStore};
 use watchme_adapters::tmdb::TmdbSource;
 use watchme_core::ports::{Cache, Clock, EventBus, MovieSource, RateLimiter, SystemClock, TokenIssuer};
 use watchme_core::services::{
-    AnalyticsService, ApiTokenService, AuthService, AuthSettings, HistoryService, LibraryService, ListService,
-    MovieService, OutboxRelay, RateLimits, RelayConfig,
+    AnalyticsService, ApiTokenService, AuthService, AuthSettings, DeviceAuthService, HistoryService, LibraryService,
+    ListService, MovieService, OutboxRelay, RateLimits, RelayConfig, ScrobbleService,
 };
 
 use super::error::StartError;
@@ -223,6 +223,13 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     let (bus, kafka) = event_bus(config, &analytics)?;
     let (auth, issuer) = auth(config, &storage, keys, clock.clone())?;
     let auth = Arc::new(auth);
+    let devices = Arc::new(DeviceAuthService::new(
+        storage.devices.clone(),
+        auth.clone(),
+        issuer.clone(),
+        clock.clone(),
+        config.trakt.devices.clone(),
+    ));
     let tokens = Arc::new(ApiTokenService::new(
         storage.tokens.clone(),
         issuer,
@@ -239,6 +246,13 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     ));
     let lists = Arc::new(ListService::new(storage.lists.clone(), movies.clone(), clock.clone(), config.accounts.lists));
     let history = Arc::new(HistoryService::new(storage.history.clone(), movies.clone(), clock.clone()));
+    let scrobbles = Arc::new(ScrobbleService::new(
+        storage.playback.clone(),
+        history.clone(),
+        movies.clone(),
+        clock.clone(),
+        config.trakt.scrobble.clone(),
+    ));
     let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), bus, clock, relay_config(config, &storage)));
     let metrics = config.telemetry.metrics.as_ref().map(|m| {
         let gauges = crate::metrics::Gauges {
@@ -251,7 +265,20 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     });
     let health = probes(config, &storage, &cache, redis, tmdb, kafka.clone());
     let http = HttpPolicy::from_config(config);
-    let state =
-        Arc::new(AppState { auth, tokens, movies, library, history, lists, analytics, health, limits, http, metrics });
+    let state = Arc::new(AppState {
+        auth,
+        tokens,
+        movies,
+        library,
+        history,
+        lists,
+        scrobbles,
+        devices,
+        analytics,
+        health,
+        limits,
+        http,
+        metrics,
+    });
     Ok(Wiring { state, relay, storage, kafka })
 }

@@ -20,6 +20,7 @@ mod security;
 mod server;
 mod telemetry;
 mod tmdb;
+mod trakt;
 mod writes;
 
 pub use accounts::{Accounts, RawAccounts};
@@ -33,6 +34,7 @@ pub use security::{PreviousKey, RawSecurity, Security, SigningKeySource};
 pub use server::{RawServer, Server};
 pub use telemetry::{Metrics, Otlp, RawTelemetry, Telemetry};
 pub use tmdb::RawTmdb;
+pub use trakt::{RawTrakt, Trakt};
 pub use writes::{RawWrites, Writes};
 
 /// Raw settings as given, by section; see `.env.example` for every key.
@@ -68,6 +70,9 @@ pub struct RawConfig {
     /// Logs.
     #[command(flatten)]
     pub logging: RawLogging,
+    /// The Trakt-compatible API and scrobbling.
+    #[command(flatten)]
+    pub trakt: RawTrakt,
 }
 
 /// The validated configuration, by section.
@@ -95,6 +100,8 @@ pub struct Config {
     pub telemetry: Telemetry,
     /// Logs.
     pub logging: Logging,
+    /// The Trakt-compatible API and scrobbling.
+    pub trakt: Trakt,
 }
 
 impl RawConfig {
@@ -111,6 +118,7 @@ impl RawConfig {
             security: RawSecurity::defaults(),
             telemetry: RawTelemetry::defaults(),
             logging: RawLogging::defaults(),
+            trakt: RawTrakt::defaults(),
         }
     }
 
@@ -130,6 +138,7 @@ impl RawConfig {
         let security = self.security.validate(&mut c);
         let telemetry = self.telemetry.validate(&mut c);
         let logging = self.logging.validate(&mut c);
+        let trakt = self.trakt.validate(&mut c);
         if !c.0.is_empty() {
             return Err(c.0);
         }
@@ -154,6 +163,7 @@ impl RawConfig {
             security,
             telemetry,
             logging,
+            trakt,
         })
     }
 }
