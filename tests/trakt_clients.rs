@@ -298,3 +298,25 @@ async fn bad_bodies_get_a_4xx_and_never_a_5xx() {
     assert!(spec["paths"]["/sync/history"]["post"].is_object());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_request_carries_trakts_rate_limit_headers() {
+    let dir = TempDir::new("trakt-429");
+    let server = server(&dir, &[("WATCHME_RATE_ANONYMOUS", "2/60".into())]).await;
+    let http = reqwest::Client::new();
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(http.get(server.url("/trakt/movies/popular")).send().await.unwrap());
+    }
+    let resp = last.unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    let limit: Value = serde_json::from_str(resp.headers()["x-ratelimit"].to_str().unwrap()).expect("JSON");
+    assert_eq!((limit["limit"].as_u64(), limit["remaining"].as_u64()), (Some(2), Some(0)), "{limit}");
+    assert!(limit["name"].is_string() && limit["period"].as_u64() >= Some(1) && limit["until"].is_string());
+    let native = http.get(server.url("/movies/popular")).send().await.unwrap();
+    assert_eq!(native.status().as_u16(), 429);
+    assert!(native.headers().get("x-ratelimit").is_none(), "Trakt's header on the Trakt API only");
+    server.stop().await;
+}
