@@ -11,6 +11,7 @@
 //! | `redis` | [`redis`] | `Cache` over Redis, and the two-tier cache (in-process L1 + Redis, pub/sub invalidation) |
 //! | `tmdb` | [`tmdb`] | `MovieSource` over TMDb's HTTP API, with retries, rate limit, circuit breaker |
 //! | `kafka` | [`kafka`] | `EventBus` over Kafka (idempotent producer), the analytics consumer with dead-letter topic |
+//! | `imports` | [`imports`] | `ImportReader` (Letterboxd, IMDb, Trakt, WatchMe files and ZIPs), `ExportWriter` (the export ZIP) |
 //! | `contract` | [`contract`] | reusable contract suites every adapter must pass |
 
 #[cfg(feature = "catalog")]
@@ -19,6 +20,8 @@ pub mod catalog;
 pub mod contract;
 #[cfg(feature = "crypto")]
 pub mod crypto;
+#[cfg(feature = "imports")]
+pub mod imports;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 #[cfg(feature = "memory")]

@@ -15,6 +15,7 @@ mod bus;
 mod cache;
 pub mod fixtures;
 mod history;
+mod imports;
 mod library;
 mod limits;
 mod lists;
@@ -36,6 +37,7 @@ pub use history::{
     history_activity_follows_every_write, history_adds_plays_once, history_first_play_marks_watched,
     history_lists_plays, history_removes_plays,
 };
+pub use imports::import_jobs_one_at_a_time_per_user;
 pub use library::{library_entries, library_favorites, library_views};
 pub use limits::{rate_limiter_keeps_keys_and_policies_apart, rate_limiter_refills, rate_limiter_refuses_over_budget};
 pub use lists::{

@@ -1,4 +1,4 @@
-//! `PlaybackRepo` and `DeviceGrantRepo` in memory, under the store's one lock.
+//! `PlaybackRepo`, `DeviceGrantRepo` and `ImportJobRepo` in memory, under the store's one lock.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -92,4 +92,56 @@ impl DeviceGrantRepo for MemoryStore {
         s.device_grants.retain(|g| g.expires_at >= before);
         Ok((n - s.device_grants.len()) as u64)
     }
+}
+
+#[async_trait]
+impl watchme_core::ports::ImportJobRepo for MemoryStore {
+    async fn create_job(&self, job: &watchme_core::domain::ImportJob) -> Result<bool, StorageError> {
+        let mut s = self.lock()?;
+        let busy = s.import_jobs.iter().any(|j| j.user_id == job.user_id && unfinished(j.status));
+        if !busy {
+            s.import_jobs.push(job.clone());
+        }
+        Ok(!busy)
+    }
+
+    async fn save_job(&self, job: &watchme_core::domain::ImportJob) -> Result<(), StorageError> {
+        let mut s = self.lock()?;
+        if let Some(j) = s.import_jobs.iter_mut().find(|j| j.id == job.id) {
+            *j = job.clone();
+        }
+        Ok(())
+    }
+
+    async fn job(
+        &self,
+        user: UserId,
+        id: watchme_core::domain::ImportId,
+    ) -> Result<Option<watchme_core::domain::ImportJob>, StorageError> {
+        Ok(self.lock()?.import_jobs.iter().find(|j| j.id == id && j.user_id == user).cloned())
+    }
+
+    async fn jobs(&self, user: UserId, limit: u32) -> Result<Vec<watchme_core::domain::ImportJob>, StorageError> {
+        let s = self.lock()?;
+        let mut list: Vec<_> = s.import_jobs.iter().filter(|j| j.user_id == user).cloned().collect();
+        list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        list.truncate(limit as usize);
+        Ok(list)
+    }
+
+    async fn fail_unfinished(&self, reason: &str, at: OffsetDateTime) -> Result<u64, StorageError> {
+        let mut s = self.lock()?;
+        let mut n = 0;
+        for j in s.import_jobs.iter_mut().filter(|j| unfinished(j.status)) {
+            j.status = watchme_core::domain::ImportStatus::Failed;
+            j.error = Some(reason.to_owned());
+            j.finished_at = Some(at);
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+fn unfinished(s: watchme_core::domain::ImportStatus) -> bool {
+    matches!(s, watchme_core::domain::ImportStatus::Queued | watchme_core::domain::ImportStatus::Running)
 }

@@ -87,6 +87,8 @@ pub(super) struct State {
     pub(super) playbacks: HashMap<(UserId, MovieId), watchme_core::domain::Playback>,
     // OAuth device grants (memory/playback.rs).
     pub(super) device_grants: Vec<watchme_core::domain::DeviceGrant>,
+    // Import jobs (memory/playback.rs).
+    pub(super) import_jobs: Vec<watchme_core::domain::ImportJob>,
 }
 
 impl State {

@@ -13,6 +13,7 @@
 mod analytics;
 mod error;
 mod history;
+mod imports;
 mod library;
 mod lists;
 mod outbox;

@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use watchme_adapters::catalog::CatalogSource;
 use watchme_adapters::crypto::{Argon2Hasher, Argon2Params, JwtConfig, JwtIssuer, JwtKey};
+use watchme_adapters::imports::{FileReader, ImportLimits, ZipExportWriter};
 use watchme_adapters::memory::{InProcessBus, MemoryAnalyticsStore, MemoryCache, MemoryStore};
 use watchme_core::domain::Email;
 use watchme_core::ports::{MovieSource, SystemClock};
 use watchme_core::services::{
     AnalyticsService, ApiTokenService, AuthService, AuthSettings, DeviceAuthService, DeviceSettings, HistoryService,
-    LibraryService, MoviePolicy, MovieService, OutboxRelay, RelayConfig, ScrobbleService, ScrobbleSettings,
+    ImportDeps, ImportService, LibraryService, ListLimits, ListService, MoviePolicy, MovieService, OutboxRelay,
+    RelayConfig, ScrobbleService, ScrobbleSettings,
 };
 
 pub struct Kit {
@@ -21,7 +23,9 @@ pub struct Kit {
     pub bus: InProcessBus,
     pub auth: Arc<AuthService>,
     pub movies: Arc<MovieService>,
-    pub library: LibraryService,
+    pub library: Arc<LibraryService>,
+    pub lists: Arc<ListService>,
+    pub imports: ImportService,
     pub history: Arc<HistoryService>,
     pub scrobbles: ScrobbleService,
     pub devices: DeviceAuthService,
@@ -64,7 +68,9 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
         AuthSettings { admin_emails: admins, ..AuthSettings::default() },
     ));
     let movies = Arc::new(MovieService::new(source, Arc::new(cache.clone()), clock.clone(), MoviePolicy::default()));
-    let library = LibraryService::new(Arc::new(store.clone()), movies.clone(), clock.clone());
+    let library = Arc::new(LibraryService::new(Arc::new(store.clone()), movies.clone(), clock.clone()));
+    let lists =
+        Arc::new(ListService::new(Arc::new(store.clone()), movies.clone(), clock.clone(), ListLimits::default()));
     let tokens = ApiTokenService::new(
         Arc::new(store.clone()),
         Arc::new(test_issuer()),
@@ -86,8 +92,32 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
         clock.clone(),
         DeviceSettings { interval_secs: 1, ..DeviceSettings::default() },
     );
+    let deps =
+        ImportDeps { movies: movies.clone(), history: history.clone(), library: library.clone(), lists: lists.clone() };
+    let imports = ImportService::new(
+        Arc::new(store.clone()),
+        Arc::new(FileReader::new(ImportLimits::default())),
+        Arc::new(ZipExportWriter),
+        deps,
+        clock.clone(),
+    );
     let relay = OutboxRelay::new(Arc::new(store.clone()), Arc::new(bus.clone()), clock, RelayConfig::default());
-    Kit { store, cache, bus, auth, movies, library, history, scrobbles, devices, tokens, analytics, relay }
+    Kit {
+        store,
+        cache,
+        bus,
+        auth,
+        movies,
+        library,
+        lists,
+        imports,
+        history,
+        scrobbles,
+        devices,
+        tokens,
+        analytics,
+        relay,
+    }
 }
 
 pub fn kit() -> Kit {
