@@ -270,7 +270,8 @@ async fn hostile_and_wrong_files_are_refused_and_one_import_runs_at_a_time() {
     let plays = k.history.plays(&ctx, HistoryFilter::default(), PageRequest::first()).await.unwrap();
     assert_eq!(plays.total_items, 0, "and writes nothing");
     let interrupted = k.imports.start(&ctx, ImportSource::Letterboxd, false).await.unwrap();
-    assert_eq!(k.imports.fail_interrupted().await.unwrap(), 1);
+    assert_eq!(k.imports.fail_interrupted(std::time::Duration::from_secs(60)).await.unwrap(), 0, "just saved");
+    assert_eq!(k.imports.fail_interrupted(std::time::Duration::ZERO).await.unwrap(), 1);
     let failed = k.imports.job(&ctx, interrupted.id).await.unwrap();
     assert_eq!(failed.status, ImportStatus::Failed);
     assert!(failed.error.unwrap().contains("restart"));

@@ -10,6 +10,7 @@ CREATE TABLE import_jobs (
     problems    TEXT NOT NULL,
     error       TEXT,
     created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL,
     finished_at BIGINT,
     CHECK (status IN ('queued', 'running', 'done', 'failed'))
 );

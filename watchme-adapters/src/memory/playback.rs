@@ -129,10 +129,15 @@ impl watchme_core::ports::ImportJobRepo for MemoryStore {
         Ok(list)
     }
 
-    async fn fail_unfinished(&self, reason: &str, at: OffsetDateTime) -> Result<u64, StorageError> {
+    async fn fail_unfinished(
+        &self,
+        reason: &str,
+        at: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> Result<u64, StorageError> {
         let mut s = self.lock()?;
         let mut n = 0;
-        for j in s.import_jobs.iter_mut().filter(|j| unfinished(j.status)) {
+        for j in s.import_jobs.iter_mut().filter(|j| unfinished(j.status) && j.updated_at < stale_before) {
             j.status = watchme_core::domain::ImportStatus::Failed;
             j.error = Some(reason.to_owned());
             j.finished_at = Some(at);

@@ -13,7 +13,8 @@ use watchme_core::ports::ImportJobRepo;
 use super::error::{corrupt, is_unique_violation, storage_error};
 use super::{from_micros, micros, SqlStore};
 
-const COLUMNS: &str = "id, user_id, source, dry_run, status, counts, problems, error, created_at, finished_at";
+const COLUMNS: &str =
+    "id, user_id, source, dry_run, status, counts, problems, error, created_at, updated_at, finished_at";
 
 fn job_from_row(row: &AnyRow) -> Result<ImportJob, StorageError> {
     let text = |c: &str| row.try_get::<String, _>(c).map_err(storage_error);
@@ -27,6 +28,7 @@ fn job_from_row(row: &AnyRow) -> Result<ImportJob, StorageError> {
         problems: serde_json::from_str(&text("problems")?).map_err(|e| corrupt("import problems", e))?,
         error: row.try_get("error").map_err(storage_error)?,
         created_at: from_micros(row.try_get("created_at").map_err(storage_error)?),
+        updated_at: from_micros(row.try_get("updated_at").map_err(storage_error)?),
         finished_at: row.try_get::<Option<i64>, _>("finished_at").map_err(storage_error)?.map(from_micros),
     })
 }
@@ -41,7 +43,7 @@ impl ImportJobRepo for SqlStore {
     async fn create_job(&self, job: &ImportJob) -> Result<bool, StorageError> {
         let _turn = self.write_turn().await;
         let done = sqlx::query(&format!(
-            "INSERT INTO import_jobs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO import_jobs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
         .bind(job.id.to_string())
         .bind(job.user_id.to_string())
@@ -52,6 +54,7 @@ impl ImportJobRepo for SqlStore {
         .bind(json(&job.problems)?)
         .bind(job.error.clone())
         .bind(micros(job.created_at))
+        .bind(micros(job.updated_at))
         .bind(job.finished_at.map(micros))
         .execute(&self.pool)
         .await;
@@ -66,13 +69,15 @@ impl ImportJobRepo for SqlStore {
     async fn save_job(&self, job: &ImportJob) -> Result<(), StorageError> {
         let _turn = self.write_turn().await;
         sqlx::query(
-            "UPDATE import_jobs SET status = $1, counts = $2, problems = $3, error = $4, finished_at = $5 WHERE id = $6",
+            "UPDATE import_jobs SET status = $1, counts = $2, problems = $3, error = $4, finished_at = $5, \
+             updated_at = $6 WHERE id = $7",
         )
         .bind(job.status.as_str())
         .bind(json(&job.counts)?)
         .bind(json(&job.problems)?)
         .bind(job.error.clone())
         .bind(job.finished_at.map(micros))
+        .bind(micros(job.updated_at))
         .bind(job.id.to_string())
         .execute(&self.pool)
         .await
@@ -101,13 +106,20 @@ impl ImportJobRepo for SqlStore {
     }
 
     #[tracing::instrument(name = "db", skip_all, fields(otel.name = "imports.fail_unfinished", otel.kind = "client", db.system.name = self.system_name(), db.operation.name = "fail_unfinished"))]
-    async fn fail_unfinished(&self, reason: &str, at: OffsetDateTime) -> Result<u64, StorageError> {
+    async fn fail_unfinished(
+        &self,
+        reason: &str,
+        at: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> Result<u64, StorageError> {
         let _turn = self.write_turn().await;
         let done = sqlx::query(
-            "UPDATE import_jobs SET status = 'failed', error = $1, finished_at = $2 WHERE status IN ('queued', 'running')",
+            "UPDATE import_jobs SET status = 'failed', error = $1, finished_at = $2, updated_at = $2 \
+             WHERE status IN ('queued', 'running') AND updated_at < $3",
         )
         .bind(reason.to_owned())
         .bind(micros(at))
+        .bind(micros(stale_before))
         .execute(&self.pool)
         .await
         .map_err(storage_error)?;

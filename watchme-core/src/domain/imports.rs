@@ -231,6 +231,9 @@ pub struct ImportJob {
     pub error: Option<String>,
     /// When it was accepted.
     pub created_at: OffsetDateTime,
+    /// When it was last saved (a running job is saved at least every
+    /// minute; one not saved for longer was left by a stopped process).
+    pub updated_at: OffsetDateTime,
     /// When it finished.
     pub finished_at: Option<OffsetDateTime>,
 }

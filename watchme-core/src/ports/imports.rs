@@ -85,10 +85,16 @@ pub trait ImportJobRepo: Send + Sync + 'static {
     /// [`StorageError`] when the store fails.
     async fn jobs(&self, user: UserId, limit: u32) -> Result<Vec<ImportJob>, StorageError>;
 
-    /// Marks every queued or running job failed with `reason` at `at`
-    /// (at start-up: what a stopped process left unfinished); returns how many.
+    /// Marks every queued or running job last saved before `stale_before`
+    /// failed with `reason` at `at` (what a stopped process left
+    /// unfinished); returns how many.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails.
-    async fn fail_unfinished(&self, reason: &str, at: OffsetDateTime) -> Result<u64, StorageError>;
+    async fn fail_unfinished(
+        &self,
+        reason: &str,
+        at: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> Result<u64, StorageError>;
 }

@@ -117,6 +117,7 @@ impl ImportService {
             problems: Vec::new(),
             error: None,
             created_at: self.clock.now(),
+            updated_at: self.clock.now(),
             finished_at: None,
         };
         if self.repo.create_job(&job).await? {
@@ -144,29 +145,39 @@ impl ImportService {
     ) -> ImportJob {
         job.status = ImportStatus::Running;
         let outcome = match file {
-            Ok(file) => match self.repo.save_job(&job).await {
+            Ok(file) => match self.save(&mut job).await {
                 Ok(()) => self.apply(ctx, &mut job, file).await,
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e),
             },
             Err(e) => Err(e.to_string()),
         };
         job.status = if outcome.is_ok() { ImportStatus::Done } else { ImportStatus::Failed };
         job.error = outcome.err();
         job.finished_at = Some(self.clock.now());
-        if let Err(e) = self.repo.save_job(&job).await {
+        if let Err(e) = self.save(&mut job).await {
             tracing::error!(import_id = %job.id, error = %e, "could not save a finished import");
         }
         tracing::info!(import_id = %job.id, user_id = %job.user_id, status = %job.status, rows = job.counts.rows_read, "import finished");
         job
     }
 
-    /// Marks what a stopped process left unfinished as failed (at start-up).
+    /// Marks unfinished jobs not saved for `stale` as failed: what a
+    /// stopped process left (run at start-up and then every minute; a
+    /// running job saves itself far more often).
     ///
     /// # Errors
     /// [`StorageError`] when the store fails.
-    pub async fn fail_interrupted(&self) -> Result<u64, StorageError> {
+    pub async fn fail_interrupted(&self, stale: std::time::Duration) -> Result<u64, StorageError> {
         let reason = "interrupted by a restart; import the file again (what is already there is not added twice)";
-        self.repo.fail_unfinished(reason, self.clock.now()).await
+        let now = self.clock.now();
+        let stale = time::Duration::try_from(stale).unwrap_or(time::Duration::MINUTE);
+        self.repo.fail_unfinished(reason, now, now - stale).await
+    }
+
+    /// Saves a job's progress, stamping it.
+    async fn save(&self, job: &mut ImportJob) -> Result<(), String> {
+        job.updated_at = self.clock.now();
+        self.repo.save_job(job).await.map_err(|e| e.to_string())
     }
 
     /// One of the caller's jobs.
@@ -206,7 +217,7 @@ impl ImportService {
                 Match::Ambiguous(why) => self.problem(job, &row.origin, ProblemKind::Ambiguous, why),
             }
             if i % SAVE_EVERY == SAVE_EVERY - 1 {
-                self.repo.save_job(job).await.map_err(|e| e.to_string())?;
+                self.save(job).await?;
             }
         }
         let (plays, rest): (Vec<_>, Vec<_>) =
@@ -216,7 +227,7 @@ impl ImportService {
         for (i, (row, card)) in rest.into_iter().enumerate() {
             self.write_row(ctx, job, &mut lists, row, card).await?;
             if i % SAVE_EVERY == SAVE_EVERY - 1 {
-                self.repo.save_job(job).await.map_err(|e| e.to_string())?;
+                self.save(job).await?;
             }
         }
         Ok(())
@@ -261,7 +272,7 @@ impl ImportService {
                 self.history.add_plays(ctx, batch).await.map_err(|e| format!("plays could not be stored: {e}"))?;
             job.counts.plays_added += out.added.len() as u64;
             job.counts.already_present += out.existing.len() as u64;
-            self.repo.save_job(job).await.map_err(|e| e.to_string())?;
+            self.save(job).await?;
         }
         Ok(())
     }
