@@ -41,6 +41,29 @@ enum Command {
         #[arg(long)]
         input: PathBuf,
     },
+    /// Import a file for a user (docs/imports.md): a Letterboxd, IMDb, Trakt or WatchMe export.
+    Import {
+        /// The user's email.
+        #[arg(long)]
+        user: String,
+        /// What kind of file: letterboxd, imdb, trakt or watchme.
+        #[arg(long)]
+        source: String,
+        /// Count what the file would add, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The file (a ZIP, CSV or JSON).
+        path: PathBuf,
+    },
+    /// Write a user's export ZIP (watchme.json, letterboxd.csv, imdb-ratings.csv).
+    Export {
+        /// The user's email.
+        #[arg(long)]
+        user: String,
+        /// The file to create.
+        #[arg(long)]
+        output: PathBuf,
+    },
     /// Print the OpenAPI spec (JSON) and exit.
     Openapi,
     /// Validate the configuration and exit.
@@ -78,6 +101,10 @@ pub async fn main() -> ExitCode {
             Ok(())
         }
         Command::Openapi => openapi(&config).await,
+        Command::Import { user, source, dry_run, path } => {
+            crate::transfer::import(&config, &user, &source, &path, dry_run).await
+        }
+        Command::Export { user, output } => crate::transfer::export(&config, &user, &output).await,
         Command::Serve => serve(config).await,
         Command::Migrate => Storage::open(&config, true).await.map(|_| ()).map_err(|e| e.to_string()),
         Command::Relay => relay(config).await,

@@ -19,6 +19,7 @@ pub mod state;
 pub mod telemetry;
 pub mod traced;
 pub mod trakt;
+pub mod transfer;
 
 pub use app::{App, StartError};
 pub use config::{Config, RawConfig};

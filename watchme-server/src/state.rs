@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use watchme_core::services::{
-    AnalyticsService, ApiTokenService, AuthError, AuthService, DeviceAuthService, HistoryService, LibraryService,
-    ListService, MovieService, RateLimits, ScrobbleService,
+    AnalyticsService, ApiTokenService, AuthError, AuthService, DeviceAuthService, HistoryService, ImportService,
+    LibraryService, ListService, MovieService, RateLimits, ScrobbleService,
 };
 
 use crate::config::Config;
@@ -32,6 +32,8 @@ pub struct AppState {
     pub scrobbles: Arc<ScrobbleService>,
     /// The OAuth device flow.
     pub devices: Arc<DeviceAuthService>,
+    /// Imports and exports.
+    pub imports: Arc<ImportService>,
     /// Statistics.
     pub analytics: Arc<AnalyticsService>,
     /// Dependency probes.
@@ -59,6 +61,8 @@ pub struct HttpPolicy {
     pub slow_request: std::time::Duration,
     /// Where the Trakt-compatible API is mounted, when it is on.
     pub trakt_prefix: Option<String>,
+    /// Largest import upload, in bytes.
+    pub import_max_bytes: usize,
 }
 
 impl HttpPolicy {
@@ -71,6 +75,7 @@ impl HttpPolicy {
             cors_origins: config.security.cors_origins.clone(),
             slow_request: config.server.slow_request,
             trakt_prefix: config.trakt.prefix.clone(),
+            import_max_bytes: config.accounts.import_max_bytes,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod dto;
 pub mod extract;
 pub mod health;
 pub mod history;
+pub mod imports;
 pub mod library;
 pub mod lists;
 pub mod movies;

@@ -25,7 +25,7 @@ use crate::state::AppState;
 
 use super::library::LibraryUpdateRequest;
 use super::lists::ListPatchRequest;
-use super::{admin, analytics, auth, health, history, library, lists, movies, tokens};
+use super::{admin, analytics, auth, health, history, imports, library, lists, movies, tokens};
 
 /// Every handler group.
 pub type Apis = (
@@ -35,6 +35,7 @@ pub type Apis = (
     library::LibraryApi,
     history::HistoryApi,
     lists::ListsApi,
+    imports::ImportsApi,
     analytics::AnalyticsApi,
     health::HealthApi,
     admin::AdminApi,
@@ -49,6 +50,7 @@ pub fn apis(state: Arc<AppState>) -> Apis {
         library::LibraryApi::new(state.clone()),
         history::HistoryApi::new(state.clone()),
         lists::ListsApi::new(state.clone()),
+        imports::ImportsApi::new(state.clone()),
         analytics::AnalyticsApi::new(state.clone()),
         health::HealthApi::new(state.clone()),
         admin::AdminApi::new(state),

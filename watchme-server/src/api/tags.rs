@@ -15,6 +15,8 @@ pub enum Tag {
     History,
     /// The caller's own lists, and lists shared with anyone.
     Lists,
+    /// Imports from Letterboxd, IMDb, Trakt and WatchMe, and the export.
+    Imports,
     /// Statistics computed from the event stream.
     Analytics,
     /// Liveness and readiness probes.

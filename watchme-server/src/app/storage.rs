@@ -9,8 +9,8 @@ use watchme_adapters::memory::{MemoryAnalyticsStore, MemoryStore};
 use watchme_adapters::sql::SqlStore;
 use watchme_core::error::StorageError;
 use watchme_core::ports::{
-    AnalyticsStore, ApiTokenRepo, DeviceGrantRepo, HistoryRepo, LibraryRepo, ListRepo, Outbox, PlaybackRepo,
-    SessionRepo, UserRepo,
+    AnalyticsStore, ApiTokenRepo, DeviceGrantRepo, HistoryRepo, ImportJobRepo, LibraryRepo, ListRepo, Outbox,
+    PlaybackRepo, SessionRepo, UserRepo,
 };
 
 use super::error::{io, StartError};
@@ -37,6 +37,8 @@ pub struct Storage {
     pub playback: Arc<dyn PlaybackRepo>,
     /// OAuth device grants.
     pub devices: Arc<dyn DeviceGrantRepo>,
+    /// Import jobs.
+    pub imports: Arc<dyn ImportJobRepo>,
     /// The transactional outbox.
     pub outbox: Arc<dyn Outbox>,
     /// Analytics aggregates.
@@ -67,6 +69,7 @@ impl Storage {
                     lists: Arc::new(m.clone()),
                     playback: Arc::new(m.clone()),
                     devices: Arc::new(m.clone()),
+                    imports: Arc::new(m.clone()),
                     outbox: Arc::new(m.clone()),
                     analytics: Arc::new(MemoryAnalyticsStore::new()),
                     sql: None,
@@ -118,6 +121,7 @@ impl Storage {
             lists: Arc::new(store.clone()),
             playback: Arc::new(store.clone()),
             devices: Arc::new(store.clone()),
+            imports: Arc::new(store.clone()),
             outbox: Arc::new(store.clone()),
             analytics: Arc::new(store.clone()),
             sql: Some(store),

@@ -1,6 +1,6 @@
 //! The server's background tasks: the outbox relay, the writer of counted
-//! anonymous views, hourly pruning, and (single-node) the Kafka analytics
-//! consumer; and what runs after the last request on a graceful stop.
+//! anonymous views, hourly pruning, interrupted imports, and (single-node)
+//! the Kafka analytics consumer; and what runs after the last request on a graceful stop.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -49,6 +49,7 @@ where
     let (library, stop) = (wiring.state.library.clone(), stopped());
     tasks.push(tokio::spawn(async move { library.run_view_flusher(stop).await }));
     tasks.push(tokio::spawn(prune_hourly(wiring, stopped())));
+    tasks.push(tokio::spawn(fail_interrupted_imports(wiring, stopped())));
     if let Some(k) = config.kafka.as_ref().filter(|k| k.analytics_consumer) {
         let topic = k.config.events_topic();
         let handler = Arc::new(crate::traced::TracedHandler::new(wiring.state.analytics.clone(), "kafka", topic));
@@ -84,6 +85,34 @@ fn prune_hourly(wiring: &Wiring, stop: impl Future<Output = ()> + Send + 'static
             tokio::select! {
                 () = &mut stop => break,
                 () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            }
+        }
+    }
+}
+
+/// How long an unfinished import may go unsaved before it counts as
+/// interrupted (a running one saves itself every few seconds).
+const IMPORT_STALE: Duration = Duration::from_secs(120);
+
+/// Imports a stopped process left unfinished are marked failed, at start-up
+/// and every minute (on any replica: a job still running elsewhere keeps
+/// saving itself, so it is never taken for an interrupted one).
+fn fail_interrupted_imports(
+    wiring: &Wiring,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> impl Future<Output = ()> + Send {
+    let imports = wiring.state.imports.clone();
+    async move {
+        tokio::pin!(stop);
+        loop {
+            match imports.fail_interrupted(IMPORT_STALE).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(imports = n, "imports left unfinished by a stopped process marked failed"),
+                Err(e) => tracing::warn!(error = %chain(&e), "could not check for interrupted imports"),
+            }
+            tokio::select! {
+                () = &mut stop => break,
+                () = tokio::time::sleep(Duration::from_secs(60)) => {}
             }
         }
     }

@@ -15,8 +15,8 @@ use watchme_adapters::sql::{Backend, SqlStore};
 use watchme_adapters::tmdb::TmdbSource;
 use watchme_core::ports::{Cache, Clock, EventBus, MovieSource, RateLimiter, SystemClock, TokenIssuer};
 use watchme_core::services::{
-    AnalyticsService, ApiTokenService, AuthService, AuthSettings, DeviceAuthService, HistoryService, LibraryService,
-    ListService, MovieService, OutboxRelay, RateLimits, RelayConfig, ScrobbleService,
+    AnalyticsService, ApiTokenService, AuthService, AuthSettings, DeviceAuthService, HistoryService, ImportDeps,
+    ImportService, LibraryService, ListService, MovieService, OutboxRelay, RateLimits, RelayConfig, ScrobbleService,
 };
 
 use super::error::StartError;
@@ -253,6 +253,13 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         clock.clone(),
         config.trakt.scrobble.clone(),
     ));
+    let imports = Arc::new(ImportService::new(
+        storage.imports.clone(),
+        Arc::new(watchme_adapters::imports::FileReader::new(config.accounts.import_limits)),
+        Arc::new(watchme_adapters::imports::ZipExportWriter),
+        ImportDeps { movies: movies.clone(), history: history.clone(), library: library.clone(), lists: lists.clone() },
+        clock.clone(),
+    ));
     let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), bus, clock, relay_config(config, &storage)));
     let metrics = config.telemetry.metrics.as_ref().map(|m| {
         let gauges = crate::metrics::Gauges {
@@ -274,6 +281,7 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         lists,
         scrobbles,
         devices,
+        imports,
         analytics,
         health,
         limits,

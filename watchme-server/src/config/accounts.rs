@@ -1,5 +1,5 @@
 //! Account settings: who gets the admin role, the cost of password
-//! hashing, and how much a user may keep in lists.
+//! hashing, how much a user may keep in lists, and how large an import may be.
 
 use std::collections::HashSet;
 
@@ -16,6 +16,8 @@ const DEFAULT_ARGON2_PARALLELISM: &str = "1";
 const DEFAULT_ARGON2_MAX_CONCURRENT: &str = "0";
 const DEFAULT_LISTS_PER_USER: &str = "100";
 const DEFAULT_LIST_ITEMS_MAX: &str = "5000";
+const DEFAULT_IMPORT_MAX_MB: &str = "50";
+const DEFAULT_IMPORT_MAX_UNPACKED_MB: &str = "500";
 
 /// Raw account settings.
 #[derive(Debug, Clone, Args)]
@@ -42,6 +44,12 @@ pub struct RawAccounts {
     /// Most movies one list may hold.
     #[arg(long, env = "WATCHME_LIST_ITEMS_MAX", default_value = DEFAULT_LIST_ITEMS_MAX)]
     pub list_items_max: String,
+    /// Largest import upload, in MiB.
+    #[arg(long, env = "WATCHME_IMPORT_MAX_MB", default_value = DEFAULT_IMPORT_MAX_MB)]
+    pub import_max_mb: String,
+    /// Most an import ZIP may unpack to, in MiB (more is refused as a ZIP bomb).
+    #[arg(long, env = "WATCHME_IMPORT_MAX_UNPACKED_MB", default_value = DEFAULT_IMPORT_MAX_UNPACKED_MB)]
+    pub import_max_unpacked_mb: String,
 }
 
 /// The validated account settings.
@@ -55,6 +63,10 @@ pub struct Accounts {
     pub argon2_max_concurrent: usize,
     /// Lists per user and movies per list.
     pub lists: ListLimits,
+    /// Largest import upload, in bytes.
+    pub import_max_bytes: usize,
+    /// What an import ZIP may unpack to.
+    pub import_limits: watchme_adapters::imports::ImportLimits,
 }
 
 impl RawAccounts {
@@ -68,6 +80,8 @@ impl RawAccounts {
             argon2_max_concurrent: DEFAULT_ARGON2_MAX_CONCURRENT.into(),
             lists_per_user: DEFAULT_LISTS_PER_USER.into(),
             list_items_max: DEFAULT_LIST_ITEMS_MAX.into(),
+            import_max_mb: DEFAULT_IMPORT_MAX_MB.into(),
+            import_max_unpacked_mb: DEFAULT_IMPORT_MAX_UNPACKED_MB.into(),
         }
     }
 
@@ -92,6 +106,13 @@ impl RawAccounts {
             lists: ListLimits {
                 lists_per_user: c.number("WATCHME_LISTS_PER_USER", &self.lists_per_user, 1u64, 100_000),
                 items_per_list: c.number("WATCHME_LIST_ITEMS_MAX", &self.list_items_max, 1u64, 1_000_000),
+            },
+            import_max_bytes: c.number("WATCHME_IMPORT_MAX_MB", &self.import_max_mb, 1usize, 4096) * 1024 * 1024,
+            import_limits: watchme_adapters::imports::ImportLimits {
+                max_entries: 10_000,
+                max_unpacked: c.number("WATCHME_IMPORT_MAX_UNPACKED_MB", &self.import_max_unpacked_mb, 1u64, 65_536)
+                    * 1024
+                    * 1024,
             },
         }
     }
