@@ -45,6 +45,7 @@ scenarios! {
     playbacks_are_one_per_movie => contract::playbacks_are_one_per_movie(&MemoryStore::new());
     device_grants_move_once => contract::device_grants_move_once(&MemoryStore::new());
     import_jobs_one_at_a_time_per_user => contract::import_jobs_one_at_a_time_per_user(&MemoryStore::new());
+    webhooks_are_found_counted_and_revoked => contract::webhooks_are_found_counted_and_revoked(&MemoryStore::new());
     lists_are_made_with_free_slugs_up_to_a_limit => contract::lists_are_made_with_free_slugs_up_to_a_limit(&MemoryStore::new());
     lists_are_changed_by_their_owner_only => contract::lists_are_changed_by_their_owner_only(&MemoryStore::new());
     list_items_are_ranked_and_reordered => contract::list_items_are_ranked_and_reordered(&MemoryStore::new());

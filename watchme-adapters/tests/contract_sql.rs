@@ -60,6 +60,7 @@ on_both! {
     playbacks_are_one_per_movie => |db| contract::playbacks_are_one_per_movie(&db.store).await;
     device_grants_move_once => |db| contract::device_grants_move_once(&db.store).await;
     import_jobs_one_at_a_time_per_user => |db| contract::import_jobs_one_at_a_time_per_user(&db.store).await;
+    webhooks_are_found_counted_and_revoked => |db| contract::webhooks_are_found_counted_and_revoked(&db.store).await;
     lists_are_made_with_free_slugs_up_to_a_limit => |db| contract::lists_are_made_with_free_slugs_up_to_a_limit(&db.store).await;
     lists_are_changed_by_their_owner_only => |db| contract::lists_are_changed_by_their_owner_only(&db.store).await;
     list_items_are_ranked_and_reordered => |db| contract::list_items_are_ranked_and_reordered(&db.store).await;

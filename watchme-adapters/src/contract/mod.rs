@@ -25,6 +25,7 @@ mod playback;
 mod sessions;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub use analytics::{
     analytics_store_clamps_decrements, analytics_store_counts_a_batch_as_one_by_one,
@@ -63,6 +64,7 @@ pub use users::{
     user_repo_misses_unknown_users, user_repo_records_logins, user_repo_refuses_a_taken_email, user_repo_round_trips,
     user_repo_updates_password_hashes,
 };
+pub use webhooks::webhooks_are_found_counted_and_revoked;
 
 use time::OffsetDateTime;
 use watchme_core::domain::{

@@ -1,4 +1,4 @@
-//! `PlaybackRepo`, `DeviceGrantRepo` and `ImportJobRepo` in memory, under the store's one lock.
+//! `PlaybackRepo`, `DeviceGrantRepo`, `ImportJobRepo` and `WebhookRepo` in memory, under the store's one lock.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -149,4 +149,58 @@ impl watchme_core::ports::ImportJobRepo for MemoryStore {
 
 fn unfinished(s: watchme_core::domain::ImportStatus) -> bool {
     matches!(s, watchme_core::domain::ImportStatus::Queued | watchme_core::domain::ImportStatus::Running)
+}
+
+#[async_trait]
+impl watchme_core::ports::WebhookRepo for MemoryStore {
+    async fn create_webhook(&self, webhook: &watchme_core::domain::Webhook, hash: &str) -> Result<(), StorageError> {
+        self.lock()?.webhooks.push((hash.to_owned(), webhook.clone(), false));
+        Ok(())
+    }
+
+    async fn webhook_by_hash(&self, hash: &str) -> Result<Option<watchme_core::domain::Webhook>, StorageError> {
+        Ok(self.lock()?.webhooks.iter().find(|(h, _, revoked)| h == hash && !revoked).map(|(_, w, _)| w.clone()))
+    }
+
+    async fn webhooks_of(&self, user: UserId) -> Result<Vec<watchme_core::domain::Webhook>, StorageError> {
+        let s = self.lock()?;
+        let mut list: Vec<_> = s
+            .webhooks
+            .iter()
+            .filter(|(_, w, revoked)| w.user_id == user && !revoked)
+            .map(|(_, w, _)| w.clone())
+            .collect();
+        list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(list)
+    }
+
+    async fn revoke_webhook(
+        &self,
+        user: UserId,
+        id: watchme_core::domain::WebhookId,
+        _at: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        let mut s = self.lock()?;
+        let found = s.webhooks.iter_mut().find(|(_, w, revoked)| w.id == id && w.user_id == user && !revoked);
+        Ok(found.map(|(_, _, revoked)| *revoked = true).is_some())
+    }
+
+    async fn record_delivery(
+        &self,
+        id: watchme_core::domain::WebhookId,
+        outcome: watchme_core::domain::DeliveryOutcome,
+        at: OffsetDateTime,
+    ) -> Result<(), StorageError> {
+        use watchme_core::domain::DeliveryOutcome as O;
+        let mut s = self.lock()?;
+        if let Some((_, w, _)) = s.webhooks.iter_mut().find(|(_, w, _)| w.id == id) {
+            match outcome {
+                O::Accepted => w.accepted += 1,
+                O::Ignored => w.ignored += 1,
+                O::Refused => w.refused += 1,
+            }
+            w.last_delivery_at = Some(at);
+        }
+        Ok(())
+    }
 }

@@ -89,6 +89,8 @@ pub(super) struct State {
     pub(super) device_grants: Vec<watchme_core::domain::DeviceGrant>,
     // Import jobs (memory/playback.rs).
     pub(super) import_jobs: Vec<watchme_core::domain::ImportJob>,
+    // Webhooks with their secrets' hashes and whether revoked (memory/playback.rs).
+    pub(super) webhooks: Vec<(String, watchme_core::domain::Webhook, bool)>,
 }
 
 impl State {

@@ -21,6 +21,7 @@ mod playback;
 mod sessions;
 mod tokens;
 mod users;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -14,7 +14,7 @@ use watchme_core::ports::{MovieSource, SystemClock};
 use watchme_core::services::{
     AnalyticsService, ApiTokenService, AuthService, AuthSettings, DeviceAuthService, DeviceSettings, HistoryService,
     ImportDeps, ImportService, LibraryService, ListLimits, ListService, MoviePolicy, MovieService, OutboxRelay,
-    RelayConfig, ScrobbleService, ScrobbleSettings,
+    RelayConfig, ScrobbleService, ScrobbleSettings, WebhookService,
 };
 
 pub struct Kit {
@@ -27,7 +27,8 @@ pub struct Kit {
     pub lists: Arc<ListService>,
     pub imports: ImportService,
     pub history: Arc<HistoryService>,
-    pub scrobbles: ScrobbleService,
+    pub scrobbles: Arc<ScrobbleService>,
+    pub webhooks: WebhookService,
     pub devices: DeviceAuthService,
     pub tokens: ApiTokenService,
     pub analytics: Arc<AnalyticsService>,
@@ -78,12 +79,20 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
         std::time::Duration::from_secs(30),
     );
     let history = Arc::new(HistoryService::new(Arc::new(store.clone()), movies.clone(), clock.clone()));
-    let scrobbles = ScrobbleService::new(
+    let scrobbles = Arc::new(ScrobbleService::new(
         Arc::new(store.clone()),
         history.clone(),
         movies.clone(),
         clock.clone(),
         ScrobbleSettings::default(),
+    ));
+    let webhooks = WebhookService::new(
+        Arc::new(store.clone()),
+        scrobbles.clone(),
+        library.clone(),
+        movies.clone(),
+        Arc::new(test_issuer()),
+        clock.clone(),
     );
     let devices = DeviceAuthService::new(
         Arc::new(store.clone()),
@@ -113,6 +122,7 @@ pub fn kit_with_source(source: Arc<dyn MovieSource>) -> Kit {
         imports,
         history,
         scrobbles,
+        webhooks,
         devices,
         tokens,
         analytics,

@@ -98,6 +98,8 @@ names! {
         Jellyfin = "jellyfin",
         /// An Emby webhook.
         Emby = "emby",
+        /// A generic webhook (a script, another media server).
+        Generic = "generic",
     }
 }
 

@@ -20,6 +20,7 @@ mod session;
 mod token;
 mod trace;
 mod user;
+mod webhooks;
 
 pub use analytics::*;
 pub use common_passwords::*;
@@ -37,3 +38,4 @@ pub use session::*;
 pub use token::*;
 pub use trace::*;
 pub use user::*;
+pub use webhooks::*;

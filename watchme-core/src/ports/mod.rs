@@ -27,6 +27,7 @@ mod security;
 mod sessions;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub use analytics::*;
 pub use cache::*;
@@ -44,3 +45,4 @@ pub use security::*;
 pub use sessions::*;
 pub use tokens::*;
 pub use users::*;
+pub use webhooks::*;

@@ -23,6 +23,7 @@ mod relay;
 mod remembered;
 mod single_flight;
 mod tokens;
+mod webhooks;
 
 pub use analytics::*;
 pub use auth::*;
@@ -40,3 +41,4 @@ pub use playback::*;
 pub use relay::*;
 pub use single_flight::SingleFlight;
 pub use tokens::*;
+pub use webhooks::*;
