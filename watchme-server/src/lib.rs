@@ -20,6 +20,7 @@ pub mod telemetry;
 pub mod traced;
 pub mod trakt;
 pub mod transfer;
+pub mod webhooks;
 
 pub use app::{App, StartError};
 pub use config::{Config, RawConfig};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use watchme_core::services::{
     AnalyticsService, ApiTokenService, AuthError, AuthService, DeviceAuthService, HistoryService, ImportService,
-    LibraryService, ListService, MovieService, RateLimits, ScrobbleService,
+    LibraryService, ListService, MovieService, RateLimits, ScrobbleService, WebhookService,
 };
 
 use crate::config::Config;
@@ -34,6 +34,8 @@ pub struct AppState {
     pub devices: Arc<DeviceAuthService>,
     /// Imports and exports.
     pub imports: Arc<ImportService>,
+    /// Media-server webhooks.
+    pub webhooks: Arc<WebhookService>,
     /// Statistics.
     pub analytics: Arc<AnalyticsService>,
     /// Dependency probes.

@@ -302,6 +302,18 @@ impl ScrobbleService {
         Ok(all.into_iter().find(|p| p.is_watching(now)))
     }
 
+    /// The caller's latest playback that has not expired, running or paused
+    /// (what a media server last reported), if any.
+    ///
+    /// # Errors
+    /// As the variants say.
+    pub async fn now_playing(&self, ctx: &RequestContext) -> Result<Option<Playback>, ScrobbleError> {
+        let user = Self::user(ctx)?;
+        let now = self.clock.now();
+        let all = self.repo.playbacks(user, None).await?;
+        Ok(all.into_iter().find(|p| p.expires_at > now))
+    }
+
     /// The caller's paused playbacks, most recent first.
     ///
     /// # Errors

@@ -146,6 +146,13 @@ impl WebhookService {
         }
     }
 
+    /// The rate-limit key of deliveries to `secret`: part of its hash, so
+    /// the secret itself never reaches the limiter's store.
+    pub fn rate_key(&self, secret: &str) -> String {
+        let hash = self.hash(secret);
+        format!("webhook:{}", hash.get(..16).unwrap_or(&hash))
+    }
+
     /// The live webhook of `kind` whose secret is `secret`.
     ///
     /// # Errors

@@ -132,10 +132,12 @@ pub struct ImportJobDto {
     /// The first problems, with file and line.
     pub problems: Vec<ProblemDto>,
     /// Why it failed.
+    #[oai(skip_serializing_if_is_none)]
     pub error: Option<String>,
     /// When it was accepted.
     pub created_at: OffsetDateTime,
     /// When it finished.
+    #[oai(skip_serializing_if_is_none)]
     pub finished_at: Option<OffsetDateTime>,
 }
 

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod spec;
 pub mod tags;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -48,6 +49,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
         .at("/openapi.json", make_sync(move |_| document.clone().with_content_type("application/json; charset=utf-8")))
         .at("/docs", docs())
         .at("/docs/", docs());
+    routes = routes.at("/webhooks/:kind/:secret", crate::webhooks::WebhookEndpoint);
     if let Some(prefix) = &state.http.trakt_prefix {
         let trakt = crate::trakt::TraktApi::new(prefix);
         routes = routes.at(format!("{prefix}/*rest"), trakt.clone()).at(prefix.as_str(), trakt);

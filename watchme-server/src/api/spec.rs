@@ -25,7 +25,7 @@ use crate::state::AppState;
 
 use super::library::LibraryUpdateRequest;
 use super::lists::ListPatchRequest;
-use super::{admin, analytics, auth, health, history, imports, library, lists, movies, tokens};
+use super::{admin, analytics, auth, health, history, imports, library, lists, movies, tokens, webhooks};
 
 /// Every handler group.
 pub type Apis = (
@@ -36,6 +36,7 @@ pub type Apis = (
     history::HistoryApi,
     lists::ListsApi,
     imports::ImportsApi,
+    webhooks::WebhooksApi,
     analytics::AnalyticsApi,
     health::HealthApi,
     admin::AdminApi,
@@ -51,6 +52,7 @@ pub fn apis(state: Arc<AppState>) -> Apis {
         history::HistoryApi::new(state.clone()),
         lists::ListsApi::new(state.clone()),
         imports::ImportsApi::new(state.clone()),
+        webhooks::WebhooksApi::new(state.clone()),
         analytics::AnalyticsApi::new(state.clone()),
         health::HealthApi::new(state.clone()),
         admin::AdminApi::new(state),

@@ -17,6 +17,8 @@ pub enum Tag {
     Lists,
     /// Imports from Letterboxd, IMDb, Trakt and WatchMe, and the export.
     Imports,
+    /// Media-server webhooks (Plex, Jellyfin, Emby) and what is playing now.
+    Webhooks,
     /// Statistics computed from the event stream.
     Analytics,
     /// Liveness and readiness probes.

@@ -10,7 +10,7 @@ use watchme_adapters::sql::SqlStore;
 use watchme_core::error::StorageError;
 use watchme_core::ports::{
     AnalyticsStore, ApiTokenRepo, DeviceGrantRepo, HistoryRepo, ImportJobRepo, LibraryRepo, ListRepo, Outbox,
-    PlaybackRepo, SessionRepo, UserRepo,
+    PlaybackRepo, SessionRepo, UserRepo, WebhookRepo,
 };
 
 use super::error::{io, StartError};
@@ -39,6 +39,8 @@ pub struct Storage {
     pub devices: Arc<dyn DeviceGrantRepo>,
     /// Import jobs.
     pub imports: Arc<dyn ImportJobRepo>,
+    /// Webhook endpoints.
+    pub webhooks: Arc<dyn WebhookRepo>,
     /// The transactional outbox.
     pub outbox: Arc<dyn Outbox>,
     /// Analytics aggregates.
@@ -70,6 +72,7 @@ impl Storage {
                     playback: Arc::new(m.clone()),
                     devices: Arc::new(m.clone()),
                     imports: Arc::new(m.clone()),
+                    webhooks: Arc::new(m.clone()),
                     outbox: Arc::new(m.clone()),
                     analytics: Arc::new(MemoryAnalyticsStore::new()),
                     sql: None,
@@ -122,6 +125,7 @@ impl Storage {
             playback: Arc::new(store.clone()),
             devices: Arc::new(store.clone()),
             imports: Arc::new(store.clone()),
+            webhooks: Arc::new(store.clone()),
             outbox: Arc::new(store.clone()),
             analytics: Arc::new(store.clone()),
             sql: Some(store),

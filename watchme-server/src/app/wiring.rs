@@ -17,6 +17,7 @@ use watchme_core::ports::{Cache, Clock, EventBus, MovieSource, RateLimiter, Syst
 use watchme_core::services::{
     AnalyticsService, ApiTokenService, AuthService, AuthSettings, DeviceAuthService, HistoryService, ImportDeps,
     ImportService, LibraryService, ListService, MovieService, OutboxRelay, RateLimits, RelayConfig, ScrobbleService,
+    WebhookService,
 };
 
 use super::error::StartError;
@@ -223,6 +224,7 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     let (bus, kafka) = event_bus(config, &analytics)?;
     let (auth, issuer) = auth(config, &storage, keys, clock.clone())?;
     let auth = Arc::new(auth);
+    let webhook_secrets = issuer.clone();
     let devices = Arc::new(DeviceAuthService::new(
         storage.devices.clone(),
         auth.clone(),
@@ -253,6 +255,14 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         clock.clone(),
         config.trakt.scrobble.clone(),
     ));
+    let webhooks = Arc::new(WebhookService::new(
+        storage.webhooks.clone(),
+        scrobbles.clone(),
+        library.clone(),
+        movies.clone(),
+        webhook_secrets,
+        clock.clone(),
+    ));
     let imports = Arc::new(ImportService::new(
         storage.imports.clone(),
         Arc::new(watchme_adapters::imports::FileReader::new(config.accounts.import_limits)),
@@ -282,6 +292,7 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
         scrobbles,
         devices,
         imports,
+        webhooks,
         analytics,
         health,
         limits,
