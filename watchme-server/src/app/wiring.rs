@@ -212,6 +212,49 @@ fn probes(
     HealthChecks::new(probes, Duration::from_secs(2))
 }
 
+/// The services that bring data in from elsewhere: scrobbles, webhooks, imports.
+struct Tracking {
+    scrobbles: Arc<ScrobbleService>,
+    webhooks: Arc<WebhookService>,
+    imports: Arc<ImportService>,
+}
+
+impl Tracking {
+    /// Over the services `deps` names, which imports write through too.
+    fn build(
+        config: &Config,
+        storage: &Storage,
+        deps: ImportDeps,
+        secrets: Arc<dyn TokenIssuer>,
+        clock: &Arc<dyn Clock>,
+    ) -> Self {
+        let (movies, history, library) = (deps.movies.clone(), deps.history.clone(), deps.library.clone());
+        let scrobbles = Arc::new(ScrobbleService::new(
+            storage.playback.clone(),
+            history,
+            movies.clone(),
+            clock.clone(),
+            config.trakt.scrobble.clone(),
+        ));
+        let webhooks = Arc::new(WebhookService::new(
+            storage.webhooks.clone(),
+            scrobbles.clone(),
+            library,
+            movies,
+            secrets,
+            clock.clone(),
+        ));
+        let imports = Arc::new(ImportService::new(
+            storage.imports.clone(),
+            Arc::new(watchme_adapters::imports::FileReader::new(config.accounts.import_limits)),
+            Arc::new(watchme_adapters::imports::ZipExportWriter),
+            deps,
+            clock.clone(),
+        ));
+        Self { scrobbles, webhooks, imports }
+    }
+}
+
 /// Builds adapters and services over `storage`, signing with `keys`.
 ///
 /// # Errors
@@ -248,28 +291,10 @@ pub fn build_state(config: &Config, storage: Storage, keys: SigningKeys) -> Resu
     ));
     let lists = Arc::new(ListService::new(storage.lists.clone(), movies.clone(), clock.clone(), config.accounts.lists));
     let history = Arc::new(HistoryService::new(storage.history.clone(), movies.clone(), clock.clone()));
-    let scrobbles = Arc::new(ScrobbleService::new(
-        storage.playback.clone(),
-        history.clone(),
-        movies.clone(),
-        clock.clone(),
-        config.trakt.scrobble.clone(),
-    ));
-    let webhooks = Arc::new(WebhookService::new(
-        storage.webhooks.clone(),
-        scrobbles.clone(),
-        library.clone(),
-        movies.clone(),
-        webhook_secrets,
-        clock.clone(),
-    ));
-    let imports = Arc::new(ImportService::new(
-        storage.imports.clone(),
-        Arc::new(watchme_adapters::imports::FileReader::new(config.accounts.import_limits)),
-        Arc::new(watchme_adapters::imports::ZipExportWriter),
-        ImportDeps { movies: movies.clone(), history: history.clone(), library: library.clone(), lists: lists.clone() },
-        clock.clone(),
-    ));
+    let deps =
+        ImportDeps { movies: movies.clone(), history: history.clone(), library: library.clone(), lists: lists.clone() };
+    let tracking = Tracking::build(config, &storage, deps, webhook_secrets, &clock);
+    let Tracking { scrobbles, webhooks, imports } = tracking;
     let relay = Arc::new(OutboxRelay::new(storage.outbox.clone(), bus, clock, relay_config(config, &storage)));
     let metrics = config.telemetry.metrics.as_ref().map(|m| {
         let gauges = crate::metrics::Gauges {
