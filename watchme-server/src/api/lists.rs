@@ -61,7 +61,7 @@ impl From<ListPrivacy> for PrivacyDto {
 #[serde(deny_unknown_fields)]
 pub struct NewListRequest {
     /// Its name (1 to 100 characters, not blank); the slug comes from it.
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]"))]
     pub name: String,
     /// What it is about (at most 2,000 characters).
     #[oai(validator(max_length = 2000))]
@@ -87,7 +87,7 @@ impl Example for NewListRequest {
 #[serde(deny_unknown_fields)]
 pub struct ListPatchRequest {
     /// A new name (and so a new slug).
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]"))]
     #[serde(default, deserialize_with = "non_null")]
     pub name: Option<String>,
     /// A new description; `null` clears it.

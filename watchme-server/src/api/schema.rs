@@ -85,7 +85,7 @@ pub struct NonBlank<const MAX: usize>(pub String);
 input_type!(for [const MAX: usize] NonBlank<MAX>, format!("string_non_blank_{MAX}"), {
     let mut schema = MetaSchema::new("string");
     (schema.min_length, schema.max_length) = (Some(1), Some(MAX));
-    schema.pattern = Some(r"\S".into());
+    schema.pattern = Some(r"[^\s\u0085]".into());
     schema
 });
 

@@ -53,7 +53,7 @@ impl From<TokenScope> for TokenScopeDto {
 #[serde(deny_unknown_fields)]
 pub struct NewTokenRequest {
     /// What you call it (1 to 100 characters, not blank).
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]"))]
     pub name: String,
     /// `read` or `write`.
     pub scope: TokenScopeDto,
