@@ -130,3 +130,15 @@ async fn an_unreachable_database_at_start_up_is_retried_then_reported() {
     assert!(!stdout.contains("s3cret") && !stderr.contains("s3cret"), "the password is never printed");
     assert!(started.elapsed() < Duration::from_secs(15), "the retry is bounded");
 }
+
+/// A SIGTERM the moment the server says "listening" stops it gracefully
+/// (exit 0): the handler is installed before the announcement. It once was
+/// installed only when the shutdown future was first polled, just after.
+#[tokio::test]
+async fn a_sigterm_right_after_listening_is_a_graceful_stop() {
+    for _ in 0..5 {
+        let dir = TempDir::new("sigterm");
+        let server = start(&dir.0, &[("WATCHME_DATABASE_URL", "memory:".into())]).await;
+        server.stop().await;
+    }
+}
