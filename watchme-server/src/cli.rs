@@ -64,6 +64,13 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Ask the local server's /health/live (or /health/ready) and exit 0
+    /// when it answers 2xx: the container image's health check.
+    Healthcheck {
+        /// Check readiness (dependencies) instead of liveness.
+        #[arg(long)]
+        ready: bool,
+    },
     /// Print the OpenAPI spec (JSON) and exit.
     Openapi,
     /// Validate the configuration and exit.
@@ -86,7 +93,7 @@ pub async fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     // Held until main returns, so the last lines reach the log file.
     let mut _log_guard = crate::telemetry::LogGuard::default();
-    if !matches!(command, Command::Openapi | Command::CheckConfig) {
+    if !matches!(command, Command::Openapi | Command::CheckConfig | Command::Healthcheck { .. }) {
         match crate::telemetry::init(&config) {
             Ok(g) => _log_guard = g,
             Err(e) => {
@@ -101,6 +108,7 @@ pub async fn main() -> ExitCode {
             Ok(())
         }
         Command::Openapi => openapi(&config).await,
+        Command::Healthcheck { ready } => crate::healthcheck::check(&config, ready).await,
         Command::Import { user, source, dry_run, path } => {
             crate::transfer::import(&config, &user, &source, &path, dry_run).await
         }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod health;
+pub mod healthcheck;
 pub mod metrics;
 pub mod ops;
 pub mod request;
