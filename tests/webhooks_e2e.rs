@@ -147,12 +147,27 @@ async fn media_servers_scrobble_through_their_webhooks() {
     let generic_url = hook(&http, &server, &ada, "generic", None).await;
     let generic = json!({"event": "scrobble", "movie": {"title": "Alien", "year": 1979}});
     assert_eq!(post(&http, &server, &generic_url, "application/json", generic.to_string().into_bytes()).await.0, 200);
+    let earlier = json!({"event": "scrobble", "movie": {"imdb": "tt0078748"}, "watched_at": "2020-05-01T20:00:00Z"});
+    let (status, answer) =
+        post(&http, &server, &generic_url, "application/json", earlier.to_string().into_bytes()).await;
+    assert_eq!(status, 200, "{answer}");
+    let h =
+        json_of(http.get(server.url("/me/history?movie_id=348")).bearer_auth(&ada).send().await.unwrap(), 200).await;
+    let times: Vec<&str> = h["items"].as_array().unwrap().iter().map(|p| p["watched_at"].as_str().unwrap()).collect();
+    assert_eq!(times.len(), 2, "a play years ago is not within the window of today's: {h}");
+    assert!(times.iter().any(|t| t.starts_with("2020-05-01T20:00:00")), "{times:?}");
 
     let mut got = plays(&http, &server, &ada).await;
     got.sort();
     assert_eq!(
         got,
-        vec![(348, "generic".into()), (550, "plex".into()), (578, "emby".into()), (603, "jellyfin".into())],
+        vec![
+            (348, "generic".into()),
+            (348, "generic".into()),
+            (550, "plex".into()),
+            (578, "emby".into()),
+            (603, "jellyfin".into())
+        ],
         "one play per completion, each with its server as source"
     );
 

@@ -16,6 +16,7 @@ fn scrobble(movie: i64, progress: f64, event: ScrobbleEvent) -> Scrobble {
         progress: Progress::new(progress).unwrap(),
         event,
         source: PlaySource::Trakt,
+        watched_at: None,
     }
 }
 

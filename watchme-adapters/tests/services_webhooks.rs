@@ -21,6 +21,7 @@ fn event(
         movie,
         progress: progress.map(|p| Progress::new(p).unwrap()),
         server_user: Some(user.into()),
+        watched_at: None,
     }
 }
 

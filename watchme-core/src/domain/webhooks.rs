@@ -102,4 +102,7 @@ pub struct MediaEvent {
     pub progress: Option<Progress>,
     /// The media server's user, when the server says.
     pub server_user: Option<String>,
+    /// When a completion happened, when the delivery says (the generic
+    /// format's `watched_at`); `None` is now.
+    pub watched_at: Option<OffsetDateTime>,
 }

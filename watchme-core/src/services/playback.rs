@@ -63,6 +63,9 @@ pub struct Scrobble {
     pub event: ScrobbleEvent,
     /// Who reports it.
     pub source: PlaySource,
+    /// When a completion happened, when the reporter says (a script
+    /// reporting a film watched earlier); `None` is now.
+    pub watched_at: Option<OffsetDateTime>,
 }
 
 /// What a report did.
@@ -96,6 +99,9 @@ pub enum ScrobbleError {
         /// When another may be recorded.
         expires_at: OffsetDateTime,
     },
+    /// The reported time of a completion is refused (in the future).
+    #[error("invalid watched_at: {0}")]
+    InvalidTime(String),
     /// The movie source could not say.
     #[error("movie source unavailable")]
     MovieSourceUnavailable(#[source] Cause),
@@ -110,6 +116,9 @@ impl From<HistoryError> for ScrobbleError {
             HistoryError::Unauthenticated => Self::Unauthenticated,
             HistoryError::MovieSourceUnavailable(c) => Self::MovieSourceUnavailable(c),
             HistoryError::Storage(s) => Self::Storage(s),
+            HistoryError::Invalid(problems) => {
+                Self::InvalidTime(problems.into_iter().map(|p| p.message).collect::<Vec<_>>().join("; "))
+            }
             other => Self::Storage(StorageError::Internal(crate::error::cause(other))),
         }
     }
@@ -159,12 +168,17 @@ impl ScrobbleService {
         }
     }
 
-    /// The caller's latest play of `movie` within the duplicate window, if
-    /// any, however it was recorded: a player that reports the end of a
-    /// movie the user just marked watched reports that play again.
-    async fn recent_play(&self, ctx: &RequestContext, movie: MovieId) -> Result<Option<Play>, ScrobbleError> {
-        let now = self.clock.now();
-        let filter = HistoryFilter { movie: Some(movie), start_at: Some(now - self.window()), end_at: None };
+    /// The caller's latest play of `movie` within the duplicate window
+    /// around `at`, if any, however it was recorded: a player that reports
+    /// the end of a movie the user just marked watched reports that play again.
+    async fn recent_play(
+        &self,
+        ctx: &RequestContext,
+        movie: MovieId,
+        at: OffsetDateTime,
+    ) -> Result<Option<Play>, ScrobbleError> {
+        let window = self.window();
+        let filter = HistoryFilter { movie: Some(movie), start_at: Some(at - window), end_at: Some(at + window) };
         let page = self.history.plays(ctx, filter, PageRequest::first()).await?;
         Ok(page.items.into_iter().next())
     }
@@ -186,11 +200,15 @@ impl ScrobbleService {
         let finished = s.event == ScrobbleEvent::Complete
             || (s.event == ScrobbleEvent::Stop && s.progress.get() >= self.settings.threshold);
         if finished {
-            if let Some(play) = self.recent_play(ctx, s.movie).await? {
+            if let Some(play) = self.recent_play(ctx, s.movie, s.watched_at.unwrap_or(now)).await? {
                 return Err(self.duplicate(play));
             }
-            let request =
-                PlayRequest { movie_id: s.movie, watched_at: None, action: PlayAction::Scrobble, source: s.source };
+            let request = PlayRequest {
+                movie_id: s.movie,
+                watched_at: s.watched_at,
+                action: PlayAction::Scrobble,
+                source: s.source,
+            };
             let outcome = self.history.add_plays(ctx, &[request]).await?;
             self.repo.remove_playback(user, s.movie, None).await?;
             let play = outcome.added.into_iter().chain(outcome.existing).next();

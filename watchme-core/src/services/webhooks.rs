@@ -225,7 +225,8 @@ impl WebhookService {
                 };
             }
         };
-        let s = Scrobble { movie: card.id, progress, event: scrobble_event, source: webhook.kind.play_source() };
+        let source = webhook.kind.play_source();
+        let s = Scrobble { movie: card.id, progress, event: scrobble_event, source, watched_at: event.watched_at };
         match self.scrobbles.scrobble(&ctx, s).await {
             Ok(ScrobbleOutcome::Played(p)) => {
                 Ok(Delivered::new(Accepted, format!("a play of {} recorded", p.movie.title)))
@@ -240,6 +241,7 @@ impl WebhookService {
             Err(ScrobbleError::MovieNotFound) => {
                 Ok(Delivered::new(Refused, format!("no film matches {}", key.describe())))
             }
+            Err(ScrobbleError::InvalidTime(why)) => Ok(Delivered::new(Refused, why)),
             Err(ScrobbleError::MovieSourceUnavailable(c)) => Err(WebhookError::Unavailable(c)),
             Err(ScrobbleError::Storage(e)) => Err(WebhookError::Storage(e)),
             Err(ScrobbleError::Unauthenticated) => Err(WebhookError::Unauthenticated),

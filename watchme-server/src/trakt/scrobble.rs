@@ -19,6 +19,7 @@ pub(super) fn error(e: ScrobbleError) -> ApiError {
         ScrobbleError::Unauthenticated => ApiError::bearer_required(),
         ScrobbleError::MovieNotFound => ApiError::not_found("movie_not_found", "no movie matches the item"),
         ScrobbleError::Duplicate { .. } => ApiError::Conflict(crate::error::body("duplicate", e.to_string())),
+        ScrobbleError::InvalidTime(why) => ApiError::Unprocessable(crate::error::body("invalid_watched_at", why)),
         ScrobbleError::MovieSourceUnavailable(c) => {
             ApiError::unavailable("the movie source", c.as_ref() as &(dyn std::error::Error + 'static))
         }
@@ -67,7 +68,7 @@ async fn report(c: Call, event: ScrobbleEvent) -> Result<Response, ApiError> {
     let body = c.json()?;
     let progress = progress(&body)?;
     let movie = movie_of(&c, &body).await?;
-    let s = Scrobble { movie: movie.id(), progress, event, source: PlaySource::Trakt };
+    let s = Scrobble { movie: movie.id(), progress, event, source: PlaySource::Trakt, watched_at: None };
     let outcome = match c.state.scrobbles.scrobble(&ctx, s).await {
         Ok(o) => o,
         Err(e) => return conflict(&e).ok_or_else(|| error(e)),

@@ -90,6 +90,7 @@ pub fn plex(v: &Value) -> MediaEvent {
         movie: film(text(field(&meta, "type")), movie),
         progress: progress(number(field(&meta, "viewOffset")), number(field(&meta, "duration"))),
         server_user: field(v, "Account").and_then(|a| text(field(a, "title"))),
+        watched_at: None,
     }
 }
 
@@ -123,6 +124,7 @@ pub fn jellyfin(v: &Value) -> MediaEvent {
         movie: film(text(field(&item, "Type")), movie),
         progress: progress(number(field(&data, "PlaybackPositionTicks")), number(field(&item, "RunTimeTicks"))),
         server_user: field(v, "User").and_then(|u| text(field(u, "Name"))),
+        watched_at: None,
     }
 }
 
@@ -149,6 +151,7 @@ fn jellyfin_official(v: &Value) -> MediaEvent {
         movie: film(text(field(v, "ItemType")), movie),
         progress: progress(number(field(v, "PlaybackPositionTicks")), number(field(v, "RunTimeTicks"))),
         server_user: text(field(v, "NotificationUsername")),
+        watched_at: None,
     }
 }
 
@@ -182,11 +185,12 @@ pub fn emby(v: &Value) -> MediaEvent {
         movie: film(text(field(&item, "Type")), movie),
         progress: progress(number(field(&info, "PositionTicks")), number(field(&item, "RunTimeTicks"))),
         server_user: field(v, "User").and_then(|u| text(field(u, "Name"))),
+        watched_at: None,
     }
 }
 
 /// WatchMe's generic JSON: `{event: start|pause|stop|scrobble, movie:
-/// {tmdb?, imdb?, title?, year?}, progress?}`.
+/// {tmdb?, imdb?, title?, year?}, progress?, watched_at?, user?}`.
 pub fn generic(v: &Value) -> MediaEvent {
     let name = text(field(v, "event")).unwrap_or_default();
     let action = match name.as_str() {
@@ -208,6 +212,8 @@ pub fn generic(v: &Value) -> MediaEvent {
         movie,
         progress: number(field(v, "progress")).and_then(|p| Progress::new(p.clamp(0.0, 100.0)).ok()),
         server_user: text(field(v, "user")),
+        watched_at: text(field(v, "watched_at"))
+            .and_then(|t| time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()),
     }
 }
 
