@@ -137,3 +137,74 @@ async fn postgresql_over_tls_verified_against_its_ca() {
     json_of(http.get(server.url("/health/ready")).send().await.unwrap(), 200).await;
     server.stop().await;
 }
+
+struct Redis(std::process::Child);
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn redis_over_tls_verified_against_its_ca() {
+    let dir = TempDir::new("redistls");
+    let (ca, cert, key) = certificates();
+    let (other_ca, _, _) = certificates();
+    for (name, pem) in [("ca.pem", &ca), ("other-ca.pem", &other_ca), ("redis.crt", &cert), ("redis.key", &key)] {
+        std::fs::write(dir.0.join(name), pem).unwrap();
+    }
+    let port = free_port();
+    let _redis = Redis(
+        Command::new("redis-server")
+            .args([
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--tls-cert-file")
+            .arg(dir.0.join("redis.crt"))
+            .arg("--tls-key-file")
+            .arg(dir.0.join("redis.key"))
+            .arg("--tls-ca-cert-file")
+            .arg(dir.0.join("ca.pem"))
+            .args(["--tls-auth-clients", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/test-services.sh installs it)"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the TLS Redis did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let http = reqwest::Client::new();
+    for (ca_file, ready) in [("ca.pem", true), ("other-ca.pem", false)] {
+        let envs = [
+            ("WATCHME_DATABASE_URL", "memory:".to_string()),
+            ("WATCHME_REDIS_URL", format!("rediss://localhost:{port}")),
+            ("WATCHME_REDIS_CA_FILE", dir.0.join(ca_file).display().to_string()),
+        ];
+        let server = start(&dir.0.join(format!("data-{ca_file}")), &envs).await;
+        let answer = http.get(server.url("/health/ready")).send().await.unwrap();
+        let status = answer.status().as_u16();
+        let body: serde_json::Value = answer.json().await.unwrap();
+        let redis = body["dependencies"].as_array().unwrap().iter().find(|c| c["name"] == "redis").cloned().unwrap();
+        if ready {
+            assert_eq!((status, redis["status"].as_str()), (200, Some("up")), "{body}");
+            let page = http.get(server.url("/movies/550")).send().await.unwrap();
+            assert_eq!(page.status().as_u16(), 200, "movie pages go through the TLS Redis cache");
+        } else {
+            assert_eq!(status, 503, "a certificate another CA signed is refused: {body}");
+        }
+        server.stop().await;
+    }
+}

@@ -79,6 +79,9 @@ enum Command {
 
 /// Runs the command line; the exit code is 0 on success, 2 on bad configuration, 1 on failure.
 pub async fn main() -> ExitCode {
+    // One TLS provider for the whole process, before anything connects:
+    // the HTTPS listener, rediss:// and any other rustls user.
+    crate::app::install_crypto_provider();
     let cli = Cli::parse();
     let config = match cli.config.validate() {
         Ok(c) => c,

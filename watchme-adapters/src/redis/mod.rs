@@ -27,8 +27,12 @@ pub use two_tier::TwoTierCache;
 /// Connection settings. `Debug` hides the URL, which may hold a password.
 #[derive(Clone)]
 pub struct RedisConfig {
-    /// `redis://host:port/db` (or `rediss://` for TLS-less deployments behind a proxy).
+    /// `redis://host:port/db`, or `rediss://` for TLS.
     pub url: String,
+    /// PEM certificate(s) of the CA that signed the server's certificate,
+    /// for `rediss://` to a server whose CA is not in the system's store
+    /// (managed Redis with a private CA).
+    pub ca_pem: Option<Vec<u8>>,
     /// Prefix of every key, e.g. `prod:`; keeps deployments sharing a Redis apart.
     pub namespace: String,
     /// Longest any one operation may take before it counts as a failure.
@@ -48,7 +52,7 @@ impl std::fmt::Debug for RedisConfig {
 impl RedisConfig {
     /// Defaults for `url`: no namespace, 250 ms operations.
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), namespace: String::new(), op_timeout: Duration::from_millis(250) }
+        Self { url: url.into(), ca_pem: None, namespace: String::new(), op_timeout: Duration::from_millis(250) }
     }
 }
 
@@ -71,7 +75,14 @@ impl RedisCache {
     /// # Errors
     /// [`CacheError::Unavailable`] when the URL is malformed.
     pub fn new(config: RedisConfig) -> Result<Self, CacheError> {
-        let client = ::redis::Client::open(config.url.as_str()).map_err(|e| CacheError::Unavailable(cause(e)))?;
+        let client = match &config.ca_pem {
+            Some(ca) => ::redis::Client::build_with_tls(
+                config.url.as_str(),
+                ::redis::TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) },
+            ),
+            None => ::redis::Client::open(config.url.as_str()),
+        }
+        .map_err(|e| CacheError::Unavailable(cause(e)))?;
         Ok(Self { client, config, conn: Arc::new(Mutex::new(Conn { manager: None, last_attempt: None })) })
     }
 

@@ -25,6 +25,9 @@ pub struct RawCache {
     /// Prefix of every Redis key, to share one Redis between deployments.
     #[arg(long, env = "WATCHME_REDIS_NAMESPACE", default_value = "")]
     pub redis_namespace: String,
+    /// PEM file of the CA that signed a `rediss://` server's certificate (managed Redis with a private CA).
+    #[arg(long, env = "WATCHME_REDIS_CA_FILE")]
+    pub redis_ca_file: Option<std::path::PathBuf>,
     /// Seconds an entry lives in the in-process L1 in front of Redis (0 = no L1).
     #[arg(long, env = "WATCHME_CACHE_L1_TTL_SECS", default_value = DEFAULT_CACHE_L1_TTL_SECS)]
     pub cache_l1_ttl_secs: String,
@@ -70,6 +73,7 @@ impl RawCache {
         Self {
             redis_url: None,
             redis_namespace: String::new(),
+            redis_ca_file: None,
             cache_l1_ttl_secs: DEFAULT_CACHE_L1_TTL_SECS.into(),
             cache_max_mb: DEFAULT_CACHE_MAX_MB.into(),
             cache_details_ttl_secs: DEFAULT_CACHE_DETAILS_TTL_SECS.into(),
@@ -85,6 +89,13 @@ impl RawCache {
             Some(u) if u.starts_with("redis://") || u.starts_with("rediss://") || u.starts_with("redis+unix://") => {
                 let mut r = RedisConfig::new(u);
                 r.namespace = self.redis_namespace.trim().to_owned();
+                if let Some(path) = &self.redis_ca_file {
+                    match std::fs::read(path) {
+                        Ok(pem) if u.starts_with("rediss://") => r.ca_pem = Some(pem),
+                        Ok(_) => c.fail("WATCHME_REDIS_CA_FILE", "a CA file needs a rediss:// WATCHME_REDIS_URL"),
+                        Err(e) => c.fail("WATCHME_REDIS_CA_FILE", format!("{}: {e}", path.display())),
+                    }
+                }
                 Some(r)
             }
             Some(u) => {
