@@ -72,6 +72,41 @@ pub struct KafkaConfig {
     /// librdkafka debug contexts (its `debug` setting, e.g. `cgrp,topic`),
     /// logged at debug level under the target `librdkafka`; `None` = off.
     pub debug: Option<String>,
+    /// TLS and SASL, for managed brokers.
+    pub security: KafkaSecurity,
+}
+
+/// How clients reach a managed broker: TLS (verified against the system's
+/// CAs or a CA file) and SASL (PLAIN or SCRAM).
+#[derive(Debug, Clone, Default)]
+pub struct KafkaSecurity {
+    /// Speak TLS to the brokers.
+    pub tls: bool,
+    /// PEM file of the CA that signed the brokers' certificates.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// SASL credentials, when the brokers ask for them.
+    pub sasl: Option<KafkaSasl>,
+}
+
+/// SASL credentials.
+#[derive(Clone)]
+pub struct KafkaSasl {
+    /// `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
+    pub mechanism: String,
+    /// The user.
+    pub username: String,
+    /// The password (never printed: see the `Debug` impl).
+    pub password: String,
+}
+
+impl std::fmt::Debug for KafkaSasl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSasl")
+            .field("mechanism", &self.mechanism)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 impl KafkaConfig {
@@ -89,6 +124,7 @@ impl KafkaConfig {
             delivery_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(10),
             debug: None,
+            security: KafkaSecurity::default(),
         }
     }
 
@@ -113,6 +149,22 @@ impl KafkaConfig {
             // Warnings and errors only: the rest is noise in production.
             None => c.set("log_level", "4"),
         };
+        let s = &self.security;
+        let protocol = match (s.tls, &s.sasl) {
+            (false, None) => "plaintext",
+            (true, None) => "ssl",
+            (false, Some(_)) => "sasl_plaintext",
+            (true, Some(_)) => "sasl_ssl",
+        };
+        c.set("security.protocol", protocol);
+        if let Some(ca) = &s.ca_file {
+            c.set("ssl.ca.location", ca.display().to_string());
+        }
+        if let Some(sasl) = &s.sasl {
+            c.set("sasl.mechanisms", &sasl.mechanism)
+                .set("sasl.username", &sasl.username)
+                .set("sasl.password", &sasl.password);
+        }
         c
     }
 

@@ -3,7 +3,7 @@
 //! in-process bus.
 
 use clap::Args;
-use watchme_adapters::kafka::{ConsumerConfig, KafkaConfig};
+use watchme_adapters::kafka::{ConsumerConfig, KafkaConfig, KafkaSasl, KafkaSecurity};
 
 use super::check::Check;
 
@@ -59,6 +59,21 @@ pub struct RawKafka {
     /// librdkafka debug contexts (e.g. `cgrp,topic,msg`), logged under target `librdkafka`; unset = off.
     #[arg(long, env = "WATCHME_KAFKA_DEBUG")]
     pub kafka_debug: Option<String>,
+    /// Speak TLS to the brokers (`true`/`false`).
+    #[arg(long, env = "WATCHME_KAFKA_TLS", default_value = "false")]
+    pub kafka_tls: String,
+    /// PEM file of the CA that signed the brokers' certificates; unset: the system's CAs.
+    #[arg(long, env = "WATCHME_KAFKA_CA_FILE")]
+    pub kafka_ca_file: Option<std::path::PathBuf>,
+    /// SASL mechanism: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`; unset: no SASL.
+    #[arg(long, env = "WATCHME_KAFKA_SASL_MECHANISM")]
+    pub kafka_sasl_mechanism: Option<String>,
+    /// SASL user.
+    #[arg(long, env = "WATCHME_KAFKA_SASL_USERNAME")]
+    pub kafka_sasl_username: Option<String>,
+    /// SASL password (never logged).
+    #[arg(long, env = "WATCHME_KAFKA_SASL_PASSWORD", hide_env_values = true)]
+    pub kafka_sasl_password: Option<String>,
     /// Run the analytics consumer inside the server (`true`/`false`), for
     /// single-node setups; otherwise run `watchme consume`.
     #[arg(long, env = "WATCHME_ANALYTICS_CONSUMER", default_value = DEFAULT_ANALYTICS_CONSUMER)]
@@ -102,6 +117,11 @@ impl RawKafka {
             kafka_session_timeout_ms: DEFAULT_KAFKA_SESSION_TIMEOUT_MS.into(),
             kafka_max_poll_interval_ms: DEFAULT_KAFKA_MAX_POLL_INTERVAL_MS.into(),
             kafka_debug: None,
+            kafka_tls: "false".into(),
+            kafka_ca_file: None,
+            kafka_sasl_mechanism: None,
+            kafka_sasl_username: None,
+            kafka_sasl_password: None,
             analytics_consumer: DEFAULT_ANALYTICS_CONSUMER.into(),
             consumer_group: DEFAULT_CONSUMER_GROUP.into(),
             consumer_batch_size: DEFAULT_CONSUMER_BATCH_SIZE.into(),
@@ -158,8 +178,45 @@ impl RawKafka {
                 3_600_000,
             ),
             debug: self.kafka_debug.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+            security: self.security(c),
             ..KafkaConfig::new(brokers)
         }
+    }
+
+    fn security(&self, c: &mut Check) -> KafkaSecurity {
+        let tls = c.boolean("WATCHME_KAFKA_TLS", &self.kafka_tls);
+        let ca_file = self.kafka_ca_file.clone();
+        if let Some(ca) = &ca_file {
+            if !tls {
+                c.fail("WATCHME_KAFKA_CA_FILE", "a CA file needs WATCHME_KAFKA_TLS=true");
+            } else if let Err(e) = std::fs::metadata(ca) {
+                c.fail("WATCHME_KAFKA_CA_FILE", format!("{}: {e}", ca.display()));
+            }
+        }
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let sasl = match text(&self.kafka_sasl_mechanism) {
+            None => None,
+            Some(m) if matches!(m.as_str(), "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512") => {
+                match (text(&self.kafka_sasl_username), self.kafka_sasl_password.clone().filter(|p| !p.is_empty())) {
+                    (Some(username), Some(password)) => Some(KafkaSasl { mechanism: m, username, password }),
+                    _ => {
+                        c.fail(
+                            "WATCHME_KAFKA_SASL_USERNAME",
+                            "SASL needs WATCHME_KAFKA_SASL_USERNAME and WATCHME_KAFKA_SASL_PASSWORD",
+                        );
+                        None
+                    }
+                }
+            }
+            Some(m) => {
+                c.fail(
+                    "WATCHME_KAFKA_SASL_MECHANISM",
+                    format!("expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got {m:?}"),
+                );
+                None
+            }
+        };
+        KafkaSecurity { tls, ca_file, sasl }
     }
 
     fn consumer(&self, c: &mut Check) -> ConsumerConfig {

@@ -284,6 +284,31 @@ mod tests {
     }
 
     #[test]
+    fn kafka_security_is_validated_and_its_password_never_printed() {
+        let mut raw = RawConfig::defaults();
+        raw.kafka.kafka_brokers = Some("kafka:9093".into());
+        raw.kafka.kafka_sasl_mechanism = Some("GSSAPI".into());
+        raw.kafka.kafka_ca_file = Some("/nonexistent/ca.pem".into());
+        let keys: Vec<&str> = raw.validate().unwrap_err().iter().map(|e| e.key).collect();
+        assert_eq!(
+            keys,
+            ["WATCHME_KAFKA_CA_FILE", "WATCHME_KAFKA_SASL_MECHANISM"],
+            "CA without TLS, unknown mechanism"
+        );
+        raw.kafka.kafka_ca_file = None;
+        raw.kafka.kafka_sasl_mechanism = Some("SCRAM-SHA-512".into());
+        let keys: Vec<&str> = raw.validate().unwrap_err().iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["WATCHME_KAFKA_SASL_USERNAME"], "SASL needs a user and a password");
+        raw.kafka.kafka_sasl_username = Some("watchme".into());
+        raw.kafka.kafka_sasl_password = Some("hunter2-kafka".into());
+        raw.kafka.kafka_tls = "true".into();
+        let c = raw.validate().unwrap();
+        let security = &c.kafka.as_ref().unwrap().config.security;
+        assert!(security.tls && security.sasl.as_ref().is_some_and(|s| s.mechanism == "SCRAM-SHA-512"));
+        assert!(!format!("{c:?}").contains("hunter2-kafka"), "the password is redacted in Debug");
+    }
+
+    #[test]
     fn kafka_settings_are_validated_together() {
         let mut raw = RawConfig::defaults();
         raw.kafka.kafka_brokers = Some("kafka1:9092,nohost".into());
