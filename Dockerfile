@@ -30,6 +30,8 @@ RUN touch src/main.rs watchme-*/src/lib.rs \
  && strip target/release/watchme \
  && mkdir -p /data
 
+# distroless cc carries glibc, libgcc and libssl3, which librdkafka (built
+# with OpenSSL for TLS and SASL SCRAM) links against.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/watchme /usr/local/bin/watchme
 # The embedded default's files (SQLite, the generated JWT secret) go to a

@@ -54,7 +54,7 @@ pub struct NewWebhookRequest {
     /// Which server will post to it.
     pub kind: KindDto,
     /// Only deliveries for this media-server user count; others are ignored.
-    #[oai(validator(min_length = 1, max_length = 200))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^\s\u0085]"))]
     #[serde(default, deserialize_with = "non_null")]
     pub media_server_user: Option<String>,
 }
