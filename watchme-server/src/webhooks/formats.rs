@@ -111,18 +111,26 @@ pub fn jellyfin(v: &Value) -> MediaEvent {
         "scrobble" | "markplayed" => Some(MediaAction::Completed),
         _ => None,
     };
-    let ids = field(&item, "ProviderIds").cloned().unwrap_or(Value::Null);
+    let position = number(field(&data, "PlaybackPositionTicks"));
+    item_event(v, name, action, &item, position)
+}
+
+/// The part Emby and the unofficial Jellyfin plugin share (Jellyfin began
+/// as Emby): the film from `Item` (`Type`, `Name`, `ProductionYear`,
+/// `ProviderIds`, `RunTimeTicks`), the user from `User.Name`.
+fn item_event(v: &Value, name: String, action: Option<MediaAction>, item: &Value, position: Option<f64>) -> MediaEvent {
+    let ids = field(item, "ProviderIds").cloned().unwrap_or(Value::Null);
     let movie = key(
         text(field(&ids, "Tmdb")),
         text(field(&ids, "Imdb")),
-        text(field(&item, "Name")),
-        number(field(&item, "ProductionYear")),
+        text(field(item, "Name")),
+        number(field(item, "ProductionYear")),
     );
     MediaEvent {
         name,
         action,
-        movie: film(text(field(&item, "Type")), movie),
-        progress: progress(number(field(&data, "PlaybackPositionTicks")), number(field(&item, "RunTimeTicks"))),
+        movie: film(text(field(item, "Type")), movie),
+        progress: progress(position, number(field(item, "RunTimeTicks"))),
         server_user: field(v, "User").and_then(|u| text(field(u, "Name"))),
         watched_at: None,
     }
@@ -172,21 +180,8 @@ pub fn emby(v: &Value) -> MediaEvent {
         }
         _ => None,
     };
-    let ids = field(&item, "ProviderIds").cloned().unwrap_or(Value::Null);
-    let movie = key(
-        text(field(&ids, "Tmdb")),
-        text(field(&ids, "Imdb")),
-        text(field(&item, "Name")),
-        number(field(&item, "ProductionYear")),
-    );
-    MediaEvent {
-        name,
-        action,
-        movie: film(text(field(&item, "Type")), movie),
-        progress: progress(number(field(&info, "PositionTicks")), number(field(&item, "RunTimeTicks"))),
-        server_user: field(v, "User").and_then(|u| text(field(u, "Name"))),
-        watched_at: None,
-    }
+    let position = number(field(&info, "PositionTicks"));
+    item_event(v, name, action, &item, position)
 }
 
 /// WatchMe's generic JSON: `{event: start|pause|stop|scrobble, movie:
