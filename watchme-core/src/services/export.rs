@@ -8,29 +8,15 @@
 use std::collections::HashMap;
 
 use crate::domain::{
-    ExportEntry, ExportList, ExportListItem, ExportMark, ExportMovie, ExportPlay, HistoryFilter, MovieId, Page,
-    PageRequest, RequestContext, WatchmeExport, EXPORT_VERSION,
+    ExportEntry, ExportList, ExportListItem, ExportMark, ExportMovie, ExportPlay, HistoryFilter, MovieId,
+    RequestContext, WatchmeExport, EXPORT_VERSION,
 };
 
-use super::{ImportError, ImportService};
+use super::{every_page, ImportError, ImportService};
 
-/// Every page of a paged read, concatenated.
-async fn all<T, E: std::fmt::Display, Fut>(mut fetch: impl FnMut(PageRequest) -> Fut) -> Result<Vec<T>, ImportError>
-where
-    Fut: std::future::Future<Output = Result<Page<T>, E>>,
-{
-    let mut out = Vec::new();
-    for n in 1..=i64::from(PageRequest::MAX_PAGE) {
-        let req = PageRequest::new(Some(n), Some(i64::from(PageRequest::MAX_PER_PAGE)))
-            .map_err(|e| ImportError::Read(e.to_string()))?;
-        let page = fetch(req).await.map_err(|e| ImportError::Read(e.to_string()))?;
-        let last = u64::from(page.page) >= page.total_pages;
-        out.extend(page.items);
-        if last {
-            break;
-        }
-    }
-    Ok(out)
+/// A read that failed, as the export reports it.
+fn read(e: impl std::fmt::Display) -> ImportError {
+    ImportError::Read(e.to_string())
 }
 
 impl ImportService {
@@ -42,16 +28,16 @@ impl ImportService {
     /// [`ImportError`] when a read fails.
     pub async fn export(&self, ctx: &RequestContext) -> Result<WatchmeExport, ImportError> {
         Self::user(ctx)?;
-        let mut plays = all(|p| self.history.plays(ctx, HistoryFilter::default(), p)).await?;
+        let mut plays = every_page(|p| self.history.plays(ctx, HistoryFilter::default(), p)).await.map_err(read)?;
         plays.reverse();
-        let entries = all(|p| self.library.entries(ctx, None, p)).await?;
-        let favorites = all(|p| self.library.favorites(ctx, p)).await?;
-        let views = all(|p| self.library.views(ctx, p)).await?;
+        let entries = every_page(|p| self.library.entries(ctx, None, p)).await.map_err(read)?;
+        let favorites = every_page(|p| self.library.favorites(ctx, p)).await.map_err(read)?;
+        let views = every_page(|p| self.library.views(ctx, p)).await.map_err(read)?;
         let lists = self.lists.mine(ctx).await.map_err(|e| ImportError::Read(e.to_string()))?;
         let mut movies: HashMap<MovieId, ExportMovie> = HashMap::new();
         let mut list_items = Vec::with_capacity(lists.len());
         for l in &lists {
-            list_items.push(all(|p| self.lists.items(ctx, l.id, p)).await?);
+            list_items.push(every_page(|p| self.lists.items(ctx, l.id, p)).await.map_err(read)?);
         }
         let ids = plays
             .iter()

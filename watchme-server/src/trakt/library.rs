@@ -9,8 +9,10 @@ use watchme_core::domain::{
     ActivityKind, LibraryEntry, LibraryUpdate, MovieId, PageRequest, Rating, RequestContext, WatchStatus,
 };
 
+use watchme_core::services::every_page;
+
 use super::call::{self, Call};
-use super::sync::{all, counts, resolve_movies, Kind};
+use super::sync::{counts, resolve_movies, Kind};
 use super::wire::{self, echo_others, items, NotFound};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,7 +23,7 @@ async fn entries(
     ctx: &RequestContext,
     status: Option<WatchStatus>,
 ) -> Result<Vec<LibraryEntry>, ApiError> {
-    all(|p| state.library.entries(ctx, status, p)).await
+    Ok(every_page(|p| state.library.entries(ctx, status, p)).await?)
 }
 
 /// Paged when the client asked for a page (Trakt's "optional pagination"), else everything.

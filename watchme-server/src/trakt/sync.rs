@@ -9,9 +9,9 @@ use poem::Response;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use watchme_core::domain::{
-    ActivityKind, HistoryFilter, MovieId, Page, PageRequest, Play, PlayAction, PlayId, PlaySource, MAX_PLAYS_PER_BATCH,
+    ActivityKind, HistoryFilter, MovieId, PageRequest, Play, PlayAction, PlayId, PlaySource, MAX_PLAYS_PER_BATCH,
 };
-use watchme_core::services::{HistoryError, PlayRequest};
+use watchme_core::services::{every_page, HistoryError, PlayRequest};
 
 use super::call::{self, Call};
 use super::wire::{self, echo_others, items, resolve, NotFound, Resolved};
@@ -193,34 +193,13 @@ pub(super) async fn history_get(c: Call) -> Result<Response, ApiError> {
     Ok(call::paged(plays, play))
 }
 
-/// Every page of something paged, concatenated (for Trakt's unpaged lists).
-pub(super) async fn all<T, F, Fut, E>(mut fetch: F) -> Result<Vec<T>, ApiError>
-where
-    F: FnMut(PageRequest) -> Fut,
-    Fut: std::future::Future<Output = Result<Page<T>, E>>,
-    ApiError: From<E>,
-{
-    let mut out = Vec::new();
-    for n in 1..=i64::from(PageRequest::MAX_PAGE) {
-        let req = PageRequest::new(Some(n), Some(i64::from(PageRequest::MAX_PER_PAGE)))
-            .map_err(|e| ApiError::invalid_field("page", e))?;
-        let page = fetch(req).await?;
-        let last = u64::from(page.page) >= page.total_pages;
-        out.extend(page.items);
-        if last {
-            break;
-        }
-    }
-    Ok(out)
-}
-
 /// `GET /sync/watched/{type}`: each watched movie with its play count and last play.
 pub(super) async fn watched_get(c: Call) -> Result<Response, ApiError> {
     let ctx = c.ctx().await?;
     if Kind::of(c.param("type"))? == Kind::Other {
         return Ok(call::ok(&json!([])));
     }
-    let plays = all(|p| c.state.history.plays(&ctx, HistoryFilter::default(), p)).await?;
+    let plays = every_page(|p| c.state.history.plays(&ctx, HistoryFilter::default(), p)).await?;
     let mut by_movie: Vec<(MovieId, u64, OffsetDateTime, Value)> = Vec::new();
     let mut index: HashMap<MovieId, usize> = HashMap::new();
     for p in plays {

@@ -5,7 +5,7 @@
 use poem::Response;
 use serde_json::{json, Map, Value};
 use watchme_core::domain::{ListId, ListItem, ListPrivacy, RequestContext, UserList};
-use watchme_core::services::{ListError, NewList};
+use watchme_core::services::{every_page, ListError, NewList};
 
 use super::call::{self, Call};
 use super::sync::{self, resolve_movies, Kind};
@@ -258,7 +258,7 @@ pub(super) async fn items_get(c: Call) -> Result<Response, ApiError> {
     match paging {
         Some(p) => Ok(call::paged(c.state.lists.items(&ctx, list.id, p).await?, list_item)),
         None => {
-            let all = sync::all(|p| c.state.lists.items(&ctx, list.id, p)).await?;
+            let all = every_page(|p| c.state.lists.items(&ctx, list.id, p)).await?;
             Ok(call::ok(&Value::Array(all.into_iter().map(list_item).collect())))
         }
     }
