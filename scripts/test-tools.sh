@@ -2,8 +2,12 @@
 # Installs the Python tools the OpenAPI tests drive (and, through
 # tests/trakt/install.sh, the Trakt client libraries), into a virtualenv of
 # their own outside the clone (so a fresh clone reuses it):
-# schemathesis (property-based conformance of /openapi.json) and
-# openapi-python-client (a client generated from the spec). Pinned
+# schemathesis (property-based conformance of /openapi.json),
+# openapi-python-client (a client generated from the spec) and
+# kubernetes-validate (the Kubernetes schemas, offline, for deploy/k8s),
+# locust (the soak test's load, scripts/soak.sh);
+# plus the Debian packages that check deploy/ (docker-compose renders the
+# compose file, prometheus brings promtool). Pinned
 # versions; a venv that already has them is reused in milliseconds, a fresh
 # one takes about 20 s. The tests find it at $WATCHME_TEST_TOOLS_DIR
 # (default ~/.cache/watchme-test-tools).
@@ -11,9 +15,24 @@ set -euo pipefail
 
 SCHEMATHESIS_VERSION=4.32.5
 OPENAPI_PYTHON_CLIENT_VERSION=0.29.1
+KUBERNETES_VALIDATE_VERSION=1.37.0
+LOCUST_VERSION=2.47.0
 dir="${WATCHME_TEST_TOOLS_DIR:-$HOME/.cache/watchme-test-tools}"
 stamp="$dir/installed"
-want="schemathesis==$SCHEMATHESIS_VERSION openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION"
+want="schemathesis==$SCHEMATHESIS_VERSION openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION kubernetes-validate==$KUBERNETES_VALIDATE_VERSION locust==$LOCUST_VERSION"
+
+# tests/deploy.rs: compose rendering, promtool; kubectl (for its built-in
+# kustomize) comes with this kind of machine.
+need_apt=()
+command -v docker-compose >/dev/null || need_apt+=(docker-compose)
+command -v promtool >/dev/null || need_apt+=(prometheus)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "test tools: installing ${need_apt[*]} (Debian)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends "${need_apt[@]}" >/dev/null 2>&1 ||
+    { apt-get update >/dev/null && apt-get install -y --no-install-recommends "${need_apt[@]}" >/dev/null; }
+fi
+command -v kubectl >/dev/null || { echo "kubectl (with kustomize) is needed by tests/deploy.rs: install it from your Kubernetes vendor's packages"; exit 1; }
 
 # The real Trakt clients the Trakt-compatible API is tested with (pytrakt
 # and the npm trakt.tv), under the test's own folder.
