@@ -3,7 +3,8 @@
 //! `postgres` user) with a certificate made here, whose pg_hba.conf refuses
 //! any connection without TLS: WatchMe migrates and serves with
 //! `sslmode=verify-full&sslrootcert=`, and is refused without TLS and with
-//! another CA.
+//! another CA. Redis likewise over `rediss://`, and Kafka with SASL SCRAM,
+//! over plain TCP and over TLS (terminated by socat in front of tansu).
 
 mod support;
 
@@ -37,6 +38,16 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A child process killed when dropped: a broker or its TLS front.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A CA, and a certificate for localhost signed by it: (ca pem, cert pem, key pem).
 fn certificates() -> (String, String, String) {
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -47,15 +58,6 @@ fn certificates() -> (String, String, String) {
     let leaf_key = KeyPair::generate().unwrap();
     let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).unwrap();
     (ca_cert.pem(), leaf_cert.pem(), leaf_key.serialize_pem())
-}
-
-struct Postgres(std::process::Child);
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test]
@@ -84,7 +86,7 @@ async fn postgresql_over_tls_verified_against_its_ca() {
     )
     .unwrap();
     let port = free_port();
-    let _pg = Postgres(
+    let _pg = Child(
         as_postgres(&pg_bin("postgres"))
             .arg("-D")
             .arg(&data)
@@ -138,15 +140,6 @@ async fn postgresql_over_tls_verified_against_its_ca() {
     server.stop().await;
 }
 
-struct Redis(std::process::Child);
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn redis_over_tls_verified_against_its_ca() {
     let dir = TempDir::new("redistls");
@@ -156,7 +149,7 @@ async fn redis_over_tls_verified_against_its_ca() {
         std::fs::write(dir.0.join(name), pem).unwrap();
     }
     let port = free_port();
-    let _redis = Redis(
+    let _redis = Child(
         Command::new("redis-server")
             .args([
                 "--port",
@@ -209,48 +202,101 @@ async fn redis_over_tls_verified_against_its_ca() {
     }
 }
 
-struct Broker(std::process::Child);
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+fn wait_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
-fn tansu(dir: &Path, port: u16, secure: bool) -> Broker {
-    let url = format!("tcp://localhost:{port}");
+/// tansu on `port`, telling clients to connect to `advertised` (the TLS
+/// front's port when there is one), with SASL required when `secure`.
+fn tansu(dir: &Path, port: u16, advertised: u16, secure: bool) -> Child {
     let mut cmd = Command::new(watchme_adapters::contract::fixtures::tansu_bin());
     cmd.arg("broker")
-        .args(["--listener-url", &format!("tcp://127.0.0.1:{port}"), "--advertised-listener-url", &url])
+        .args(["--listener-url", &format!("tcp://127.0.0.1:{port}")])
+        .args(["--advertised-listener-url", &format!("tcp://localhost:{advertised}")])
         .arg("--storage-engine")
         .arg(format!("sqlite:///{}", dir.join("tansu.db").display()));
     if secure {
-        // TLS too would be the managed setup, but tansu 0.6's command line
-        // cannot turn it on (its --cert and --key are declared mutually
-        // exclusive, and it needs both): SASL is tested over plain TCP.
         cmd.arg("--authentication");
     }
-    let log = std::fs::File::create(dir.join(format!("tansu-{secure}.log"))).unwrap();
-    let child = cmd.stdout(Stdio::null()).stderr(log).spawn().expect("tansu (scripts/install-broker.sh)");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "tansu did not start");
-        std::thread::sleep(Duration::from_millis(50));
+    let log = std::fs::File::create(dir.join(format!("tansu-{port}.log"))).unwrap();
+    let child = cmd.stdout(Stdio::null()).stderr(log).spawn().expect("tansu (scripts/test-services.sh)");
+    let child = Child(child);
+    wait_listening(port, "tansu");
+    child
+}
+
+/// TLS terminated in front of the broker, the way a managed Kafka's load
+/// balancer does it: tansu 0.6's command line cannot enable TLS itself (its
+/// `--cert` and `--key` are declared mutually exclusive, and it needs both),
+/// so socat speaks TLS on `port` with the certificate and forwards to `to`.
+fn tls_front(dir: &Path, port: u16, to: u16) -> Child {
+    let listen = format!(
+        "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,verify=0,cert={},key={}",
+        dir.join("cert.pem").display(),
+        dir.join("key.pem").display()
+    );
+    let child = Command::new("socat")
+        .args([listen, format!("TCP:127.0.0.1:{to}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("socat (scripts/test-services.sh)");
+    let child = Child(child);
+    wait_listening(port, "socat");
+    child
+}
+
+/// Whether a server with these Kafka settings becomes ready (the events
+/// probe needs the broker), and that it never logs the SASL password.
+async fn ready_with(dir: &Path, port: u16, password: &str, tls: Option<&Path>, up: bool) {
+    let mut envs = vec![
+        ("WATCHME_DATABASE_URL", "memory:".to_string()),
+        ("WATCHME_KAFKA_BROKERS", format!("localhost:{port}")),
+        ("WATCHME_KAFKA_TLS", tls.is_some().to_string()),
+        ("WATCHME_KAFKA_SASL_MECHANISM", "SCRAM-SHA-256".into()),
+        ("WATCHME_KAFKA_SASL_USERNAME", "watchme".into()),
+        ("WATCHME_KAFKA_SASL_PASSWORD", password.into()),
+        ("WATCHME_KAFKA_CREATE_TOPICS", "false".into()),
+        ("WATCHME_READY_REQUIRES", "database,events".into()),
+    ];
+    if let Some(ca) = tls {
+        envs.push(("WATCHME_KAFKA_CA_FILE", ca.display().to_string()));
     }
-    Broker(child)
+    let server = start(&dir.join(format!("data-{}", uuid::Uuid::new_v4().simple())), &envs).await;
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let s = http.get(server.url("/health/ready")).send().await.unwrap().status().as_u16();
+        if (s == 200) == up || Instant::now() > deadline {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let what = format!("port {port}, password {password:?}, CA {tls:?}");
+    assert_eq!(status == 200, up, "{what}: /health/ready {status}");
+    let logs = server.logs.lock().unwrap().join("\n");
+    assert!(!logs.contains("s3cret-pass"), "the SASL password is never logged");
+    server.stop().await;
 }
 
 #[tokio::test]
-async fn kafka_with_sasl_scram_and_tls_attempted_when_asked() {
+async fn kafka_with_sasl_scram_over_tls_verified_against_its_ca() {
     let dir = TempDir::new("kafkasasl");
-    let (ca, _, _) = certificates();
-    std::fs::write(dir.0.join("ca.pem"), &ca).unwrap();
+    let (ca, cert, key) = certificates();
+    let (other_ca, _, _) = certificates();
+    for (name, pem) in [("ca.pem", &ca), ("cert.pem", &cert), ("key.pem", &key), ("other-ca.pem", &other_ca)] {
+        std::fs::write(dir.0.join(name), pem).unwrap();
+    }
+    let (ca, other_ca) = (dir.0.join("ca.pem"), dir.0.join("other-ca.pem"));
     // The user is made through a plain broker on the same storage, then the
-    // broker comes back with TLS and authentication required.
+    // broker comes back with authentication required.
     let plain_port = free_port();
     {
-        let _plain = tansu(&dir.0, plain_port, false);
+        let _plain = tansu(&dir.0, plain_port, plain_port, false);
         let made = Command::new(watchme_adapters::contract::fixtures::tansu_bin())
             .args(["user", "create", "--broker", &format!("tcp://127.0.0.1:{plain_port}"), "--mechanism", "scram256"])
             .args(["watchme", "s3cret-pass"])
@@ -258,36 +304,22 @@ async fn kafka_with_sasl_scram_and_tls_attempted_when_asked() {
             .unwrap();
         assert!(made.status.success(), "tansu user create: {}", String::from_utf8_lossy(&made.stderr));
     }
+    // SASL over plain TCP: the right password; a wrong one; TLS asked of a
+    // broker that speaks none.
     let port = free_port();
-    let _secure = tansu(&dir.0, port, true);
-    let http = reqwest::Client::new();
-    // The right password; a wrong one; the right one but TLS to a broker that speaks none.
-    for (password, tls, up) in [("s3cret-pass", false, true), ("wrong", false, false), ("s3cret-pass", true, false)] {
-        let mut envs = vec![
-            ("WATCHME_DATABASE_URL", "memory:".to_string()),
-            ("WATCHME_KAFKA_BROKERS", format!("localhost:{port}")),
-            ("WATCHME_KAFKA_TLS", tls.to_string()),
-            ("WATCHME_KAFKA_SASL_MECHANISM", "SCRAM-SHA-256".into()),
-            ("WATCHME_KAFKA_SASL_USERNAME", "watchme".into()),
-            ("WATCHME_KAFKA_SASL_PASSWORD", password.into()),
-            ("WATCHME_KAFKA_CREATE_TOPICS", "false".into()),
-            ("WATCHME_READY_REQUIRES", "database,events".into()),
-        ];
-        if tls {
-            envs.push(("WATCHME_KAFKA_CA_FILE", dir.0.join("ca.pem").display().to_string()));
-        }
-        let server = start(&dir.0.join(format!("data-{}-{tls}", password.len())), &envs).await;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            let s = http.get(server.url("/health/ready")).send().await.unwrap().status().as_u16();
-            if (s == 200) == up || Instant::now() > deadline {
-                break s;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
-        assert_eq!(status == 200, up, "password {password:?}, tls {tls}: /health/ready {status}");
-        let logs = server.logs.lock().unwrap().join("\n");
-        assert!(!logs.contains("s3cret-pass"), "the SASL password is never logged");
-        server.stop().await;
+    {
+        let _broker = tansu(&dir.0, port, port, true);
+        ready_with(&dir.0, port, "s3cret-pass", None, true).await;
+        ready_with(&dir.0, port, "wrong", None, false).await;
+        ready_with(&dir.0, port, "s3cret-pass", Some(&ca), false).await;
     }
+    // SASL_SSL, the managed setup: TLS verified against the CA (and refused
+    // with another CA, or without TLS), then SCRAM inside it.
+    let (inner, tls_port) = (free_port(), free_port());
+    let _broker = tansu(&dir.0, inner, tls_port, true);
+    let _front = tls_front(&dir.0, tls_port, inner);
+    ready_with(&dir.0, tls_port, "s3cret-pass", Some(&ca), true).await;
+    ready_with(&dir.0, tls_port, "s3cret-pass", Some(&other_ca), false).await;
+    ready_with(&dir.0, tls_port, "wrong", Some(&ca), false).await;
+    ready_with(&dir.0, tls_port, "s3cret-pass", None, false).await;
 }
