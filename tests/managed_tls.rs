@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use serde_json::json;
 use support::{command, json_of, start, TempDir};
 
@@ -52,9 +52,15 @@ impl Drop for Child {
 fn certificates() -> (String, String, String) {
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // Names of their own: with rcgen's one default name for both, OpenSSL
+    // (librdkafka's) takes the leaf for self-signed and stops there.
+    ca.distinguished_name.push(DnType::CommonName, "WatchMe test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let ca_key = KeyPair::generate().unwrap();
     let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.use_authority_key_identifier_extension = true;
     let leaf_key = KeyPair::generate().unwrap();
     let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).unwrap();
     (ca_cert.pem(), leaf_cert.pem(), leaf_key.serialize_pem())
@@ -242,7 +248,7 @@ fn tls_front(dir: &Path, port: u16, to: u16) -> Child {
     let child = Command::new("socat")
         .args([listen, format!("TCP:127.0.0.1:{to}")])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("socat-{port}.log"))).unwrap())
         .spawn()
         .expect("socat (scripts/test-services.sh)");
     let child = Child(child);
@@ -277,8 +283,9 @@ async fn ready_with(dir: &Path, port: u16, password: &str, tls: Option<&Path>, u
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let what = format!("port {port}, password {password:?}, CA {tls:?}");
-    assert_eq!(status == 200, up, "{what}: /health/ready {status}");
     let logs = server.logs.lock().unwrap().join("\n");
+    let kafka: Vec<&str> = logs.lines().filter(|l| l.contains("librdkafka")).take(5).collect();
+    assert_eq!(status == 200, up, "{what}: /health/ready {status}; {kafka:#?}");
     assert!(!logs.contains("s3cret-pass"), "the SASL password is never logged");
     server.stop().await;
 }
