@@ -273,6 +273,42 @@ async fn repeated_failures_open_the_circuit_and_spare_tmdb() {
     assert_eq!(server.received_requests().await.unwrap().len(), 2, "no call while the circuit is open");
 }
 
+/// Found by the soak test: the readiness probe's own timeout dropped the
+/// half-open circuit's one trial call while TMDb was slow, and the circuit
+/// then stayed open for good (every later call refused, TMDb never asked
+/// again). A dropped trial now gives the trial back.
+#[tokio::test]
+async fn a_trial_call_cancelled_by_its_caller_does_not_keep_the_circuit_open() {
+    let server = MockServer::start().await;
+    let slow = Mock::given(path("/movie/550"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fight_club()).set_delay(Duration::from_secs(2)))
+        .mount_as_scoped(&server)
+        .await;
+    let cfg = TmdbConfig {
+        max_retries: 0,
+        breaker_threshold: 1,
+        breaker_cooldown: Duration::from_millis(100),
+        ..config(&server, TmdbAuth::ApiKey("k".into()))
+    };
+    let src = TmdbSource::new(cfg).unwrap();
+    let id = MovieId::new(550).unwrap();
+    assert!(src.details(id).await.is_err(), "timed out: the circuit opens");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // The trial, abandoned by a caller that stops waiting (as a probe's timeout does).
+    assert!(tokio::time::timeout(Duration::from_millis(50), src.details(id)).await.is_err());
+    drop(slow);
+    Mock::given(path("/movie/550"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fight_club()))
+        .mount(&server)
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while src.details(id).await.is_err() {
+        assert!(Instant::now() < deadline, "TMDb is back but the circuit stays open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(src.breaker_state(), BreakerState::Closed);
+}
+
 // The MovieSource contract against the TMDb-shaped server.
 
 const KNOWN: contract::KnownMovies = contract::KnownMovies {

@@ -23,7 +23,7 @@ use watchme_core::domain::{ImdbId, MovieDetails, MovieId, MovieSummary, Page, Pa
 use watchme_core::error::{cause, cause_msg, chain, MovieSourceError};
 use watchme_core::ports::MovieSource;
 
-pub use breaker::{Breaker, BreakerState};
+pub use breaker::{Breaker, BreakerState, Permit};
 
 /// TMDb's fixed page size.
 const TMDB_PAGE: u64 = 20;
@@ -95,7 +95,7 @@ impl TmdbConfig {
             max_retry_after: Duration::from_secs(10),
             rate_limit_per_sec: 40,
             breaker_threshold: 5,
-            breaker_cooldown: Duration::from_secs(30),
+            breaker_cooldown: Duration::from_secs(10),
         }
     }
 }
@@ -196,10 +196,10 @@ impl TmdbSource {
         fields(otel.name = "GET tmdb", otel.kind = "client", http.request.method = "GET", url.path = path, server.address = %self.config.base_url, tmdb.retries = tracing::field::Empty)
     )]
     async fn get<T: DeserializeOwned>(&self, path: &str, params: &[(&str, String)]) -> Result<T, MovieSourceError> {
-        if !self.breaker.allow() {
+        let Some(permit) = self.breaker.allow() else {
             metrics::counter!("watchme_tmdb_requests_total", "outcome" => "breaker_open").increment(1);
             return Err(MovieSourceError::Unavailable(cause_msg("TMDb circuit open: recent calls failed")));
-        }
+        };
         let mut retry = 0;
         loop {
             self.limiter.until_ready().await;
@@ -213,15 +213,15 @@ impl TmdbSource {
                     };
                     metrics::counter!("watchme_tmdb_requests_total", "outcome" => outcome).increment(1);
                     match &result {
-                        Err(MovieSourceError::Unavailable(_)) => self.breaker.failure(),
-                        _ => self.breaker.success(),
+                        Err(MovieSourceError::Unavailable(_)) => permit.failure(),
+                        _ => permit.success(),
                     }
                     return result;
                 }
                 Attempt::Retry { error, wait } => {
                     if retry >= self.config.max_retries {
                         metrics::counter!("watchme_tmdb_requests_total", "outcome" => "error").increment(1);
-                        self.breaker.failure();
+                        permit.failure();
                         return Err(error);
                     }
                     metrics::counter!("watchme_tmdb_retries_total").increment(1);
