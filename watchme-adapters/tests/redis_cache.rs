@@ -139,3 +139,39 @@ async fn movie_pages_keep_working_while_redis_is_down() {
     assert!(cache.get("watchme:v1:movie:278:en-US").await.unwrap().is_some(), "writes reach Redis again");
     drop(redis);
 }
+
+/// Found by the soak test: with Redis killed, every cache and rate-limit
+/// operation waited its 250 ms timeout, so a page doing three of them took
+/// 760 ms for the whole outage. After one failure, operations fail at once
+/// but for one probe a second, and the first probe after Redis is back
+/// restores it.
+#[tokio::test]
+async fn a_dead_redis_fails_operations_at_once_after_the_first_failure() {
+    let mut redis = OwnRedis::start();
+    let cache = RedisCache::new(RedisConfig::new(redis.url())).unwrap();
+    cache.set("k", b"v".to_vec(), Duration::from_secs(60)).await.unwrap();
+    redis.stop();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while cache.get("k").await.is_ok() {
+        assert!(Instant::now() < deadline, "the dead Redis is noticed");
+    }
+    let started = Instant::now();
+    let mut failed_fast = 0;
+    for _ in 0..50 {
+        let op = Instant::now();
+        assert!(cache.get("k").await.is_err());
+        if op.elapsed() < Duration::from_millis(20) {
+            failed_fast += 1;
+        }
+    }
+    assert!(failed_fast >= 48, "{failed_fast} of 50 operations failed at once (at most one probe a second waits)");
+    assert!(started.elapsed() < Duration::from_millis(900), "50 operations on a dead Redis: {:?}", started.elapsed());
+
+    let _redis = OwnRedis::start_on(redis.port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cache.set("k", b"again".to_vec(), Duration::from_secs(60)).await.is_err() {
+        assert!(Instant::now() < deadline, "a probe reconnects once Redis is back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(cache.get("k").await.unwrap().as_deref(), Some(&b"again"[..]));
+}

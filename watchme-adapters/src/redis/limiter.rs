@@ -58,12 +58,14 @@ impl RateLimiter for RedisRateLimiter {
         let interval_us = policy.interval().as_micros().max(1) as u64;
         let mut invocation = self.script.key(full_key);
         invocation.arg(interval_us).arg(policy.limit);
-        let reply: Vec<i64> =
+        let reply: Result<Vec<i64>, _> =
             match tokio::time::timeout(self.redis.config().op_timeout, invocation.invoke_async(&mut conn)).await {
-                Ok(Ok(v)) => v,
-                Ok(Err(e)) => return Err(RateLimitError::Unavailable(cause(e))),
-                Err(_) => return Err(RateLimitError::Unavailable(cause_msg("redis rate limit check timed out"))),
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(RateLimitError::Unavailable(cause(e))),
+                Err(_) => Err(RateLimitError::Unavailable(cause_msg("redis rate limit check timed out"))),
             };
+        self.redis.record(&reply);
+        let reply = reply?;
         let [allowed, remaining, reset_us, retry_us] = reply[..] else {
             return Err(RateLimitError::Unavailable(cause_msg("unexpected reply from the rate limit script")));
         };

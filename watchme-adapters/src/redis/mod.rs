@@ -4,13 +4,16 @@
 //! Redis is an optimisation, never a dependency a request waits on: every
 //! operation is bounded by a short timeout, a Redis that is down at start-up
 //! is connected to lazily (at most one attempt per second), and the
-//! connection manager reconnects by itself after an outage. All keys are
+//! connection manager reconnects by itself after an outage. After a failed
+//! operation, operations fail at once for a second but for one probe, so a
+//! Redis that is down costs requests nothing rather than a timeout each. All keys are
 //! prefixed with a namespace, so two deployments (or two tests) sharing a
 //! Redis never see each other's keys.
 
 mod limiter;
 mod two_tier;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,12 +64,51 @@ struct Conn {
     last_attempt: Option<Instant>,
 }
 
+/// How often operations probe a Redis that just failed; the rest fail at once.
+const PROBE_EVERY_MS: u64 = 1000;
+
+/// When the last operation failed, in milliseconds since `epoch` plus one
+/// (0: the last one succeeded); an atomic, so the hot path takes no lock.
+struct Health {
+    epoch: Instant,
+    failed_at_ms: AtomicU64,
+}
+
+impl Health {
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64 + 1
+    }
+
+    /// Whether an operation may go to Redis: yes when it is healthy, and for
+    /// one caller a second (the probe) when it failed.
+    fn admit(&self) -> bool {
+        let failed = self.failed_at_ms.load(Ordering::Relaxed);
+        if failed == 0 {
+            return true;
+        }
+        let now = self.now_ms();
+        now.saturating_sub(failed) >= PROBE_EVERY_MS
+            && self.failed_at_ms.compare_exchange(failed, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    }
+
+    fn record(&self, ok: bool) {
+        if ok {
+            if self.failed_at_ms.load(Ordering::Relaxed) != 0 {
+                self.failed_at_ms.store(0, Ordering::Relaxed);
+            }
+        } else {
+            self.failed_at_ms.store(self.now_ms(), Ordering::Relaxed);
+        }
+    }
+}
+
 /// A byte cache in Redis. Clones share the connection.
 #[derive(Clone)]
 pub struct RedisCache {
     client: ::redis::Client,
     config: RedisConfig,
     conn: Arc<Mutex<Conn>>,
+    health: Arc<Health>,
 }
 
 impl RedisCache {
@@ -83,7 +125,8 @@ impl RedisCache {
             None => ::redis::Client::open(config.url.as_str()),
         }
         .map_err(|e| CacheError::Unavailable(cause(e)))?;
-        Ok(Self { client, config, conn: Arc::new(Mutex::new(Conn { manager: None, last_attempt: None })) })
+        let health = Arc::new(Health { epoch: Instant::now(), failed_at_ms: AtomicU64::new(0) });
+        Ok(Self { client, config, conn: Arc::new(Mutex::new(Conn { manager: None, last_attempt: None })), health })
     }
 
     /// The client, for pub/sub.
@@ -101,7 +144,23 @@ impl RedisCache {
         &self.config
     }
 
+    /// Records how an operation went (see [`Health`]).
+    pub(crate) fn record<T, E>(&self, outcome: &Result<T, E>) {
+        self.health.record(outcome.is_ok());
+    }
+
     async fn manager(&self) -> Result<ConnectionManager, CacheError> {
+        if !self.health.admit() {
+            return Err(CacheError::Unavailable(cause_msg("redis failed just now (probing once a second)")));
+        }
+        let connected = self.connect().await;
+        if connected.is_err() {
+            self.record(&connected);
+        }
+        connected
+    }
+
+    async fn connect(&self) -> Result<ConnectionManager, CacheError> {
         let mut c = self.conn.lock().await;
         if let Some(m) = &c.manager {
             return Ok(m.clone());
@@ -130,11 +189,13 @@ impl RedisCache {
 
     async fn run<T: ::redis::FromRedisValue>(&self, cmd: &::redis::Cmd) -> Result<T, CacheError> {
         let mut m = self.manager().await?;
-        match tokio::time::timeout(self.config.op_timeout, cmd.query_async::<T>(&mut m)).await {
+        let done = match tokio::time::timeout(self.config.op_timeout, cmd.query_async::<T>(&mut m)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(CacheError::Unavailable(cause(e))),
             Err(_) => Err(CacheError::Unavailable(cause_msg("redis operation timed out"))),
-        }
+        };
+        self.record(&done);
+        done
     }
 
     /// Answers PING.
