@@ -74,13 +74,15 @@ pub enum ApiError {
     /// Our fault; the cause is logged under the request id.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
-    /// The movie source answered badly.
-    #[oai(status = 502)]
-    BadGateway(Json<ErrorBody>),
-    /// A dependency is down; retry later.
+    /// A dependency (the database, the movie source) is down; retry after
+    /// the given seconds.
     #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>),
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
 }
+
+/// The `Retry-After` of a 503: a dependency's outage is usually seconds
+/// (a database failover, TMDb's circuit breaker's next trial).
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 /// An error body for the current request.
 pub fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
@@ -124,7 +126,10 @@ impl ApiError {
     /// source is down (and nothing is cached), logging the cause.
     fn movie_lookup_unavailable(c: &Cause) -> Self {
         tracing::warn!(error = %chain(cause_ref(c)), "movie source unavailable");
-        Self::Unavailable(body("upstream_unavailable", "the movie could not be looked up; retry later"))
+        Self::Unavailable(
+            body("upstream_unavailable", "the movie could not be looked up; retry later"),
+            UNAVAILABLE_RETRY_AFTER_SECS,
+        )
     }
 
     /// A 403.
@@ -157,7 +162,10 @@ impl ApiError {
     /// A 503, logging its cause chain.
     pub fn unavailable(what: &str, cause: &(dyn std::error::Error + 'static)) -> Self {
         tracing::warn!(error = %chain(cause), dependency = what, "dependency unavailable");
-        Self::Unavailable(body("unavailable", format!("{what} is temporarily unavailable; retry later")))
+        Self::Unavailable(
+            body("unavailable", format!("{what} is temporarily unavailable; retry later")),
+            UNAVAILABLE_RETRY_AFTER_SECS,
+        )
     }
 
     fn parts(&self) -> (StatusCode, &ErrorBody) {
@@ -172,8 +180,7 @@ impl ApiError {
             Self::Unprocessable(b) => (StatusCode::UNPROCESSABLE_ENTITY, &b.0),
             Self::TooManyRequests(b, _) => (StatusCode::TOO_MANY_REQUESTS, &b.0),
             Self::Internal(b) => (StatusCode::INTERNAL_SERVER_ERROR, &b.0),
-            Self::BadGateway(b) => (StatusCode::BAD_GATEWAY, &b.0),
-            Self::Unavailable(b) => (StatusCode::SERVICE_UNAVAILABLE, &b.0),
+            Self::Unavailable(b, _) => (StatusCode::SERVICE_UNAVAILABLE, &b.0),
         }
     }
 
@@ -287,11 +294,17 @@ impl From<MovieError> for ApiError {
             MovieError::NotFound => Self::not_found("movie_not_found", "no movie with this id"),
             MovieError::UpstreamUnavailable(c) => {
                 tracing::warn!(error = %chain(cause_ref(&c)), "movie source unavailable");
-                Self::BadGateway(body("upstream_unavailable", "the movie source is unavailable; retry later"))
+                Self::Unavailable(
+                    body("upstream_unavailable", "the movie source is unavailable; retry later"),
+                    UNAVAILABLE_RETRY_AFTER_SECS,
+                )
             }
             MovieError::UpstreamMisconfigured(c) => {
                 tracing::error!(error = %chain(cause_ref(&c)), "movie source refused our configuration; check the TMDb credentials");
-                Self::Unavailable(body("upstream_misconfigured", "the movie source is unavailable"))
+                Self::Unavailable(
+                    body("upstream_misconfigured", "the movie source is unavailable"),
+                    UNAVAILABLE_RETRY_AFTER_SECS,
+                )
             }
         }
     }

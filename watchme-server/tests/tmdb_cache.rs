@@ -106,7 +106,9 @@ async fn a_stale_copy_is_served_when_tmdb_fails_and_errors_map_without_one() {
     assert_eq!(x_cache(&stale), "STALE");
     assert_eq!(common::body(stale).await["title"], "Forrest Gump");
 
-    let v = common::assert_error(client.get("/movies/14").send().await, 502, "TMDb down, nothing cached").await;
+    let down = client.get("/movies/14").send().await;
+    assert_eq!(common::header(&down, "retry-after").as_deref(), Some("5"), "a 503 says when to retry");
+    let v = common::assert_error(down, 503, "TMDb down, nothing cached").await;
     assert_eq!(v["code"], "upstream_unavailable");
     let v = common::assert_error(client.get("/movies/15").send().await, 503, "TMDb refuses our key").await;
     assert_eq!(v["code"], "upstream_misconfigured");

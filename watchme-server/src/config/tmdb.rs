@@ -11,6 +11,7 @@ const DEFAULT_TMDB_IMAGE_BASE_URL: &str = "https://image.tmdb.org/t/p";
 const DEFAULT_TMDB_LANGUAGE: &str = "en-US";
 const DEFAULT_TMDB_TIMEOUT_MS: &str = "5000";
 const DEFAULT_TMDB_RATE_LIMIT: &str = "40";
+const DEFAULT_TMDB_BREAKER_COOLDOWN_SECS: &str = "10";
 
 /// Raw TMDb settings.
 #[derive(Debug, Clone, Args)]
@@ -40,6 +41,10 @@ pub struct RawTmdb {
     /// Requests per second we allow ourselves towards TMDb (TMDb allows about 50).
     #[arg(long, env = "WATCHME_TMDB_RATE_LIMIT", default_value = DEFAULT_TMDB_RATE_LIMIT)]
     pub tmdb_rate_limit: String,
+    /// Seconds the circuit breaker stays open after 5 failed calls before one
+    /// trial call (the longest a recovered TMDb goes unnoticed).
+    #[arg(long, env = "WATCHME_TMDB_BREAKER_COOLDOWN_SECS", default_value = DEFAULT_TMDB_BREAKER_COOLDOWN_SECS)]
+    pub tmdb_breaker_cooldown_secs: String,
 }
 
 fn http_url(s: &str) -> bool {
@@ -58,6 +63,7 @@ impl RawTmdb {
             tmdb_region: None,
             tmdb_timeout_ms: DEFAULT_TMDB_TIMEOUT_MS.into(),
             tmdb_rate_limit: DEFAULT_TMDB_RATE_LIMIT.into(),
+            tmdb_breaker_cooldown_secs: DEFAULT_TMDB_BREAKER_COOLDOWN_SECS.into(),
         }
     }
 
@@ -98,6 +104,7 @@ impl RawTmdb {
         }
         let timeout = c.millis("WATCHME_TMDB_TIMEOUT_MS", &self.tmdb_timeout_ms, 100, 60_000);
         let rate_limit_per_sec = c.number("WATCHME_TMDB_RATE_LIMIT", &self.tmdb_rate_limit, 1u32, 1000);
+        let breaker_cooldown = c.secs("WATCHME_TMDB_BREAKER_COOLDOWN_SECS", &self.tmdb_breaker_cooldown_secs, 1, 3600);
         auth.map(|auth| TmdbConfig {
             base_url: self.tmdb_base_url.trim().to_owned(),
             language,
@@ -105,6 +112,7 @@ impl RawTmdb {
             image_base_url: self.tmdb_image_base_url.trim().to_owned(),
             timeout,
             rate_limit_per_sec,
+            breaker_cooldown,
             ..TmdbConfig::new(auth)
         })
     }
