@@ -244,6 +244,8 @@ fn the_kubernetes_manifests_validate_against_the_schemas() {
     let pod = &api["spec"]["template"]["spec"];
     let container = &pod["containers"][0];
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/health/ready");
+    let probe_timeout = container["readinessProbe"]["timeoutSeconds"].as_u64().unwrap_or(1);
+    assert!(probe_timeout > 2, "the readiness probe waits longer than the server's own 2 s probe timeout");
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/health/live");
     let pause = container["lifecycle"]["preStop"]["sleep"]["seconds"].as_u64().unwrap();
     let grace = pod["terminationGracePeriodSeconds"].as_u64().unwrap();

@@ -15,7 +15,7 @@ const DEFAULT_DATA_DIR: &str = "data";
 const DEFAULT_MAX_BODY_KIB: &str = "64";
 const DEFAULT_SLOW_REQUEST_MS: &str = "1000";
 const DEFAULT_SHUTDOWN_GRACE_SECS: &str = "10";
-const DEFAULT_READY_REQUIRES: &str = "database,redis";
+const DEFAULT_READY_REQUIRES: &str = "database";
 
 /// Raw server settings.
 #[derive(Debug, Clone, Args)]
