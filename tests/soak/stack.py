@@ -222,7 +222,8 @@ class Stack:
 
 def ready(base):
     try:
-        with urllib.request.urlopen(f"{base}/health/ready", timeout=1) as r:
+        # The load balancer's view: deploy/k8s gives the probe 3 s.
+        with urllib.request.urlopen(f"{base}/health/ready", timeout=3) as r:
             return r.status == 200
     except OSError:
         return False

@@ -87,8 +87,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("content-type", "application/json;charset=utf-8")
         self.send_header("content-length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        try:
+            self.end_headers()
+            self.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # WatchMe stopped waiting (its timeout), as it should
 
     def do_GET(self):  # noqa: N802 (the standard library's name)
         server = self.server

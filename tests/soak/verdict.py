@@ -386,6 +386,7 @@ def compute(out, db_url, hosts, windows, samples, t0, seconds, drained, died, sc
         "checks": checks,
         "recovery_seconds": recovered,
         "latency_ms": latency_table(reqs, windows, load_end, scale),
+        "samples": samples,
     }
 
 
