@@ -13,7 +13,8 @@
 # with the stack). Environment: SOAK_BINARY (a built watchme; default: build
 # the release one), SOAK_USERS (default 40, 20 in --short), SOAK_THINK
 # ("min,max" seconds, default 0.5,2), SOAK_MIX ("task=weight,...", see
-# tests/soak/workload.py), SOAK_OUT (default target/soak/<time>). Exit
+# tests/soak/workload.py), SOAK_FAULTS (only these faults of the schedule,
+# e.g. "broker,consumer"), SOAK_OUT (default target/soak/<time>). Exit
 # status 0 when every check passed; the report is SOAK_OUT/report.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,4 +40,4 @@ tansu="${WATCHME_TANSU:-${CARGO_HOME:-$HOME/.cargo}/bin/tansu}"
 out="${SOAK_OUT:-target/soak/$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$out"
 exec "$tools/venv/bin/python" tests/soak/soak.py --minutes "$minutes" --users "$users" \
-  --think "${SOAK_THINK:-0.5,2}" --mix "${SOAK_MIX:-}" --binary "$binary" --tansu "$tansu" --out "$out"
+  --think "${SOAK_THINK:-0.5,2}" --mix "${SOAK_MIX:-}" --faults "${SOAK_FAULTS:-}" --binary "$binary" --tansu "$tansu" --out "$out"

@@ -191,6 +191,8 @@ async fn redis_over_tls_verified_against_its_ca() {
             ("WATCHME_DATABASE_URL", "memory:".to_string()),
             ("WATCHME_REDIS_URL", format!("rediss://localhost:{port}")),
             ("WATCHME_REDIS_CA_FILE", dir.0.join(ca_file).display().to_string()),
+            // Redis counts for readiness only when required (not by default).
+            ("WATCHME_READY_REQUIRES", "database,redis".into()),
         ];
         let server = start(&dir.0.join(format!("data-{ca_file}")), &envs).await;
         let answer = http.get(server.url("/health/ready")).send().await.unwrap();

@@ -124,14 +124,55 @@ class Faults:
         with self.lock:
             self.windows.append({"fault": name, "start": began, "end": self.now()})
 
-    def run(self):
+    def run(self, only=None):
         threads = []
         for at, name, down in SCHEDULE:
+            if only and name not in only:
+                continue
             t = threading.Thread(target=self.inject, args=(at, name, down), daemon=True)
             t.start()
             threads.append(t)
         for t in threads:
             t.join()
+
+
+class GroupWatch(threading.Thread):
+    """The operator's remedy for a consumer group the broker wedged.
+
+    tansu 0.6 (the broker here) sometimes never lets the consumer group
+    back in after a restart: the consumers run, the broker serves, yet no
+    member, old or new, is given partitions (a consumer in another group
+    consumes at once). When events stop being applied for ``stall`` seconds
+    while the broker is up, the consumers are restarted in a new group,
+    which re-reads the topic from its start; their deduplication by event id
+    must then apply each event exactly once, which the verdict checks.
+    Each remedy is recorded in the report.
+    """
+
+    def __init__(self, stack, t0, stall):
+        super().__init__(daemon=True)
+        self.stack, self.t0, self.stall = stack, t0, stall
+        self.remedies = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        last_applied, since = None, time.time()
+        while not self.stopping.wait(2.0):
+            try:
+                applied, lag = map(int, psql(self.stack.db_url, "SELECT (SELECT count(*) FROM analytics_applied), (SELECT count(*) FROM outbox WHERE published_at IS NOT NULL) - (SELECT count(*) FROM analytics_applied)").split("|"))
+            except (RuntimeError, ValueError, subprocess.TimeoutExpired):
+                continue
+            if applied != last_applied or lag < 50 or not self.stack.broker.pid:
+                last_applied, since = applied, time.time()
+                continue
+            if time.time() - since >= self.stall:
+                group = f"watchme-analytics-{len(self.remedies) + 2}"
+                self.remedies.append({"at": round(time.time() - self.t0, 1), "lag": lag, "new_group": group})
+                for c in self.stack.consumers:
+                    c.kill()
+                    c.env["WATCHME_CONSUMER_GROUP"] = group
+                    c.start()
+                last_applied, since = None, time.time()
 
 
 def drain(stack, deadline):
@@ -180,6 +221,7 @@ def main():
     ap.add_argument("--users", type=int, default=40)
     ap.add_argument("--think", default="0.5,2", help="think time between tasks, min,max seconds")
     ap.add_argument("--mix", default="", help="task=weight,... over workload.WEIGHTS")
+    ap.add_argument("--faults", default="", help="only these faults of the schedule (comma-separated); default all")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -191,23 +233,28 @@ def main():
     print(f"soak: {args.minutes:g} min, {args.users} users, report in {out}", flush=True)
     try:
         stack.start_all()
+        with open(os.path.join(out, "stack.json"), "w") as f:
+            json.dump({"database": stack.db_url, "redis_port": stack.redis_port, "kafka_port": stack.kafka_port, "hosts": stack.hosts()}, f)
         t0 = time.time()
         sampler = Sampler(stack, t0)
         sampler.start()
+        watch = GroupWatch(stack, t0, stall=max(20, 60 * scale))
+        watch.start()
         load = locust(args, stack, out, seconds)
         faults = Faults(stack, tmdb, t0, scale)
-        faults.run()
+        faults.run(set(filter(None, args.faults.split(","))))
         load.wait()
         load_end = time.time() - t0
         print(f"soak: load done after {load_end:.0f} s; draining", flush=True)
         drained = drain(stack, deadline=max(60, 120 * scale))
+        watch.stopping.set()
         sampler.stopping.set()
         sampler.join()
         died = {p.name: p.died() for p in stack.all_processes() if p.died() is not None}
         result = verdict.compute(
             out=out, db_url=stack.db_url, hosts=stack.hosts(), windows=faults.windows, samples=sampler.samples,
             t0=t0, seconds=seconds, drained=drained, died=died, scale=scale, tmdb_requests=tmdb.requests(),
-            users=args.users, think=args.think, cooldown=stack.breaker_cooldown,
+            users=args.users, think=args.think, cooldown=stack.breaker_cooldown, remedies=watch.remedies,
         )  # fmt: skip
     finally:
         stack.stop_all()

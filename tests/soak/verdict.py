@@ -357,7 +357,7 @@ def recovery_times(reqs, samples, windows):
     return out
 
 
-def compute(out, db_url, hosts, windows, samples, t0, seconds, drained, died, scale, tmdb_requests, users, think, cooldown):
+def compute(out, db_url, hosts, windows, samples, t0, seconds, drained, died, scale, tmdb_requests, users, think, cooldown, remedies):
     reqs = load_requests(out, t0)
     writes = load_writes(out)
     load_end = max((r[0] for r in reqs), default=seconds)
@@ -385,6 +385,7 @@ def compute(out, db_url, hosts, windows, samples, t0, seconds, drained, died, sc
         "faults": sorted(windows, key=lambda w: w["start"]),
         "checks": checks,
         "recovery_seconds": recovered,
+        "broker_group_remedies": remedies,
         "latency_ms": latency_table(reqs, windows, load_end, scale),
         "samples": samples,
     }
@@ -400,6 +401,8 @@ def markdown(r):
     for c in r["checks"]:
         for p in c["problems"]:
             lines.append(f"- {c['check']}: {p}")
+    for m in r["broker_group_remedies"]:
+        lines.append(f"- the broker kept the consumer group out (no event applied, {m['lag']} waiting): consumers restarted in group {m['new_group']} at {m['at']} s (tests/soak/soak.py GroupWatch)")
     lines += ["", "## Faults and recovery", "", "| fault | from (s) | to (s) | recovered after (s) |", "|---|---|---|---|"]
     for w in r["faults"]:
         key = f"{w['fault']} @{w['start']:.0f}s"
