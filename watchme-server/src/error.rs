@@ -126,10 +126,7 @@ impl ApiError {
     /// source is down (and nothing is cached), logging the cause.
     fn movie_lookup_unavailable(c: &Cause) -> Self {
         tracing::warn!(error = %chain(cause_ref(c)), "movie source unavailable");
-        Self::Unavailable(
-            body("upstream_unavailable", "the movie could not be looked up; retry later"),
-            UNAVAILABLE_RETRY_AFTER_SECS,
-        )
+        Self::service_unavailable("upstream_unavailable", "the movie could not be looked up; retry later")
     }
 
     /// A 403.
@@ -162,10 +159,12 @@ impl ApiError {
     /// A 503, logging its cause chain.
     pub fn unavailable(what: &str, cause: &(dyn std::error::Error + 'static)) -> Self {
         tracing::warn!(error = %chain(cause), dependency = what, "dependency unavailable");
-        Self::Unavailable(
-            body("unavailable", format!("{what} is temporarily unavailable; retry later")),
-            UNAVAILABLE_RETRY_AFTER_SECS,
-        )
+        Self::service_unavailable("unavailable", format!("{what} is temporarily unavailable; retry later"))
+    }
+
+    /// A 503 with the error shape and `Retry-After`.
+    fn service_unavailable(code: &str, message: impl Into<String>) -> Self {
+        Self::Unavailable(body(code, message), UNAVAILABLE_RETRY_AFTER_SECS)
     }
 
     fn parts(&self) -> (StatusCode, &ErrorBody) {
@@ -294,17 +293,11 @@ impl From<MovieError> for ApiError {
             MovieError::NotFound => Self::not_found("movie_not_found", "no movie with this id"),
             MovieError::UpstreamUnavailable(c) => {
                 tracing::warn!(error = %chain(cause_ref(&c)), "movie source unavailable");
-                Self::Unavailable(
-                    body("upstream_unavailable", "the movie source is unavailable; retry later"),
-                    UNAVAILABLE_RETRY_AFTER_SECS,
-                )
+                Self::service_unavailable("upstream_unavailable", "the movie source is unavailable; retry later")
             }
             MovieError::UpstreamMisconfigured(c) => {
                 tracing::error!(error = %chain(cause_ref(&c)), "movie source refused our configuration; check the TMDb credentials");
-                Self::Unavailable(
-                    body("upstream_misconfigured", "the movie source is unavailable"),
-                    UNAVAILABLE_RETRY_AFTER_SECS,
-                )
+                Self::service_unavailable("upstream_misconfigured", "the movie source is unavailable")
             }
         }
     }

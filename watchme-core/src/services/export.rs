@@ -33,7 +33,7 @@ impl ImportService {
         let entries = every_page(|p| self.library.entries(ctx, None, p)).await.map_err(read)?;
         let favorites = every_page(|p| self.library.favorites(ctx, p)).await.map_err(read)?;
         let views = every_page(|p| self.library.views(ctx, p)).await.map_err(read)?;
-        let lists = self.lists.mine(ctx).await.map_err(|e| ImportError::Read(e.to_string()))?;
+        let lists = self.lists.mine(ctx).await.map_err(read)?;
         let mut movies: HashMap<MovieId, ExportMovie> = HashMap::new();
         let mut list_items = Vec::with_capacity(lists.len());
         for l in &lists {
