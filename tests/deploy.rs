@@ -62,14 +62,8 @@ async fn the_artefacts_parse_and_name_what_the_code_has() {
     let mut yamls = Vec::new();
     files(&deploy, &["yaml", "yml"], &mut yamls);
     assert!(yamls.len() >= 10, "{yamls:?}");
-    let python = tool("python");
     for y in &yamls {
-        let out = std::process::Command::new(&python)
-            .args(["-c", "import sys, yaml; list(yaml.safe_load_all(open(sys.argv[1])))"])
-            .arg(y)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{} is not YAML: {}", y.display(), String::from_utf8_lossy(&out.stderr));
+        yaml_docs(y);
     }
     let dashboard: serde_json::Value =
         serde_json::from_slice(&std::fs::read(deploy.join("observability/grafana/watchme.json")).unwrap()).unwrap();
@@ -133,19 +127,13 @@ fn run(cmd: &mut std::process::Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Every YAML document in `text`, as JSON (through PyYAML).
-fn yaml_docs(text: &str) -> Vec<Value> {
-    let mut child = std::process::Command::new(tool("python"))
-        .args(["-c", "import sys, yaml, json; print(json.dumps(list(yaml.safe_load_all(sys.stdin))))"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    serde_json::from_slice(&out.stdout).unwrap()
+/// Every YAML document in the file at `path`, as JSON (through PyYAML);
+/// panics, naming the file, when it is not YAML.
+fn yaml_docs(path: &Path) -> Vec<Value> {
+    let mut cmd = std::process::Command::new(tool("python"));
+    cmd.args(["-c", "import sys, yaml, json; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))"])
+        .arg(path);
+    serde_json::from_str(&run(&mut cmd)).unwrap()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -174,7 +162,8 @@ fn the_compose_stack_renders_with_its_secrets_from_files() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("gen-secrets.sh"), "{refused:?}");
     run(std::process::Command::new(compose.join("gen-secrets.sh")).current_dir(&compose));
     let rendered = run(system("docker-compose").arg("config").current_dir(&compose));
-    let doc = &yaml_docs(&rendered)[0];
+    std::fs::write(dir.0.join("rendered.yaml"), &rendered).unwrap();
+    let doc = &yaml_docs(&dir.0.join("rendered.yaml"))[0];
     let services = doc["services"].as_object().unwrap();
     for name in [
         "postgres",
@@ -216,15 +205,15 @@ fn the_kubernetes_manifests_validate_against_the_schemas() {
         let text = run(system("kubectl").args(["kustomize"]).arg(root().join("deploy/k8s").join(overlay)));
         let file = dir.0.join(format!("{}.yaml", overlay.replace('/', "-")));
         std::fs::write(&file, &text).unwrap();
-        rendered.push((file, text));
+        rendered.push(file);
     }
     // The oldest version with the preStop sleep action, and the newest the validator knows.
     for version in ["1.30.0", "1.37.0"] {
         let mut cmd = std::process::Command::new(tool("kubernetes-validate"));
-        cmd.args(["--strict", "--quiet", "-k", version]).args(rendered.iter().map(|(f, _)| f));
+        cmd.args(["--strict", "--quiet", "-k", version]).args(&rendered);
         run(&mut cmd);
     }
-    let docs = yaml_docs(&rendered[1].1);
+    let docs = yaml_docs(&rendered[1]);
     let kinds: BTreeSet<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     for kind in [
         "Deployment",
@@ -276,7 +265,7 @@ fn promtool_checks_the_rules_their_tests_and_the_scrape_configs() {
     // The Kubernetes scrape job, as the scrape_configs of a Prometheus.
     // Debian builds promtool without Kubernetes service discovery, so its
     // relabelling is checked over a static target instead.
-    let map = &yaml_docs(&std::fs::read_to_string(root().join("deploy/k8s/base/prometheus-scrape.yaml")).unwrap())[0];
+    let map = &yaml_docs(&root().join("deploy/k8s/base/prometheus-scrape.yaml"))[0];
     let jobs = map["data"]["watchme.yml"].as_str().unwrap();
     assert!(jobs.contains("kubernetes_sd_configs:\n    - role: pod\n"), "{jobs}");
     let jobs =

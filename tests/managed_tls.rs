@@ -66,16 +66,21 @@ fn certificates() -> (String, String, String) {
     (ca_cert.pem(), leaf_cert.pem(), leaf_key.serialize_pem())
 }
 
+/// Writes `ca.pem`, `other-ca.pem` (a CA that signed nothing of this
+/// server's) and the server's certificate and key as `cert` and `key` into `dir`.
+fn write_tls_files(dir: &Path, cert: &str, key: &str) {
+    let (ca, leaf, leaf_key) = certificates();
+    let (other_ca, _, _) = certificates();
+    for (name, pem) in [("ca.pem", &ca), ("other-ca.pem", &other_ca), (cert, &leaf), (key, &leaf_key)] {
+        std::fs::write(dir.join(name), pem).unwrap();
+    }
+}
+
 #[tokio::test]
 async fn postgresql_over_tls_verified_against_its_ca() {
     let dir = TempDir::new("pgtls");
     let data = dir.0.join("pgdata");
-    let (ca, cert, key) = certificates();
-    let (other_ca, _, _) = certificates();
-    std::fs::write(dir.0.join("ca.pem"), &ca).unwrap();
-    std::fs::write(dir.0.join("other-ca.pem"), &other_ca).unwrap();
-    std::fs::write(dir.0.join("server.crt"), &cert).unwrap();
-    std::fs::write(dir.0.join("server.key"), &key).unwrap();
+    write_tls_files(&dir.0, "server.crt", "server.key");
     assert!(Command::new("chown").args(["-R", "postgres"]).arg(&dir.0).status().unwrap().success());
     assert!(Command::new("chmod").arg("600").arg(dir.0.join("server.key")).status().unwrap().success());
     let init = as_postgres(&pg_bin("initdb"))
@@ -149,11 +154,7 @@ async fn postgresql_over_tls_verified_against_its_ca() {
 #[tokio::test]
 async fn redis_over_tls_verified_against_its_ca() {
     let dir = TempDir::new("redistls");
-    let (ca, cert, key) = certificates();
-    let (other_ca, _, _) = certificates();
-    for (name, pem) in [("ca.pem", &ca), ("other-ca.pem", &other_ca), ("redis.crt", &cert), ("redis.key", &key)] {
-        std::fs::write(dir.0.join(name), pem).unwrap();
-    }
+    write_tls_files(&dir.0, "redis.crt", "redis.key");
     let port = free_port();
     let _redis = Child(
         Command::new("redis-server")
@@ -295,11 +296,7 @@ async fn ready_with(dir: &Path, port: u16, password: &str, tls: Option<&Path>, u
 #[tokio::test]
 async fn kafka_with_sasl_scram_over_tls_verified_against_its_ca() {
     let dir = TempDir::new("kafkasasl");
-    let (ca, cert, key) = certificates();
-    let (other_ca, _, _) = certificates();
-    for (name, pem) in [("ca.pem", &ca), ("cert.pem", &cert), ("key.pem", &key), ("other-ca.pem", &other_ca)] {
-        std::fs::write(dir.0.join(name), pem).unwrap();
-    }
+    write_tls_files(&dir.0, "cert.pem", "key.pem");
     let (ca, other_ca) = (dir.0.join("ca.pem"), dir.0.join("other-ca.pem"));
     // The user is made through a plain broker on the same storage, then the
     // broker comes back with authentication required.
