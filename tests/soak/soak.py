@@ -39,11 +39,8 @@ SCHEDULE = [
 ]
 
 
-def psql(db_url, sql):
-    out = subprocess.run(["psql", db_url, "-XAtq", "-c", sql], capture_output=True, text=True, timeout=20)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr.strip())
-    return out.stdout.strip()
+# Progress queries while the run goes on must not hold the sampler up long.
+QUERY_TIMEOUT = 20
 
 
 class Sampler(threading.Thread):
@@ -63,12 +60,7 @@ class Sampler(threading.Thread):
                 row["rss"][p.name] = stack_mod.rss_kib(pid) if pid else None
             row["ready"] = [stack_mod.ready(h) for h in self.stack.hosts()]
             try:
-                backlog, lag = psql(
-                    self.stack.db_url,
-                    "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL), "
-                    "(SELECT count(*) FROM outbox) - (SELECT count(*) FROM analytics_applied)",
-                ).split("|")
-                row["backlog"], row["lag"] = int(backlog), int(lag)
+                row["backlog"], row["lag"] = verdict.outbox_progress(self.stack.db_url, QUERY_TIMEOUT)
             except (RuntimeError, ValueError, subprocess.TimeoutExpired):
                 row["backlog"] = row["lag"] = None
             self.samples.append(row)
@@ -159,7 +151,8 @@ class GroupWatch(threading.Thread):
         last_applied, since = None, time.time()
         while not self.stopping.wait(2.0):
             try:
-                applied, lag = map(int, psql(self.stack.db_url, "SELECT (SELECT count(*) FROM analytics_applied), (SELECT count(*) FROM outbox WHERE published_at IS NOT NULL) - (SELECT count(*) FROM analytics_applied)").split("|"))
+                query = "SELECT (SELECT count(*) FROM analytics_applied), (SELECT count(*) FROM outbox WHERE published_at IS NOT NULL) - (SELECT count(*) FROM analytics_applied)"
+                applied, lag = map(int, verdict.rows(self.stack.db_url, query, QUERY_TIMEOUT)[0])
             except (RuntimeError, ValueError, subprocess.TimeoutExpired):
                 continue
             if applied != last_applied or lag < 50 or not self.stack.broker.pid:
@@ -180,12 +173,7 @@ def drain(stack, deadline):
     t = time.time()
     while time.time() - t < deadline:
         try:
-            backlog, lag = psql(
-                stack.db_url,
-                "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL), "
-                "(SELECT count(*) FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM analytics_applied a WHERE a.event_id = o.event_id))",
-            ).split("|")
-            if backlog == "0" and lag == "0":
+            if verdict.outbox_progress(stack.db_url, QUERY_TIMEOUT) == (0, 0):
                 return time.time() - t
         except (RuntimeError, subprocess.TimeoutExpired):
             pass

@@ -15,12 +15,18 @@ from collections import Counter, defaultdict
 MICROS = 1_000_000
 
 
-def rows(db_url, sql):
+def rows(db_url, sql, timeout=120):
     """The rows of a query, as lists of strings (CSV through COPY, so any text survives)."""
-    out = subprocess.run(["psql", db_url, "-Xq", "-c", f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(["psql", db_url, "-Xq", "-c", f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"], capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError(f"{sql}: {out.stderr.strip()}")
     return list(csv.reader(io.StringIO(out.stdout)))
+
+
+def outbox_progress(db_url, timeout=120):
+    """(events not yet published, events not yet applied by a consumer)."""
+    unpublished, unapplied = rows(db_url, "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL), (SELECT count(*) FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM analytics_applied a WHERE a.event_id = o.event_id))", timeout)[0]
+    return int(unpublished), int(unapplied)
 
 
 def check(name, problems, detail):
@@ -212,10 +218,10 @@ def check_aggregates(db_url):
 def check_events(db_url):
     """Every event published and applied; every play and user has its event."""
     problems = []
-    unpublished, unapplied = rows(db_url, "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL), (SELECT count(*) FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM analytics_applied a WHERE a.event_id = o.event_id))")[0]
-    if unpublished != "0":
+    unpublished, unapplied = outbox_progress(db_url)
+    if unpublished:
         problems.append(f"{unpublished} events never published")
-    if unapplied != "0":
+    if unapplied:
         problems.append(f"{unapplied} events never applied by a consumer")
     recorded = {json.loads(e)["payload"]["play_id"] for (e,) in rows(db_url, "SELECT envelope FROM outbox WHERE event_type = 'play_recorded'")}
     removed = {json.loads(e)["payload"]["play_id"] for (e,) in rows(db_url, "SELECT envelope FROM outbox WHERE event_type = 'play_removed'")}
@@ -303,19 +309,19 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def phases(windows, load_end, scale):
-    """(name, start, end): each fault's window, the recovery after it, and the steady time between."""
+def fault_phases(windows, scale):
+    """(name, start, end): each fault's window and the recovery after it."""
     recovery = 30 * scale
     marks = []
     for w in sorted(windows, key=lambda w: w["start"]):
         marks.append((f"{w['fault']} @{w['start']:.0f}s", w["start"], w["end"]))
         marks.append((f"after {w['fault']} @{w['start']:.0f}s", w["end"], w["end"] + recovery))
-    return [("steady", 0, load_end)] + marks
+    return marks
 
 
-def latency_table(reqs, windows, load_end, scale):
+def latency_table(reqs, windows, scale):
     """p50/p99 (ms) and counts per endpoint per phase; steady is time in no fault or recovery phase."""
-    spans = phases(windows, load_end, scale)[1:]
+    spans = fault_phases(windows, scale)
     table = defaultdict(lambda: defaultdict(list))
     for t, name, status, ms, _ in reqs:
         if status == 0:
@@ -386,7 +392,7 @@ def compute(out, db_url, hosts, windows, samples, t0, seconds, drained, died, sc
         "checks": checks,
         "recovery_seconds": recovered,
         "broker_group_remedies": remedies,
-        "latency_ms": latency_table(reqs, windows, load_end, scale),
+        "latency_ms": latency_table(reqs, windows, scale),
         "samples": samples,
     }
 
